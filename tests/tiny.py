@@ -1,0 +1,73 @@
+"""Tiny models and datasets built inside the tests, so nothing is downloaded."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+POSITIVE = ["good", "great", "wonderful", "excellent", "lovely", "superb", "fun", "brilliant"]
+NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "horrible", "weak"]
+FILLER = ["the", "movie", "film", "was", "a", "really", "plot", "acting", "and", "it", "story", "very", "i", "thought"]
+PARAPHRASE = ["cat", "dog", "ran", "sat", "home", "park", "fast", "slow", "big", "small", "red", "blue"]
+VOCAB = SPECIAL + POSITIVE + NEGATIVE + FILLER + PARAPHRASE
+
+
+def make_tiny_model(directory: Path, num_labels: int = 2, max_positions: int = 128) -> Path:
+    """A 2-layer BERT with its own word-level vocabulary, saved like a Hub checkpoint (safetensors)."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    directory = Path(directory)
+    tokenizer = BertTokenizer(vocab={word: i for i, word in enumerate(VOCAB)}, model_max_length=max_positions)
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+        num_labels=num_labels,
+    )
+    model = BertForSequenceClassification(config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def sentiment_rows(n: int, seed: int = 0, string_labels: bool = False, long_tail: bool = False) -> list[dict]:
+    """Reviews whose label is decided by which kind of opinion word they contain: a real signal."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        words = [rng.choice(FILLER) for _ in range(rng.randint(3, 8))]
+        if long_tail and rng.random() < 0.1:
+            words += [rng.choice(FILLER) for _ in range(rng.randint(30, 90))]
+        opinion = POSITIVE if label else NEGATIVE
+        for _ in range(rng.randint(1, 2)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(opinion))
+        text = " ".join(words)
+        rows.append({"text": text, "label": ("positive" if label else "negative") if string_labels else label})
+    return rows
+
+
+def paraphrase_rows(n: int, seed: int = 0) -> list[dict]:
+    """Sentence pairs: equivalent when the second is a shuffle of the first, else it shares no words."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        first = rng.sample(PARAPHRASE, 4)
+        if i % 2:
+            second = first[:]
+            rng.shuffle(second)
+        else:
+            second = rng.sample([w for w in PARAPHRASE if w not in first], 4)
+        rows.append({"sentence1": " ".join(first), "sentence2": " ".join(second), "label": i % 2})
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path

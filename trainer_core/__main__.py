@@ -1,0 +1,4 @@
+from trainer_core.cli import main
+import sys
+
+sys.exit(main())

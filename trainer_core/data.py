@@ -1,0 +1,634 @@
+"""Loading, inspecting, validating and tokenizing classification datasets.
+
+A dataset is a Hub id or a local table file. Columns are detected when not given, labels of any
+kind (ClassLabel, integers, strings) become a ``ClassLabel`` with human names, and every problem
+found is reported with what to do about it before any model is downloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+from datasets import ClassLabel, Dataset, DatasetDict, Value
+
+from trainer_core.config import DataConfig
+from trainer_core.errors import HubError, InputError
+from trainer_core.files import SUPPORTED_SUFFIXES, read_table
+from trainer_core.tasks import TaskPreset
+
+logger = logging.getLogger(__name__)
+
+TEXT_CANDIDATES = (
+    "text", "sentence", "document", "review", "content", "comment", "review_text", "body",
+    "utterance", "tweet", "question", "title",
+)  # fmt: skip
+PAIR_CANDIDATES = (
+    ("sentence1", "sentence2"),
+    ("text1", "text2"),
+    ("text_a", "text_b"),
+    ("premise", "hypothesis"),
+    ("question1", "question2"),
+    ("question", "sentence"),
+)
+LABEL_CANDIDATES = ("label", "labels", "sentiment", "class", "category", "target", "stars", "rating", "y")
+EVAL_SPLIT_CANDIDATES = ("validation", "valid", "val", "dev", "test")
+LABEL = "label"
+
+
+@dataclass
+class ColumnSpec:
+    text: str
+    label: str | None
+    text_pair: str | None = None
+
+    @property
+    def text_columns(self) -> list[str]:
+        return [self.text] if self.text_pair is None else [self.text, self.text_pair]
+
+
+@dataclass
+class Problem:
+    kind: str
+    message: str
+    count: int = 0
+
+
+@dataclass
+class TokenStats:
+    rows: int
+    mean: float
+    p95: int
+    max: int
+    max_length: int
+    truncated: int
+    truncated_share: float
+    histogram: list[int] = field(default_factory=list)
+    bin_edges: list[int] = field(default_factory=list)
+
+
+@dataclass
+class DatasetPreview:
+    dataset: str
+    dataset_config: str | None
+    split: str
+    splits: dict[str, int | None]
+    features: dict[str, str]
+    columns: ColumnSpec | None
+    label_names: list[str]
+    label_counts: dict[str, int]
+    rows: list[dict[str, Any]]
+    rows_scanned: int
+    token_stats: TokenStats | None
+    problems: list[Problem]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PreparedData:
+    """Train and eval splits with labels encoded as ``label`` (ClassLabel) and texts cleaned."""
+
+    train: Dataset
+    eval: Dataset
+    columns: ColumnSpec
+    label_names: list[str]
+    eval_source: str
+    problems: list[Problem]
+
+
+# --------------------------------------------------------------------------------------- loading
+
+
+def is_local_file(dataset: str) -> bool:
+    path = Path(dataset).expanduser()
+    return path.suffix.lower() in SUPPORTED_SUFFIXES or path.is_file()
+
+
+def load_local(path: str | Path) -> DatasetDict:
+    frame = read_table(path)
+    try:
+        table = Dataset.from_pandas(frame, preserve_index=False)
+    except Exception as err:  # pyarrow cannot type a column (e.g. mixed objects)
+        raise InputError(
+            f"Could not turn '{Path(path).name}' into a table: {err}. Check for mixed-type columns."
+        ) from err
+    return DatasetDict({"train": table})
+
+
+def _hub_error(dataset: str, err: Exception) -> Exception:
+    text = str(err)
+    name = type(err).__name__
+    if name in ("DatasetNotFoundError", "RepositoryNotFoundError", "FileNotFoundError") or "doesn't exist" in text:
+        return InputError(
+            f"Dataset '{dataset}' was not found on the Hub, or it is private or gated and your token has no "
+            "access. Check the spelling (datasets are 'owner/name', e.g. nyu-mll/glue), or sign in / set HF_TOKEN."
+        )
+    if name == "GatedRepoError" or "gated" in text.lower():
+        return InputError(
+            f"Dataset '{dataset}' is gated: accept its conditions on its Hub page with your account, then use a "
+            "token of that account."
+        )
+    if name in (
+        "ConnectionError",
+        "OfflineModeIsEnabled",
+        "LocalEntryNotFoundError",
+        "Timeout",
+    ) or isinstance(err, (ConnectionError, TimeoutError)):
+        return HubError(
+            f"Cannot reach the Hugging Face Hub to load '{dataset}' and it is not in the local cache. "
+            "Check the network, or use a local CSV / JSON / Parquet file, which works offline."
+        )
+    if "config" in text.lower() and ("available" in text.lower() or "not found" in text.lower()):
+        return InputError(f"Dataset '{dataset}': {text.strip()}")
+    if "split" in text.lower():
+        return InputError(f"Dataset '{dataset}': {text.strip()}")
+    if name == "HfHubHTTPError" or "401" in text or "403" in text:
+        return InputError(f"The Hub refused access to dataset '{dataset}': {text.splitlines()[0]}")
+    return InputError(f"Could not load dataset '{dataset}': {text.strip().splitlines()[0] if text else name}")
+
+
+def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
+    """All splits of the dataset, unmodified. Raises InputError or HubError with what to do."""
+    if not cfg.dataset:
+        raise InputError("No dataset given. Pass a Hub dataset id (e.g. nyu-mll/glue) or a CSV/JSON/Parquet file.")
+    if is_local_file(cfg.dataset):
+        return load_local(cfg.dataset)
+    try:
+        loaded = datasets.load_dataset(
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+        )
+    except Exception as err:
+        raise _hub_error(cfg.dataset, err) from err
+    if not isinstance(loaded, DatasetDict):
+        loaded = DatasetDict({"train": loaded})
+    return loaded
+
+
+def require_split(splits: Iterable[str], split: str, dataset: str) -> None:
+    names = list(splits)
+    if split not in names:
+        raise InputError(f"Split '{split}' does not exist in '{dataset}'. Available splits: {', '.join(names)}.")
+
+
+# ------------------------------------------------------------------------------ column detection
+
+
+def _find(names: Sequence[str], candidates: Iterable[str]) -> str | None:
+    lowered = {name.lower(): name for name in names}
+    for candidate in candidates:
+        if candidate in lowered:
+            return lowered[candidate]
+    return None
+
+
+def detect_columns(
+    features: datasets.Features,
+    *,
+    text: str | None = None,
+    text_pair: str | None = None,
+    label: str | None = None,
+    preset: TaskPreset | None = None,
+    require_label: bool = True,
+) -> ColumnSpec:
+    """Choose text, pair and label columns: given ones are checked, missing ones detected."""
+    names = list(features)
+    shown = ", ".join(names) or "(none)"
+    if preset is not None:
+        text = text or (preset.text_column if preset.text_column in names else None)
+        text_pair = text_pair or (preset.text_pair_column if preset.text_pair_column in names else None)
+        label = label or (preset.label_column if preset.label_column in names else None)
+
+    for role, column in (("text", text), ("text pair", text_pair), ("label", label)):
+        if column is not None and column not in names:
+            raise InputError(
+                f"The {role} column '{column}' is not in the dataset. Columns found: {shown}. "
+                f"Pass one of them as the {role} column."
+            )
+
+    if text is None:
+        for first, second in PAIR_CANDIDATES:
+            found_first, found_second = _find(names, [first]), _find(names, [second])
+            if found_first and found_second:
+                text, text_pair = found_first, text_pair or found_second
+                break
+    if text is None:
+        text = _find(names, TEXT_CANDIDATES)
+    if text is None:
+        string_columns = [n for n in names if _is_string(features[n]) and n != label]
+        if len(string_columns) == 1:
+            text = string_columns[0]
+    if text is None:
+        raise InputError(
+            f"No text column found. Columns found: {shown}. Name the column holding the text with "
+            "--text-column (and --text-pair-column for sentence pairs)."
+        )
+    if not _is_string(features[text]):
+        raise InputError(
+            f"The text column '{text}' holds {_describe(features[text])}, not text. Columns found: {shown}."
+        )
+
+    if label is None:
+        label = _find([n for n in names if n not in (text, text_pair)], LABEL_CANDIDATES)
+    if label is None:
+        class_labels = [n for n in names if isinstance(features[n], ClassLabel)]
+        label = class_labels[0] if len(class_labels) == 1 else None
+    if label is None and require_label:
+        raise InputError(
+            f"No label column found. Columns found: {shown}. Name the column holding the class with --label-column."
+        )
+    return ColumnSpec(text=text, text_pair=text_pair, label=label)
+
+
+def _is_string(feature: Any) -> bool:
+    return isinstance(feature, Value) and feature.dtype in ("string", "large_string")
+
+
+def _describe(feature: Any) -> str:
+    if isinstance(feature, Value):
+        return f"values of type {feature.dtype}"
+    return type(feature).__name__
+
+
+# -------------------------------------------------------------------------------------- labels
+
+
+def _is_blank(value: Any) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
+
+
+def label_names_of(
+    dataset: Dataset, column: str, hint: Sequence[str] | None = None
+) -> tuple[list[str], dict[Any, int] | None]:
+    """The class names of a label column, and a value -> id mapping when values must be re-encoded."""
+    feature = dataset.features[column]
+    if isinstance(feature, ClassLabel):
+        return list(feature.names), None
+    values = [v for v in dataset[column] if not _is_blank(v)]
+    if not values:
+        raise InputError(f"The label column '{column}' is empty in every row.")
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return ["false", "true"], {False: 0, True: 1}
+    if all(isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()) for v in values):
+        unique = sorted({int(v) for v in values if int(v) >= 0})
+        if unique == list(range(len(unique))) and hint is not None and len(hint) >= len(unique):
+            return list(hint), None
+        if unique == list(range(len(unique))):
+            return [str(v) for v in unique], None
+        return [str(v) for v in unique], {v: i for i, v in enumerate(unique)}
+    unique = sorted({str(v).strip() for v in values})
+    return unique, {name: i for i, name in enumerate(unique)}
+
+
+def encode_labels(
+    dataset: Dataset, column: str, names: list[str], mapping: dict[Any, int] | None, split: str
+) -> tuple[Dataset, int]:
+    """Replace the label column by a ClassLabel column named ``label``; drop rows without a label.
+
+    Returns the dataset and how many rows were dropped for a missing or negative label (GLUE test
+    splits use -1 for 'no label'). Labels unknown to ``names`` are an error, not silently dropped.
+    """
+    ids: list[int] = []
+    unknown: set[str] = set()
+    for value in dataset[column]:
+        if _is_blank(value) or (mapping is None and int(value) < 0):
+            ids.append(-1)
+            continue
+        key = _label_key(value, mapping)
+        if key is None or key >= len(names):
+            unknown.add(str(value))
+            ids.append(-1)
+        else:
+            ids.append(key)
+    if unknown:
+        raise InputError(
+            f"The {split} split has labels never seen in the training split: {', '.join(sorted(unknown)[:10])}. "
+            f"Known labels: {', '.join(names)}. Fix or remove those rows."
+        )
+    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
+    dataset = dataset.add_column(LABEL, ids)
+    before = len(dataset)
+    dataset = dataset.filter(lambda labels: [v >= 0 for v in labels], batched=True, input_columns=LABEL)
+    return dataset.cast_column(LABEL, ClassLabel(names=names)), before - len(dataset)
+
+
+def _label_key(value: Any, mapping: dict[Any, int] | None) -> int | None:
+    if mapping is None:
+        return int(value)
+    if isinstance(value, (bool, np.bool_)):
+        return mapping.get(bool(value))
+    if isinstance(value, (int, np.integer, float)) and not isinstance(next(iter(mapping)), str):
+        return mapping.get(int(value))
+    return mapping.get(str(value).strip())
+
+
+# -------------------------------------------------------------------------------- preparing data
+
+
+def drop_empty_texts(dataset: Dataset, spec: ColumnSpec) -> tuple[Dataset, int]:
+    columns = spec.text_columns
+
+    def keep(batch: dict[str, list]) -> list[bool]:
+        return [all(not _is_blank(batch[c][i]) for c in columns) for i in range(len(batch[columns[0]]))]
+
+    kept = dataset.filter(keep, batched=True, desc="Dropping empty texts")
+    return kept, len(dataset) - len(kept)
+
+
+def _subsample(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
+    if limit is None or limit >= len(dataset):
+        return dataset
+    return dataset.shuffle(seed=seed).select(range(limit))
+
+
+def choose_eval_split(raw: DatasetDict, cfg: DataConfig, label_column: str | None) -> str | None:
+    """The eval split to use, or None to hold out part of train. Splits without labels are skipped."""
+    if cfg.eval_split:
+        require_split(raw.keys(), cfg.eval_split, cfg.dataset)
+        return cfg.eval_split
+    for name in EVAL_SPLIT_CANDIDATES:
+        if name == cfg.train_split or name not in raw:
+            continue
+        if label_column and label_column in raw[name].column_names and _has_labels(raw[name], label_column):
+            return name
+    return None
+
+
+def _has_labels(dataset: Dataset, column: str) -> bool:
+    sample = dataset.select(range(min(len(dataset), 200)))[column]
+    return any(not _is_blank(v) and not (isinstance(v, (int, np.integer)) and v < 0) for v in sample)
+
+
+def prepare(
+    cfg: DataConfig,
+    raw: DatasetDict,
+    *,
+    preset: TaskPreset | None = None,
+    seed: int = 42,
+) -> PreparedData:
+    """Validate and clean ``raw`` into train and eval splits ready for tokenization."""
+    require_split(raw.keys(), cfg.train_split, cfg.dataset)
+    train = raw[cfg.train_split]
+    if len(train) == 0:
+        raise InputError(f"The split '{cfg.train_split}' of '{cfg.dataset}' has no rows.")
+    spec = detect_columns(
+        train.features,
+        text=cfg.text_column,
+        text_pair=cfg.text_pair_column,
+        label=cfg.label_column,
+        preset=preset,
+    )
+    problems: list[Problem] = []
+    eval_name = choose_eval_split(raw, cfg, spec.label)
+    evaluation = raw[eval_name] if eval_name else None
+    if evaluation is not None:
+        missing = [c for c in [*spec.text_columns, spec.label] if c not in evaluation.column_names]
+        if missing:
+            raise InputError(
+                f"The eval split '{eval_name}' lacks column(s) {', '.join(missing)}. "
+                f"Its columns: {', '.join(evaluation.column_names)}."
+            )
+
+    hint = preset.label_names if preset is not None else None
+    names, mapping = label_names_of(train, spec.label, hint)
+    train, dropped = encode_labels(train, spec.label, names, mapping, cfg.train_split)
+    if dropped:
+        problems.append(Problem("missing_label", f"Dropped {dropped} training rows without a label.", dropped))
+    if evaluation is not None:
+        evaluation, dropped_eval = encode_labels(evaluation, spec.label, names, mapping, eval_name)
+        if dropped_eval:
+            problems.append(
+                Problem("missing_label", f"Dropped {dropped_eval} eval rows without a label.", dropped_eval)
+            )
+
+    train, empty = drop_empty_texts(train, spec)
+    if empty:
+        problems.append(Problem("empty_text", f"Dropped {empty} training rows with an empty or missing text.", empty))
+    if evaluation is not None:
+        evaluation, empty_eval = drop_empty_texts(evaluation, spec)
+        if empty_eval:
+            problems.append(Problem("empty_text", f"Dropped {empty_eval} eval rows with an empty text.", empty_eval))
+
+    present = sorted(set(train[LABEL]))
+    if len(present) < 2:
+        only = names[present[0]] if present else "none"
+        raise InputError(
+            f"The label column '{spec.label}' has a single class ({only}) in the training data. "
+            "A classifier needs at least two classes: check the label column or the split."
+        )
+
+    keep = [*spec.text_columns, LABEL]
+    train = train.select_columns(keep)
+    if evaluation is None:
+        if len(train) < 4:
+            raise InputError(f"Only {len(train)} usable training rows: too few to hold out an eval split.")
+        counts = Counter(train[LABEL])
+        stratify = LABEL if min(counts.values()) >= 2 else None
+        parts = train.train_test_split(test_size=cfg.validation_size, seed=seed, stratify_by_column=stratify)
+        train, evaluation = parts["train"], parts["test"]
+        eval_source = f"{cfg.validation_size:.0%} of '{cfg.train_split}' held out (seed {seed})"
+    else:
+        evaluation = evaluation.select_columns(keep)
+        eval_source = eval_name
+    if len(evaluation) == 0:
+        raise InputError(f"The eval split '{eval_source}' has no usable rows.")
+
+    train = _subsample(train, cfg.max_train_samples, seed)
+    evaluation = _subsample(evaluation, cfg.max_eval_samples, seed)
+    return PreparedData(train, evaluation, spec, names, eval_source, problems)
+
+
+# ---------------------------------------------------------------------------------- tokenization
+
+
+def tokenize(dataset: Dataset, tokenizer: Any, spec: ColumnSpec, max_length: int) -> Dataset:
+    """Tokenize without padding (the collator pads each batch) and record each row's length.
+
+    Sentence pairs are encoded as pairs so the model sees [CLS] a [SEP] b [SEP] with segment ids.
+    """
+
+    def encode(batch: dict[str, list]) -> dict[str, Any]:
+        second = batch[spec.text_pair] if spec.text_pair else None
+        encoded = tokenizer(batch[spec.text], second, truncation=True, max_length=max_length)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    drop = [c for c in dataset.column_names if c != LABEL]
+    return dataset.map(encode, batched=True, remove_columns=drop, desc="Tokenizing")
+
+
+def token_lengths(texts: Sequence[str], tokenizer: Any, pairs: Sequence[str] | None = None) -> np.ndarray:
+    """Untruncated token counts, special tokens included."""
+    encoded = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=False)
+    return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+
+
+def token_stats(lengths: np.ndarray, max_length: int, bins: int = 20) -> TokenStats:
+    if len(lengths) == 0:
+        return TokenStats(0, 0.0, 0, 0, max_length, 0, 0.0)
+    truncated = int((lengths > max_length).sum())
+    hist, edges = np.histogram(lengths, bins=min(bins, max(1, int(lengths.max() - lengths.min()) + 1)))
+    return TokenStats(
+        rows=len(lengths),
+        mean=round(float(lengths.mean()), 2),
+        p95=int(np.percentile(lengths, 95)),
+        max=int(lengths.max()),
+        max_length=max_length,
+        truncated=truncated,
+        truncated_share=round(truncated / len(lengths), 4),
+        histogram=[int(v) for v in hist],
+        bin_edges=[round(v) for v in edges],
+    )
+
+
+# ------------------------------------------------------------------------------------- preview
+
+
+def _feature_text(feature: Any) -> str:
+    if isinstance(feature, ClassLabel):
+        return f"ClassLabel({', '.join(feature.names)})"
+    if isinstance(feature, Value):
+        return feature.dtype
+    return type(feature).__name__
+
+
+def preview(
+    cfg: DataConfig,
+    *,
+    split: str | None = None,
+    rows: int = 10,
+    tokenizer: Any = None,
+    preset: TaskPreset | None = None,
+    token: str | None = None,
+    scan_rows: int = 5000,
+    raw: DatasetDict | None = None,
+) -> DatasetPreview:
+    """What a dataset holds and what is wrong with it, without training anything.
+
+    Label counts, duplicates and token lengths are computed on up to ``scan_rows`` rows of the split.
+    """
+    raw = raw if raw is not None else load_raw(cfg, token)
+    split = split or cfg.train_split
+    require_split(raw.keys(), split, cfg.dataset)
+    table = raw[split]
+    problems: list[Problem] = []
+    spec: ColumnSpec | None
+    try:
+        spec = detect_columns(
+            table.features,
+            text=cfg.text_column,
+            text_pair=cfg.text_pair_column,
+            label=cfg.label_column,
+            preset=preset,
+            require_label=False,
+        )
+    except InputError as err:
+        spec = None
+        problems.append(Problem("columns", str(err)))
+
+    scanned = table.select(range(min(len(table), scan_rows)))
+    label_names: list[str] = []
+    label_counts: dict[str, int] = {}
+    stats = None
+    if spec is not None:
+        texts = scanned[spec.text]
+        pairs = scanned[spec.text_pair] if spec.text_pair else None
+        empty = sum(1 for i, t in enumerate(texts) if _is_blank(t) or (pairs is not None and _is_blank(pairs[i])))
+        if empty:
+            problems.append(
+                Problem("empty_text", f"{empty} rows have an empty or missing text; training drops them.", empty)
+            )
+        keys = list(zip(texts, pairs, strict=True)) if pairs is not None else texts
+        duplicates = len(keys) - len(set(keys))
+        if duplicates:
+            problems.append(Problem("duplicates", f"{duplicates} rows repeat the text of an earlier row.", duplicates))
+        if spec.label is None:
+            problems.append(Problem("no_label", "No label column found: name it before training."))
+        else:
+            hint = preset.label_names if preset is not None else None
+            try:
+                label_names, mapping = label_names_of(table, spec.label, hint)
+                label_counts = _count_labels(scanned[spec.label], label_names, mapping)
+            except InputError as err:
+                problems.append(Problem("labels", str(err)))
+            unknown = label_counts.pop("(no label)", 0)
+            if unknown:
+                problems.append(
+                    Problem(
+                        "unknown_label",
+                        f"{unknown} rows have no label (or -1); training drops them.",
+                        unknown,
+                    )
+                )
+            if len([c for c in label_counts.values() if c]) == 1:
+                problems.append(Problem("single_class", "Only one class occurs in the scanned rows."))
+        if tokenizer is not None:
+            clean = [i for i, t in enumerate(texts) if not _is_blank(t) and (pairs is None or not _is_blank(pairs[i]))]
+            lengths = token_lengths(
+                [texts[i] for i in clean], tokenizer, [pairs[i] for i in clean] if pairs is not None else None
+            )
+            stats = token_stats(lengths, cfg.max_length)
+            if stats.truncated:
+                problems.append(
+                    Problem(
+                        "truncated",
+                        f"{stats.truncated} of {stats.rows} texts ({stats.truncated_share:.1%}) are longer than "
+                        f"max_length={cfg.max_length} tokens and will be truncated; p95 is {stats.p95}.",
+                        stats.truncated,
+                    )
+                )
+
+    shown = table.select(range(min(len(table), rows)))
+    return DatasetPreview(
+        dataset=cfg.dataset if not is_local_file(cfg.dataset) else Path(cfg.dataset).name,
+        dataset_config=cfg.dataset_config,
+        split=split,
+        splits={name: len(part) for name, part in raw.items()},
+        features={name: _feature_text(f) for name, f in table.features.items()},
+        columns=spec,
+        label_names=label_names,
+        label_counts=label_counts,
+        rows=[_jsonable_row(row) for row in shown],
+        rows_scanned=len(scanned),
+        token_stats=stats,
+        problems=problems,
+    )
+
+
+def _count_labels(values: Sequence[Any], names: list[str], mapping: dict[Any, int] | None) -> dict[str, int]:
+    counts = dict.fromkeys(names, 0)
+    missing = 0
+    for value in values:
+        if _is_blank(value) or (isinstance(value, (int, np.integer)) and mapping is None and value < 0):
+            missing += 1
+            continue
+        key = _label_key(value, mapping)
+        if key is None or key >= len(names):
+            missing += 1
+        else:
+            counts[names[key]] += 1
+    if missing:
+        counts["(no label)"] = missing
+    return counts
+
+
+def _jsonable_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        elif isinstance(value, float) and np.isnan(value):
+            value = None
+        out[key] = value
+    return out

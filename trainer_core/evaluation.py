@@ -1,0 +1,131 @@
+"""Evaluating a classifier on a labelled split: metrics, confusion matrix, per-class scores, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trainer_core import data as data_lib
+from trainer_core.config import DataConfig
+from trainer_core.errors import InputError
+from trainer_core.inference import Predictor, get_predictor
+from trainer_core.metrics import load_classification_metric
+
+
+@dataclass
+class EvalReport:
+    model: str
+    dataset: str
+    split: str
+    rows: int
+    label_names: list[str]
+    metrics: dict[str, float]
+    confusion_matrix: list[list[int]]
+    per_class: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _model_label_ids(names: list[str], model_names: list[str], split: str) -> list[int]:
+    """For each dataset class name, the model's id for it."""
+    if names == model_names:
+        return list(range(len(names)))
+    lookup = {name.lower(): i for i, name in enumerate(model_names)}
+    if all(name.lower() in lookup for name in names):
+        return [lookup[name.lower()] for name in names]
+    generic = [f"label_{i}" for i in range(len(model_names))]
+    if len(names) <= len(model_names) and (
+        all(name.isdigit() and int(name) == i for i, name in enumerate(names)) or model_names == generic
+    ):
+        return list(range(len(names)))
+    raise InputError(
+        f"The labels of split '{split}' ({', '.join(names)}) do not match the model's labels "
+        f"({', '.join(model_names)}). Evaluate on data labelled with the model's classes."
+    )
+
+
+def evaluate_model(
+    model: str | Predictor,
+    data: DataConfig,
+    *,
+    split: str | None = None,
+    token: str | None = None,
+    max_errors: int = 100,
+    batch_size: int = 64,
+    max_rows: int | None = None,
+) -> EvalReport:
+    predictor = model if isinstance(model, Predictor) else get_predictor(model, token=token)
+    raw = data_lib.load_raw(data, token)
+    if split is None:
+        label_hint = data.label_column or "label"
+        split = data.eval_split or data_lib.choose_eval_split(raw, data, label_hint) or data.train_split
+    data_lib.require_split(raw.keys(), split, data.dataset)
+    table = raw[split]
+    spec = data_lib.detect_columns(
+        table.features, text=data.text_column, text_pair=data.text_pair_column, label=data.label_column
+    )
+    names, mapping = data_lib.label_names_of(table, spec.label, predictor.label_names)
+    table, _ = data_lib.encode_labels(table, spec.label, names, mapping, split)
+    table, _ = data_lib.drop_empty_texts(table, spec)
+    if max_rows is not None and len(table) > max_rows:
+        table = table.shuffle(seed=0).select(range(max_rows))
+    if len(table) == 0:
+        raise InputError(f"Split '{split}' has no labelled rows with text to evaluate on.")
+    to_model = _model_label_ids(names, predictor.label_names, split)
+    references = np.array([to_model[i] for i in table[data_lib.LABEL]])
+    texts = table[spec.text]
+    pairs = table[spec.text_pair] if spec.text_pair else None
+    probs = predictor.predict_proba(texts, pairs, batch_size=batch_size)
+    predictions = probs.argmax(axis=1)
+
+    label_ids = list(range(len(predictor.label_names)))
+    metric = load_classification_metric()
+    metrics = metric.compute(
+        predictions=predictions.tolist(), references=references.tolist(), labels=label_ids, num_labels=len(label_ids)
+    )
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    matrix = confusion_matrix(references, predictions, labels=label_ids)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        references, predictions, labels=label_ids, zero_division=0
+    )
+    per_class = [
+        {
+            "label": predictor.label_names[i],
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i in label_ids
+    ]
+    wrong = np.flatnonzero(predictions != references)
+    # Most confident mistakes first: they are the most instructive.
+    wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][:max_errors]
+    errors = []
+    for i in wrong:
+        row = {"text": texts[i]}
+        if pairs is not None:
+            row["text_pair"] = pairs[i]
+        row.update(
+            label=predictor.label_names[references[i]],
+            predicted=predictor.label_names[predictions[i]],
+            confidence=round(float(probs[i, predictions[i]]), 4),
+        )
+        errors.append(row)
+    return EvalReport(
+        model=predictor.model_id,
+        dataset=data.dataset,
+        split=split,
+        rows=len(table),
+        label_names=predictor.label_names,
+        metrics={k: float(v) for k, v in metrics.items()},
+        confusion_matrix=matrix.tolist(),
+        per_class=per_class,
+        errors=errors,
+    )

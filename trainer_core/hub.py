@@ -1,0 +1,251 @@
+"""The Hugging Face Hub side of a run: tokens, access checks, model cards and pushes.
+
+A token is only ever passed to huggingface_hub; it never goes into a message, an event, a log line or
+a file. ``redact`` is the last line of defence for text that came from elsewhere (e.g. an exception).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainer_core.errors import HubAccessError, HubError, PushError
+
+logger = logging.getLogger(__name__)
+
+# Files of a run directory that are not part of the published model.
+PUSH_IGNORE = ["checkpoint-*", "checkpoint-*/**", "_*", "events.jsonl", "*.lock", "runs/**", "trackio/**"]
+
+
+def resolve_token(explicit: str | None = None) -> str | None:
+    """The token to use: the one given, else HF_TOKEN, else the stored login (huggingface-cli login)."""
+    if explicit:
+        return explicit.strip()
+    if os.environ.get("HF_TOKEN"):
+        return os.environ["HF_TOKEN"].strip()
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def redact(text: str, token: str | None) -> str:
+    if token and len(token) >= 4:
+        return text.replace(token, "hf_***")
+    return text
+
+
+def _status(err: Exception) -> int | None:
+    response = getattr(err, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def whoami(token: str) -> dict[str, Any]:
+    from huggingface_hub import HfApi
+
+    try:
+        return HfApi().whoami(token=token)
+    except Exception as err:
+        status = _status(err)
+        if status == 401:
+            raise HubAccessError(
+                "The Hub token was rejected (invalid or expired). Create a token with write access at "
+                "https://huggingface.co/settings/tokens and set HF_TOKEN, or sign in again."
+            ) from None
+        raise HubError(
+            "Could not reach the Hugging Face Hub to check the token "
+            f"({type(err).__name__}). Check the network, or train without pushing and push later."
+        ) from None
+
+
+def full_repo_id(repo_id: str, user: dict[str, Any]) -> str:
+    return repo_id if "/" in repo_id else f"{user['name']}/{repo_id}"
+
+
+def check_write_access(repo_id: str, token: str | None) -> str:
+    """Confirm before training that ``token`` can create and write ``repo_id``; return the full repo id."""
+    if not token:
+        raise HubAccessError(
+            f"Pushing to '{repo_id}' needs a Hub token with write access: set HF_TOKEN, run "
+            "`hf auth login`, or sign in with Hugging Face in the app."
+        )
+    user = whoami(token)
+    repo_id = full_repo_id(repo_id, user)
+    namespace = repo_id.split("/")[0]
+    role = ((user.get("auth") or {}).get("accessToken") or {}).get("role")
+    if role == "read":
+        raise HubAccessError(
+            "The Hub token is read-only, so it cannot create or push the repo. Use a token with write access."
+        )
+    namespaces = {user.get("name")} | {org.get("name") for org in user.get("orgs") or []}
+    if namespace not in namespaces:
+        raise HubAccessError(
+            f"The token belongs to '{user.get('name')}', who cannot write to the namespace '{namespace}'. "
+            f"Push to '{user.get('name')}/{repo_id.split('/')[1]}' or to an organization you belong to."
+        )
+    return repo_id
+
+
+@dataclass
+class CardInfo:
+    repo_id: str
+    base_model: str
+    dataset: str
+    dataset_config: str | None
+    label_names: list[str]
+    metrics: dict[str, float]
+    hyperparameters: dict[str, Any]
+    eval_split: str
+    is_pair: bool = False
+    language: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def render_model_card(info: CardInfo) -> str:
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    is_hub_dataset = "/" in info.dataset and not Path(info.dataset).exists()
+    dataset_id = info.dataset if is_hub_dataset else "custom"
+    eval_results = [
+        EvalResult(
+            task_type="text-classification",
+            task_name="Text Classification",
+            dataset_type=dataset_id,
+            dataset_name=info.dataset if is_hub_dataset else Path(info.dataset).name,
+            dataset_config=info.dataset_config,
+            dataset_split=info.eval_split,
+            metric_type=name,
+            metric_name=name.replace("_", " ").title(),
+            metric_value=round(float(value), 4),
+        )
+        for name, value in info.metrics.items()
+    ]
+    data = ModelCardData(
+        base_model=info.base_model,
+        datasets=[info.dataset] if is_hub_dataset else None,
+        language=info.language,
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        tags=["text-classification", "trainer-studio"],
+        model_name=info.repo_id,
+        eval_results=eval_results or None,
+    )
+    hyper = "\n".join(f"| {key} | {value} |" for key, value in info.hyperparameters.items())
+    labels = "\n".join(f"| {i} | {name} |" for i, name in enumerate(info.label_names))
+    scores = "\n".join(f"| {name} | {value:.4f} |" for name, value in info.metrics.items())
+    call = (
+        'classifier({"text": "The first sentence.", "text_pair": "A second sentence."})'
+        if info.is_pair
+        else 'classifier("I loved this film!")'
+    )
+    body = f"""
+# {info.repo_id.split("/")[-1]}
+
+A text classifier fine-tuned from [{info.base_model}](https://huggingface.co/{info.base_model}) on
+{info.dataset}{f" ({info.dataset_config})" if info.dataset_config else ""} with Trainer Studio.
+
+## Results on {info.eval_split}
+
+| metric | value |
+|---|---|
+{scores}
+
+## Labels
+
+| id | label |
+|---|---|
+{labels}
+
+## Usage
+
+```python
+from transformers import pipeline
+
+classifier = pipeline("text-classification", model="{info.repo_id}")
+print({call})
+```
+
+## Training hyperparameters
+
+| name | value |
+|---|---|
+{hyper}
+"""
+    return str(ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body))
+
+
+def write_model_card(output_dir: str | Path, info: CardInfo) -> Path:
+    path = Path(output_dir) / "README.md"
+    path.write_text(render_model_card(info), encoding="utf-8")
+    return path
+
+
+def _retryable(err: Exception) -> bool:
+    status = _status(err)
+    return status is None or status >= 500 or status == 429
+
+
+def with_retries(action: Callable[[], Any], *, attempts: int = 3, backoff: float = 1.0) -> Any:
+    """Run ``action``, retrying server errors and network faults with exponential backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as err:
+            if attempt == attempts or not _retryable(err):
+                raise
+            logger.warning("Hub request failed (%s), retrying (%d/%d)", type(err).__name__, attempt, attempts)
+            time.sleep(backoff * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def describe_push_error(err: BaseException, token: str | None) -> str:
+    status = _status(err) if isinstance(err, Exception) else None
+    reason = f"HTTP {status}" if status else type(err).__name__
+    detail = redact(str(err).strip().splitlines()[0] if str(err).strip() else "", token)
+    return f"{reason}: {detail}"[:300] if detail else reason
+
+
+def push_folder(
+    output_dir: str | Path,
+    repo_id: str,
+    token: str | None,
+    *,
+    private: bool = False,
+    commit_message: str = "Upload model trained with Trainer Studio",
+    attempts: int = 3,
+    backoff: float = 1.0,
+) -> str:
+    """Upload the run's final model (not its checkpoints) to ``repo_id``; return the commit url.
+
+    Safe to repeat: a retry after a failure uploads whatever the repo is missing.
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        with_retries(
+            lambda: api.create_repo(repo_id, token=token, private=private, exist_ok=True),
+            attempts=attempts,
+            backoff=backoff,
+        )
+        info = with_retries(
+            lambda: api.upload_folder(
+                repo_id=repo_id,
+                folder_path=str(output_dir),
+                commit_message=commit_message,
+                token=token,
+                ignore_patterns=PUSH_IGNORE,
+            ),
+            attempts=attempts,
+            backoff=backoff,
+        )
+    except Exception as err:
+        raise PushError(
+            f"Pushing to '{repo_id}' failed ({describe_push_error(err, token)}). The model is kept in "
+            f"'{output_dir}'; push it again later with `python -m trainer_core push {output_dir} --repo {repo_id}`."
+        ) from None
+    return str(getattr(info, "commit_url", info))

@@ -1,0 +1,504 @@
+"""Fine-tuning: ``train(config)`` validates everything, runs the transformers Trainer and reports events.
+
+Progress leaves through ``EventCallback`` as plain dicts (never stdout), so the CLI, the app's job
+runner and the tests consume the same stream. A ``threading.Event`` stops a run cleanly after the
+current step, keeping a checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainer_core import data as data_lib
+from trainer_core import hub as hub_lib
+from trainer_core.config import TrainConfig
+from trainer_core.errors import InputError, PushError, StudioError
+from trainer_core.metrics import build_compute_metrics, primary_metric
+from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer
+from trainer_core.runtime import precision_flags
+from trainer_core.tasks import get_preset, resolve_config
+
+logger = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+EventSink = Callable[[Event], None]
+
+CONFIG_FILE = "trainer_studio.yaml"
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class TrainResult:
+    output_dir: str
+    metrics: dict[str, float]
+    label_names: list[str]
+    global_step: int
+    train_runtime: float
+    train_samples_per_second: float
+    stopped: bool = False
+    best_checkpoint: str | None = None
+    pushed_repo: str | None = None
+    push_errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def make_event_callback(emit: EventSink, stop: threading.Event | None, token: str | None) -> Any:
+    from transformers import TrainerCallback
+
+    class _EventCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.trainer: Any = None
+            self._reported_jobs: set[int] = set()
+            self._last_progress = 0.0
+            self.started = time.monotonic()
+            self.stopped = False
+            self.failed: list[Event] = []
+
+        # -- helpers
+        def _push_updates(self, state: Any) -> None:
+            pending = getattr(self.trainer, "push_in_progress", None)
+            for job in getattr(pending, "jobs", None) or []:
+                if id(job) in self._reported_jobs or not job.done():
+                    continue
+                self._reported_jobs.add(id(job))
+                error = job.exception()
+                if error is None:
+                    emit({"type": "push", "status": "done", "step": state.global_step})
+                else:
+                    event = {
+                        "type": "push",
+                        "status": "failed",
+                        "step": state.global_step,
+                        "error": hub_lib.describe_push_error(error, token),
+                    }
+                    self.failed.append(event)
+                    emit(event)
+
+        # -- Trainer hooks
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                emit({"type": "train_begin", "total_steps": state.max_steps, "epochs": args.num_train_epochs})
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if stop is not None and stop.is_set() and not self.stopped:
+                self.stopped = True
+                control.should_training_stop = True
+                control.should_save = True
+                if state.is_world_process_zero:
+                    emit({"type": "stopping", "step": state.global_step})
+            now = time.monotonic()
+            if state.is_world_process_zero and (
+                now - self._last_progress >= 1.0 or state.global_step == state.max_steps
+            ):
+                self._last_progress = now
+                elapsed = now - self.started
+                remaining = (
+                    elapsed / state.global_step * (state.max_steps - state.global_step) if state.global_step else None
+                )
+                emit(
+                    {
+                        "type": "progress",
+                        "step": state.global_step,
+                        "total_steps": state.max_steps,
+                        "epoch": round(state.epoch or 0.0, 4),
+                        "elapsed_s": round(elapsed, 2),
+                        "remaining_s": round(remaining, 2) if remaining is not None else None,
+                    }
+                )
+                self._push_updates(state)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            emit(
+                _drop_none(
+                    {
+                        "type": "log",
+                        "step": state.global_step,
+                        "epoch": round(state.epoch or 0.0, 4),
+                        "loss": logs.get("loss"),
+                        "learning_rate": logs.get("learning_rate"),
+                        "grad_norm": logs.get("grad_norm"),
+                    }
+                )
+            )
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            if not state.is_world_process_zero or not metrics:
+                return
+            clean = {k.removeprefix("eval_"): v for k, v in metrics.items() if isinstance(v, (int, float))}
+            emit(
+                {
+                    "type": "eval",
+                    "step": state.global_step,
+                    "epoch": round(state.epoch or 0.0, 4),
+                    "metrics": clean,
+                }
+            )
+
+        def on_save(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                return
+            path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            emit({"type": "checkpoint", "step": state.global_step, "path": path})
+            if args.push_to_hub:
+                emit({"type": "push", "status": "started", "step": state.global_step})
+            self._push_updates(state)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                self._push_updates(state)
+
+    return _EventCallback()
+
+
+def _studio_trainer_class() -> type:
+    from transformers import Trainer
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class StudioTrainer(Trainer):
+        """A Trainer that groups by precomputed lengths and writes our model card.
+
+        The stock length-grouped sampler re-measures every row in Python because the ``length``
+        column is removed before the sampler is built; ours reads the column tokenization wrote.
+        """
+
+        card_writer: Callable[[str], None] | None = None
+
+        def _grouped_sampler(self, dataset: Any, source: Any, batch_size: int, generator: Any = None) -> Any:
+            if (
+                self.args.train_sampling_strategy != "group_by_length"
+                or source is None
+                or "length" not in getattr(source, "column_names", ())
+                or len(source) != len(dataset)
+            ):
+                return None
+            return LengthGroupedSampler(batch_size, lengths=source["length"], generator=generator)
+
+        def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+            dataset = train_dataset if train_dataset is not None else self.train_dataset
+            sampler = self._grouped_sampler(
+                dataset,
+                self.train_dataset,
+                self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            )
+            return sampler if sampler is not None else super()._get_train_sampler(train_dataset)
+
+        def _get_eval_sampler(self, eval_dataset: Any) -> Any:
+            # Evaluation keeps the dataset's order: reports match predictions to rows by position.
+            import torch
+
+            if self.args.world_size <= 1:
+                return torch.utils.data.SequentialSampler(eval_dataset)
+            return super()._get_eval_sampler(eval_dataset)
+
+        def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+            if self.card_writer is not None and self.is_world_process_zero():
+                self.card_writer(self.args.output_dir)
+
+    return StudioTrainer
+
+
+def _eval_schedule(config: TrainConfig, train_rows: int, world_size: int) -> dict[str, Any]:
+    """Evaluate (and save) every epoch, or every ``eval_steps``; a run shorter than an epoch evaluates at its end."""
+    t = config.training
+    if t.eval_steps:
+        return {
+            "eval_strategy": "steps",
+            "save_strategy": "steps",
+            "eval_steps": t.eval_steps,
+            "save_steps": t.eval_steps,
+        }
+    steps_per_epoch = math.ceil(train_rows / (t.batch_size * world_size)) / t.gradient_accumulation_steps
+    if 0 < t.max_steps < steps_per_epoch:
+        return {
+            "eval_strategy": "steps",
+            "save_strategy": "steps",
+            "eval_steps": t.max_steps,
+            "save_steps": t.max_steps,
+        }
+    return {"eval_strategy": "epoch", "save_strategy": "epoch"}
+
+
+def build_training_arguments(
+    config: TrainConfig, train_rows: int, metric: str, token: str | None, repo_id: str | None
+) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    t = config.training
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    return TrainingArguments(
+        output_dir=t.output_dir,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay,
+        lr_scheduler_type="linear",
+        warmup_steps=float(t.warmup_ratio),  # a float below 1 is a share of the total steps
+        seed=t.seed,
+        logging_steps=t.logging_steps,
+        logging_first_step=True,
+        **_eval_schedule(config, train_rows, world_size),
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=True,
+        save_total_limit=t.save_total_limit,
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        report_to=list(t.report_to) or "none",
+        disable_tqdm=True,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        push_to_hub=repo_id is not None,
+        hub_model_id=repo_id,
+        hub_token=token,
+        hub_private_repo=config.hub.private,
+        hub_strategy=config.hub.strategy,
+        **precision_flags(t.mixed_precision),
+    )
+
+
+def _check_output_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise InputError(
+            f"Cannot write to the output directory '{path}' ({err.strerror or err}). Choose another --output-dir."
+        ) from None
+    free = shutil.disk_usage(path).free
+    if free < 200 * 1024 * 1024:
+        raise InputError(
+            f"Only {free // (1024 * 1024)} MB free on the disk of '{path}': a run needs room for checkpoints. "
+            "Free some space or choose another --output-dir."
+        )
+
+
+@dataclass
+class PreparedRun:
+    """Everything validated before the first optimizer step."""
+
+    config: TrainConfig
+    data: data_lib.PreparedData
+    tokenizer: Any
+    model_config: dict[str, Any]
+    repo_id: str | None
+    token: str | None
+
+
+def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
+    """Resolve presets and check data, model, options and Hub access; raise before any training."""
+    config = resolve_config(config)
+    preset = get_preset(config.task)
+    push_token = None
+    repo_id = None
+    if config.hub.repo_id:
+        push_token = hub_lib.resolve_token(token)
+        repo_id = hub_lib.check_write_access(config.hub.repo_id, push_token)
+    read_token = push_token or hub_lib.resolve_token(token)
+    _check_output_dir(Path(config.training.output_dir))
+    raw = data_lib.load_raw(config.data, read_token)
+    prepared = data_lib.prepare(config.data, raw, preset=preset, seed=config.training.seed)
+    model_config = check_no_remote_code(config.model.model, read_token, config.model.revision)
+    tokenizer = load_tokenizer(config.model.model, read_token, config.model.revision)
+    check_max_length(config.model.model, config.data.max_length, tokenizer, model_config)
+    if repo_id is not None:
+        config.hub.repo_id = repo_id
+    return PreparedRun(config, prepared, tokenizer, model_config, repo_id, push_token or read_token)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    on_event: EventSink | None = None,
+    stop: threading.Event | None = None,
+    token: str | None = None,
+    prepared: PreparedRun | None = None,
+) -> TrainResult:
+    """Fine-tune ``config.model`` on ``config.data`` and return the final metrics.
+
+    Raises ``InputError`` (bad input, before training) or ``StudioError``. A failed push does not
+    raise: it is reported in events and ``TrainResult.push_errors`` and the local output is kept.
+    """
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, set_seed
+    from transformers.trainer_callback import PrinterCallback
+
+    emit = on_event or (lambda event: None)
+    run = prepared or prepare_run(config, token)
+    config, token = run.config, run.token
+    output_dir = Path(config.training.output_dir)
+    emit({"type": "prepared", "train_rows": len(run.data.train), "eval_rows": len(run.data.eval),
+          "labels": run.data.label_names, "eval_source": run.data.eval_source,
+          "problems": [dataclasses.asdict(p) for p in run.data.problems]})  # fmt: skip
+
+    set_seed(config.training.seed)
+    spec = run.data.columns
+    train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
+    eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
+    model = load_model(config.model.model, run.data.label_names, token=token, revision=config.model.revision)
+    num_labels = len(run.data.label_names)
+    metric = primary_metric(num_labels)
+
+    args = build_training_arguments(config, len(train_set), metric, token, run.repo_id)
+    pad_multiple = 8 if (args.fp16 or args.bf16) else None
+    events = make_event_callback(emit, stop, token)
+    callbacks: list[Any] = [events]
+    if config.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
+    trainer_cls = _studio_trainer_class()
+    trainer = trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        processing_class=run.tokenizer,
+        data_collator=DataCollatorWithPadding(run.tokenizer, pad_to_multiple_of=pad_multiple),
+        compute_metrics=build_compute_metrics(num_labels),
+        callbacks=callbacks,
+    )
+    events.trainer = trainer
+    # Progress leaves through events only; the stock printer would write every log dict to stdout.
+    trainer.remove_callback(PrinterCallback)
+    resume = _resumable_checkpoint(output_dir, config)
+    config.save(output_dir / CONFIG_FILE)
+    if resume:
+        emit({"type": "resume", "checkpoint": resume})
+    try:
+        output = trainer.train(resume_from_checkpoint=resume)
+    except Exception as err:
+        if "out of memory" in str(err).lower():
+            raise StudioError(
+                f"Out of GPU memory with batch size {config.training.batch_size}. Halve --batch-size and double "
+                "gradient_accumulation_steps (same effective batch), or lower --max-length."
+            ) from err
+        raise
+
+    stopped = events.stopped
+    if stopped:
+        metrics = _last_eval_metrics(trainer)
+    else:
+        # Fires on_evaluate, so the event stream gets these final (best-model) metrics too.
+        metrics = {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}
+    score_names = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+    scores = {k: float(v) for k, v in metrics.items() if k in score_names}
+
+    trainer.save_model(str(output_dir))
+    card = hub_lib.CardInfo(
+        repo_id=run.repo_id or output_dir.name,
+        base_model=config.model.model,
+        dataset=config.data.dataset,
+        dataset_config=config.data.dataset_config,
+        label_names=run.data.label_names,
+        metrics=scores,
+        hyperparameters=_hyperparameters(config, trainer),
+        eval_split=run.data.eval_source,
+        is_pair=spec.text_pair is not None,
+        language=get_preset(config.task).language if get_preset(config.task) else None,
+    )
+    hub_lib.write_model_card(output_dir, card)
+    trainer.card_writer = lambda directory: hub_lib.write_model_card(directory, card)
+
+    result = TrainResult(
+        output_dir=str(output_dir),
+        metrics=scores,
+        label_names=run.data.label_names,
+        global_step=trainer.state.global_step,
+        train_runtime=float(output.metrics.get("train_runtime", 0.0)),
+        train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
+        stopped=stopped,
+        best_checkpoint=trainer.state.best_model_checkpoint,
+    )
+    if run.repo_id:
+        trainer._finish_current_push()
+        events._push_updates(trainer.state)
+        result.push_errors = [e["error"] for e in events.failed]
+        _write_results(output_dir, result)
+        try:
+            hub_lib.with_retries(lambda: trainer.push_to_hub(commit_message="End of training"), attempts=3)
+            result.pushed_repo = run.repo_id
+            emit({"type": "push", "status": "done", "step": trainer.state.global_step, "final": True,
+                  "repo_id": run.repo_id})  # fmt: skip
+        except Exception as err:
+            message = hub_lib.describe_push_error(err, token)
+            result.push_errors.append(message)
+            emit({"type": "push", "status": "failed", "step": trainer.state.global_step, "final": True,
+                  "error": message})  # fmt: skip
+    _write_results(output_dir, result)
+    emit({"type": "done", "result": result.to_dict()})
+    return result
+
+
+def _write_results(output_dir: Path, result: TrainResult) -> None:
+    (output_dir / RESULTS_FILE).write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+
+
+def _last_eval_metrics(trainer: Any) -> dict[str, float]:
+    for entry in reversed(trainer.state.log_history):
+        if any(key.startswith("eval_") for key in entry):
+            return {k.removeprefix("eval_"): v for k, v in entry.items() if k.startswith("eval_")}
+    return {}
+
+
+def _hyperparameters(config: TrainConfig, trainer: Any) -> dict[str, Any]:
+    t = config.training
+    return {
+        "learning_rate": t.learning_rate,
+        "train_batch_size": t.batch_size,
+        "gradient_accumulation_steps": t.gradient_accumulation_steps,
+        "epochs": t.epochs,
+        "max_steps": t.max_steps,
+        "optimizer_steps": trainer.state.global_step,
+        "weight_decay": t.weight_decay,
+        "warmup_ratio": t.warmup_ratio,
+        "lr_scheduler": "linear",
+        "max_length": config.data.max_length,
+        "seed": t.seed,
+        "mixed_precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "no",
+        "group_by_length": t.group_by_length,
+    }
+
+
+def _resumable_checkpoint(output_dir: Path, config: TrainConfig) -> str | None:
+    """The newest complete checkpoint of an interrupted run of this same config in ``output_dir``.
+
+    A checkpoint counts only if its trainer state was written, which happens after the weights and
+    optimizer; a directory without it was cut off mid-save and is ignored. A finished run, or one
+    with another config, is not resumed.
+    """
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    saved = output_dir / CONFIG_FILE
+    if not saved.is_file() or saved.read_text(encoding="utf-8") != config.to_yaml():
+        return None
+    candidates = []
+    for path in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        suffix = path.name.rsplit("-", 1)[-1]
+        if suffix.isdigit() and (path / "trainer_state.json").is_file() and (path / "model.safetensors").is_file():
+            candidates.append((int(suffix), path))
+    if not candidates or (output_dir / RESULTS_FILE).is_file():
+        return None
+    return str(max(candidates)[1])
+
+
+__all__ = ["CONFIG_FILE", "RESULTS_FILE", "PreparedRun", "PushError", "TrainResult", "prepare_run", "train"]
