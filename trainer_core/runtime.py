@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,31 @@ def precision_flags(mixed_precision: str) -> dict[str, bool]:
     if mixed_precision == "no":
         return {"bf16": False, "fp16": False}
     return {"bf16": mixed_precision == "bf16", "fp16": mixed_precision == "fp16"}
+
+
+# ZeroGPU caps a single call; longer requests also wait longer in its queue.
+MAX_GPU_SECONDS = 1500
+MIN_GPU_SECONDS = 60
+
+
+def estimate_gpu_seconds(config: Any, train_rows: int | None = None) -> int:
+    """A generous guess of a run's GPU time, for ``spaces.GPU(duration=...)``.
+
+    Based on steps and tokens per step with a throughput typical of a BERT-base on an A100-class GPU,
+    plus a fixed allowance for loading the model and the per-epoch evaluations.
+    """
+    t = config.training
+    steps = t.max_steps if t.max_steps > 0 else math.ceil((train_rows or 10000) / t.batch_size) * max(t.epochs, 1)
+    tokens_per_step = t.batch_size * (config.data.max_length or 256) * 0.6
+    seconds = 45 + steps * tokens_per_step / 60_000
+    return int(min(MAX_GPU_SECONDS, max(MIN_GPU_SECONDS, seconds * 1.5)))
+
+
+def run_on_gpu(function: Callable[..., Any], config: Any, *args: Any) -> Any:
+    """Call ``function(config, *args)``; on ZeroGPU inside ``spaces.GPU`` with an estimated duration."""
+    if not on_zero_gpu():
+        return function(config, *args)
+    import spaces
+
+    wrapped = spaces.GPU(duration=estimate_gpu_seconds(config))(function)
+    return wrapped(config, *args)

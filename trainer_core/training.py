@@ -13,12 +13,11 @@ import logging
 import math
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from trainer_core import data as data_lib
 from trainer_core import hub as hub_lib
@@ -33,6 +32,13 @@ logger = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 EventSink = Callable[[Event], None]
+
+
+class StopFlag(Protocol):
+    """Anything with ``is_set()``: a ``threading.Event``, or a file-backed flag across processes."""
+
+    def is_set(self) -> bool: ...
+
 
 CONFIG_FILE = "trainer_studio.yaml"
 RESULTS_FILE = "results.json"
@@ -59,7 +65,7 @@ def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None}
 
 
-def make_event_callback(emit: EventSink, stop: threading.Event | None, token: str | None) -> Any:
+def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | None) -> Any:
     from transformers import TrainerCallback
 
     class _EventCallback(TrainerCallback):
@@ -332,7 +338,7 @@ def train(
     config: TrainConfig,
     *,
     on_event: EventSink | None = None,
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     token: str | None = None,
     prepared: PreparedRun | None = None,
 ) -> TrainResult:

@@ -1,0 +1,11 @@
+"""Hugging Face Space entry point: `python app.py` runs the same app locally."""
+
+# spaces must be imported before anything initialises CUDA; off ZeroGPU its decorator is a no-op.
+import spaces  # noqa: F401, I001
+
+from trainer_core.ui import build_app
+
+demo = build_app()
+
+if __name__ == "__main__":
+    demo.launch()

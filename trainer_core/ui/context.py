@@ -1,0 +1,78 @@
+"""What every tab shares: the job manager, the hardware, and who the visitor is.
+
+Pure helpers (no gradio import) so they are unit-tested directly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainer_core.errors import InputError
+from trainer_core.jobs import JobManager, new_visitor_id
+from trainer_core.runtime import Hardware, detect_hardware, on_space
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+
+
+@dataclass
+class AppContext:
+    jobs: JobManager
+    uploads_root: Path
+    hardware: Hardware
+    on_space: bool
+    browser_secret: str
+    shared: dict = field(default_factory=dict)  # components one tab offers to another, by role
+
+    @classmethod
+    def create(cls, root: str | Path | None = None, *, train_fn=None) -> AppContext:
+        root = Path(root or os.environ.get("TRAINER_STUDIO_HOME", "studio_data")).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(
+            jobs=JobManager(root / "runs", train_fn=train_fn),
+            uploads_root=root / "uploads",
+            hardware=detect_hardware(),
+            on_space=on_space(),
+            browser_secret=_browser_secret(root),
+        )
+
+
+def _browser_secret(root: Path) -> str:
+    """The key that encrypts each visitor's id in their browser; kept on disk so ids survive restarts."""
+    if os.environ.get("TRAINER_STUDIO_SECRET"):
+        return os.environ["TRAINER_STUDIO_SECRET"]
+    path = root / ".browser_secret"
+    if not path.is_file():
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def visitor_identity(visitor_id: str | None, username: str | None = None) -> str:
+    """The key a visitor's runs and uploads are filed under: their Hub name when signed in, else the
+    random id kept (encrypted) in their browser."""
+    if username:
+        return f"hf:{username}"
+    if visitor_id:
+        return f"browser:{visitor_id}"
+    raise InputError("Your session is not ready yet: reload the page and try again.")
+
+
+def ensure_visitor_id(current: str | None) -> str:
+    return current or new_visitor_id()
+
+
+def pick_token(oauth_token: str | None, typed_token: str | None, *, on_space: bool) -> str | None:
+    """The token for this request: the visitor's OAuth token, else a typed one, else (off a Space only)
+    the server's HF_TOKEN. On a public Space the server's own token is never lent to visitors."""
+    if oauth_token:
+        return oauth_token
+    if typed_token and typed_token.strip():
+        return typed_token.strip()
+    if not on_space:
+        from trainer_core.hub import resolve_token
+
+        return resolve_token()
+    return None
