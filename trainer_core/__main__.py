@@ -1,4 +1,5 @@
-from trainer_core.cli import main
 import sys
+
+from trainer_core.cli import main
 
 sys.exit(main())
