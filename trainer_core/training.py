@@ -409,7 +409,9 @@ def train(
     score_names = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
     scores = {k: float(v) for k, v in metrics.items() if k in score_names}
 
-    trainer.save_model(str(output_dir))
+    # _internal_call: a public save_model() call would also make a blocking push of its own; the final
+    # push below is the one that carries the model card and is retried.
+    trainer.save_model(str(output_dir), _internal_call=True)
     card = hub_lib.CardInfo(
         repo_id=run.repo_id or output_dir.name,
         base_model=config.model.model,
