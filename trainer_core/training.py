@@ -247,11 +247,12 @@ def build_training_arguments(
     config: TrainConfig, train_rows: int, metric: str, token: str | None, repo_id: str | None
 ) -> Any:
     import torch
-    from transformers import TrainingArguments
+
+    from trainer_core._arguments import StudioTrainingArguments
 
     t = config.training
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    return TrainingArguments(
+    return StudioTrainingArguments(
         output_dir=t.output_dir,
         num_train_epochs=t.epochs,
         max_steps=t.max_steps,
