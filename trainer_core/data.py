@@ -8,6 +8,7 @@ found is reported with what to do about it before any model is downloaded.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,9 +20,9 @@ import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Value
 
 from trainer_core.config import DataConfig
-from trainer_core.errors import HubError, InputError
+from trainer_core.errors import HubUnreachableError, InputError
 from trainer_core.files import SUPPORTED_SUFFIXES, read_table
-from trainer_core.tasks import TaskPreset
+from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _hub_error(dataset: str, err: Exception) -> Exception:
         "LocalEntryNotFoundError",
         "Timeout",
     ) or isinstance(err, (ConnectionError, TimeoutError)):
-        return HubError(
+        return HubUnreachableError(
             f"Cannot reach the Hugging Face Hub to load '{dataset}' and it is not in the local cache. "
             "Check the network, or use a local CSV / JSON / Parquet file, which works offline."
         )
@@ -435,7 +436,12 @@ def prepare(
             raise InputError(f"Only {len(train)} usable training rows: too few to hold out an eval split.")
         counts = Counter(train[LABEL])
         stratify = LABEL if min(counts.values()) >= 2 else None
-        parts = train.train_test_split(test_size=cfg.validation_size, seed=seed, stratify_by_column=stratify)
+        # A stratified split needs at least one row per class on each side; small data would fail in datasets.
+        held_out = max(math.ceil(len(train) * cfg.validation_size), len(counts) if stratify else 1)
+        held_out = min(held_out, len(train) - 1)
+        if stratify and len(train) - held_out < len(counts):
+            stratify = None
+        parts = train.train_test_split(test_size=held_out, seed=seed, stratify_by_column=stratify)
         train, evaluation = parts["train"], parts["test"]
         eval_source = f"{cfg.validation_size:.0%} of '{cfg.train_split}' held out (seed {seed})"
     else:
@@ -575,16 +581,17 @@ def preview(
                 problems.append(Problem("single_class", "Only one class occurs in the scanned rows."))
         if tokenizer is not None:
             clean = [i for i, t in enumerate(texts) if not _is_blank(t) and (pairs is None or not _is_blank(pairs[i]))]
+            max_length = cfg.max_length or (preset.max_length if preset is not None else DEFAULT_MAX_LENGTH)
             lengths = token_lengths(
                 [texts[i] for i in clean], tokenizer, [pairs[i] for i in clean] if pairs is not None else None
             )
-            stats = token_stats(lengths, cfg.max_length)
+            stats = token_stats(lengths, max_length)
             if stats.truncated:
                 problems.append(
                     Problem(
                         "truncated",
                         f"{stats.truncated} of {stats.rows} texts ({stats.truncated_share:.1%}) are longer than "
-                        f"max_length={cfg.max_length} tokens and will be truncated; p95 is {stats.p95}.",
+                        f"max_length={max_length} tokens and will be truncated; p95 is {stats.p95}.",
                         stats.truncated,
                     )
                 )

@@ -31,5 +31,11 @@ class HubAccessError(HubError, InputError):
     exit_code = 2
 
 
+class HubUnreachableError(HubError, InputError):
+    """The Hub is needed but cannot be reached (offline, DNS, refused); local files still work."""
+
+    exit_code = 2
+
+
 class PushError(HubError):
     """Pushing to the Hub failed; the local output is kept."""

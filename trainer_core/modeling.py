@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from trainer_core.errors import HubError, InputError
+from trainer_core.errors import HubUnreachableError, InputError
 
 # Position limits above this are placeholders (e.g. 1e30 for "no limit" in tokenizer configs).
 _NO_LIMIT = 1_000_000
@@ -26,6 +26,8 @@ def _model_error(model: str, err: Exception) -> Exception:
     if (
         name in ("RepositoryNotFoundError", "RevisionNotFoundError")
         or "is not a local folder and is not a valid model" in text
+        # A path that does not exist is taken for a repo id, and refused as one (HFValidationError).
+        or "HFValidationError" in (name, type(err.__cause__).__name__)
     ):
         return InputError(
             f"Model '{model}' was not found: it is not a local directory and not a model on the Hub (or it is "
@@ -36,8 +38,12 @@ def _model_error(model: str, err: Exception) -> Exception:
             f"Model '{model}' needs custom code from its repo (trust_remote_code), which this app never runs. "
             "Choose a model whose architecture transformers supports natively."
         )
-    if name in ("OfflineModeIsEnabled", "LocalEntryNotFoundError") or isinstance(err, (ConnectionError, TimeoutError)):
-        return HubError(
+    if (
+        name in ("OfflineModeIsEnabled", "LocalEntryNotFoundError", "ConnectError")
+        or isinstance(err, (ConnectionError, TimeoutError))
+        or "couldn't connect" in text
+    ):
+        return HubUnreachableError(
             f"Cannot reach the Hugging Face Hub to download '{model}' and it is not cached. Check the network, "
             "or use a local model directory, which works offline."
         )
@@ -64,7 +70,31 @@ def check_no_remote_code(model: str, token: str | None = None, revision: str | N
             f"Model '{model}' needs custom code from its repo (auto_map in config.json), which this app never "
             "runs. Choose a model whose architecture transformers supports natively."
         )
+    _require_safetensors(model, token, revision)
     return raw
+
+
+def _require_safetensors(model: str, token: str | None, revision: str | None) -> None:
+    """Refuse a model without safetensors weights before anything would download (or unpickle) it."""
+    local = Path(model).expanduser()
+    if model.startswith(("/", ".", "~")) and not local.is_dir():
+        raise InputError(
+            f"Model directory '{model}' does not exist. Give a trained run's output directory or a Hub id."
+        )
+    if local.is_dir():
+        names = [p.name for p in local.iterdir()]
+    else:
+        from huggingface_hub import HfApi
+
+        try:
+            names = [s.rfilename for s in HfApi().model_info(model, revision=revision, token=token).siblings or []]
+        except Exception as err:
+            raise _model_error(model, err) from err
+    if not any(name.endswith(".safetensors") or name == "model.safetensors.index.json" for name in names):
+        raise InputError(
+            f"Model '{model}' has no safetensors weights. For safety only safetensors weights are loaded: "
+            "choose a model that ships model.safetensors."
+        )
 
 
 def load_tokenizer(model: str, token: str | None = None, revision: str | None = None) -> Any:
