@@ -24,7 +24,7 @@ from trainer_core import hub as hub_lib
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, PushError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
-from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer
+from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.runtime import precision_flags
 from trainer_core.tasks import get_preset, resolve_config
 
@@ -196,7 +196,8 @@ def _studio_trainer_class() -> type:
                 or len(source) != len(dataset)
             ):
                 return None
-            return LengthGroupedSampler(batch_size, lengths=source["length"], generator=generator)
+            # [:] makes a list: datasets>=4 returns a lazy Column, and the sampler indexes it per row every epoch.
+            return LengthGroupedSampler(batch_size, lengths=source["length"][:], generator=generator)
 
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:
             dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -316,6 +317,7 @@ class PreparedRun:
 
 def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     """Resolve presets and check data, model, options and Hub access; raise before any training."""
+    max_length_given = config.data.max_length is not None
     config = resolve_config(config)
     preset = get_preset(config.task)
     push_token = None
@@ -329,6 +331,9 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     prepared = data_lib.prepare(config.data, raw, preset=preset, seed=config.training.seed)
     model_config = check_no_remote_code(config.model.model, read_token, config.model.revision)
     tokenizer = load_tokenizer(config.model.model, read_token, config.model.revision)
+    limit = max_positions(tokenizer, model_config)
+    if not max_length_given and limit is not None and config.data.max_length > limit:
+        config.data.max_length = limit  # a default, not the user's choice: fit it to the model
     check_max_length(config.model.model, config.data.max_length, tokenizer, model_config)
     if repo_id is not None:
         config.hub.repo_id = repo_id
@@ -348,9 +353,6 @@ def train(
     Raises ``InputError`` (bad input, before training) or ``StudioError``. A failed push does not
     raise: it is reported in events and ``TrainResult.push_errors`` and the local output is kept.
     """
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, set_seed
-    from transformers.trainer_callback import PrinterCallback
-
     emit = on_event or (lambda event: None)
     run = prepared or prepare_run(config, token)
     config, token = run.config, run.token
@@ -359,47 +361,33 @@ def train(
           "labels": run.data.label_names, "eval_source": run.data.eval_source,
           "problems": [dataclasses.asdict(p) for p in run.data.problems]})  # fmt: skip
 
-    set_seed(config.training.seed)
     spec = run.data.columns
     train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
     eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
-    model = load_model(config.model.model, run.data.label_names, token=token, revision=config.model.revision)
-    num_labels = len(run.data.label_names)
-    metric = primary_metric(num_labels)
-
-    args = build_training_arguments(config, len(train_set), metric, token, run.repo_id)
-    pad_multiple = 8 if (args.fp16 or args.bf16) else None
-    events = make_event_callback(emit, stop, token)
-    callbacks: list[Any] = [events]
-    if config.training.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
-    trainer_cls = _studio_trainer_class()
-    trainer = trainer_cls(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=eval_set,
-        processing_class=run.tokenizer,
-        data_collator=DataCollatorWithPadding(run.tokenizer, pad_to_multiple_of=pad_multiple),
-        compute_metrics=build_compute_metrics(num_labels),
-        callbacks=callbacks,
-    )
-    events.trainer = trainer
-    # Progress leaves through events only; the stock printer would write every log dict to stdout.
-    trainer.remove_callback(PrinterCallback)
     resume = _resumable_checkpoint(output_dir, config)
-    config.save(output_dir / CONFIG_FILE)
     if resume:
         emit({"type": "resume", "checkpoint": resume})
-    try:
-        output = trainer.train(resume_from_checkpoint=resume)
-    except Exception as err:
-        if "out of memory" in str(err).lower():
-            raise StudioError(
-                f"Out of GPU memory with batch size {config.training.batch_size}. Halve --batch-size and double "
-                "gradient_accumulation_steps (same effective batch), or lower --max-length."
-            ) from err
-        raise
+    while True:
+        trainer, events = _build_trainer(config, run, train_set, eval_set, emit, stop)
+        config.save(output_dir / CONFIG_FILE)
+        try:
+            output = trainer.train(resume_from_checkpoint=resume)
+            break
+        except Exception as err:
+            if not _is_out_of_memory(err):
+                raise
+            smaller = _halve_batch(config)
+            if smaller is None:
+                raise StudioError(
+                    f"Out of GPU memory even with batch size {config.training.batch_size}. Lower --max-length or "
+                    "choose a smaller model."
+                ) from err
+            emit({"type": "oom_retry", "batch_size": smaller.training.batch_size,
+                  "gradient_accumulation_steps": smaller.training.gradient_accumulation_steps})  # fmt: skip
+            del trainer, events
+            _free_accelerator_memory()
+            config, resume = smaller, None
+            run.config = config
 
     stopped = events.stopped
     if stopped:
@@ -456,6 +444,69 @@ def train(
     _write_results(output_dir, result)
     emit({"type": "done", "result": result.to_dict()})
     return result
+
+
+def _build_trainer(
+    config: TrainConfig,
+    run: PreparedRun,
+    train_set: Any,
+    eval_set: Any,
+    emit: EventSink,
+    stop: StopFlag | None,
+) -> tuple[Any, Any]:
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, set_seed
+    from transformers.trainer_callback import PrinterCallback
+
+    set_seed(config.training.seed)
+    num_labels = len(run.data.label_names)
+    model = load_model(config.model.model, run.data.label_names, token=run.token, revision=config.model.revision)
+    args = build_training_arguments(config, len(train_set), primary_metric(num_labels), run.token, run.repo_id)
+    pad_multiple = 8 if (args.fp16 or args.bf16) else None
+    events = make_event_callback(emit, stop, run.token)
+    callbacks: list[Any] = [events]
+    if config.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
+    trainer = _studio_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        processing_class=run.tokenizer,
+        data_collator=DataCollatorWithPadding(run.tokenizer, pad_to_multiple_of=pad_multiple),
+        compute_metrics=build_compute_metrics(num_labels),
+        callbacks=callbacks,
+    )
+    events.trainer = trainer
+    # Progress leaves through events only; the stock printer would write every log dict to stdout.
+    trainer.remove_callback(PrinterCallback)
+    return trainer, events
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    import torch
+
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+def _halve_batch(config: TrainConfig) -> TrainConfig | None:
+    """The same run with half the batch and twice the accumulation: same effective batch, less memory."""
+    t = config.training
+    if t.batch_size < 2:
+        return None
+    smaller = dataclasses.replace(
+        t, batch_size=t.batch_size // 2, gradient_accumulation_steps=t.gradient_accumulation_steps * 2
+    )
+    return dataclasses.replace(config, training=smaller)
+
+
+def _free_accelerator_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _write_results(output_dir: Path, result: TrainResult) -> None:
