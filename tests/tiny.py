@@ -71,3 +71,27 @@ def paraphrase_rows(n: int, seed: int = 0) -> list[dict]:
 def write_csv(path: Path, rows: list[dict]) -> Path:
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+def tiny_train_config(model_dir: Path, dataset: Path, output_dir: Path, **training):
+    """A TrainConfig that fine-tunes the tiny model in seconds on CPU and learns ``sentiment_rows``.
+
+    The tiny model starts from random weights, so it needs a far higher learning rate than a
+    pretrained one. ``training`` overrides TrainingConfig fields; ``max_length`` the data's.
+    """
+    from trainer_core.config import DataConfig, ModelConfig, TrainConfig, TrainingConfig
+
+    max_length = training.pop("max_length", 64)
+    options = {
+        "output_dir": str(output_dir),
+        "epochs": 5.0,
+        "learning_rate": 5e-3,
+        "batch_size": 16,
+        "logging_steps": 5,
+        "seed": 0,
+    } | training
+    return TrainConfig(
+        data=DataConfig(dataset=str(dataset), max_length=max_length),
+        model=ModelConfig(model=str(model_dir)),
+        training=TrainingConfig(**options),
+    )

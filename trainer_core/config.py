@@ -175,7 +175,7 @@ class TrainingConfig:
             raise InputError("Invalid training options: " + "; ".join(problems) + ".")
 
 
-REPO_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
+REPO_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$", re.ASCII)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from trainer_core import data as data_lib
 from trainer_core.config import DataConfig
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor
-from trainer_core.metrics import load_classification_metric
+from trainer_core.metrics import _COMPUTE_LOCK, load_classification_metric
 
 
 @dataclass
@@ -40,7 +40,8 @@ def _model_label_ids(names: list[str], model_names: list[str], split: str) -> li
         return [lookup[name.lower()] for name in names]
     generic = [f"label_{i}" for i in range(len(model_names))]
     if len(names) <= len(model_names) and (
-        all(name.isdigit() and int(name) == i for i, name in enumerate(names)) or model_names == generic
+        all(name.isdigit() and int(name) == i for i, name in enumerate(names))
+        or [name.lower() for name in model_names] == generic
     ):
         return list(range(len(names)))
     raise InputError(
@@ -85,9 +86,13 @@ def evaluate_model(
 
     label_ids = list(range(len(predictor.label_names)))
     metric = load_classification_metric()
-    metrics = metric.compute(
-        predictions=predictions.tolist(), references=references.tolist(), labels=label_ids, num_labels=len(label_ids)
-    )
+    with _COMPUTE_LOCK:  # the metric instance is shared and buffers its inputs: one compute at a time
+        metrics = metric.compute(
+            predictions=predictions.tolist(),
+            references=references.tolist(),
+            labels=label_ids,
+            num_labels=len(label_ids),
+        )
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     matrix = confusion_matrix(references, predictions, labels=label_ids)

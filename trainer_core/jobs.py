@@ -11,6 +11,7 @@ in order. Tokens stay in memory, in the worker's arguments; they are never writt
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -169,7 +170,12 @@ class JobManager:
                 repo_id=config.hub.repo_id,
             )
             self._queue.append(str(path))
-            thread = threading.Thread(target=self._run, args=(path, config, token), name=f"run-{run_id}", daemon=True)
+            # The worker runs in a copy of the caller's context: on ZeroGPU that carries the visitor's request,
+            # so the GPU time is booked to the visitor's quota and not to the Space's.
+            context = contextvars.copy_context()
+            thread = threading.Thread(
+                target=context.run, args=(self._run, path, config, token), name=f"run-{run_id}", daemon=True
+            )
             self._threads[str(path)] = thread
         thread.start()
         return run_id

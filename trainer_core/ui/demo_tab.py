@@ -1,11 +1,341 @@
-"""demo tab."""
+"""Demo tab: class probabilities for one text (sentiment) or two texts (paraphrase), and batch predictions.
+
+By default each mode uses a well-known public fine-tuned checkpoint, so the tab works the moment the Space
+starts; any of the visitor's runs or any Hub model can be chosen instead. Predictions go through
+``get_predictor`` (loaded once, cached). Named API endpoints: ``predict`` (text, text_pair, model) ->
+{label: probability}, and ``predict_batch`` (a table file) -> a CSV with the predictions.
+"""
 
 from __future__ import annotations
 
-import gradio as gr
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
-from trainer_core.ui.context import AppContext
+import gradio as gr
+import numpy as np
+
+from trainer_core.errors import InputError, StudioError
+from trainer_core.files import read_table
+from trainer_core.inference import get_predictor
+from trainer_core.tasks import PRESETS
+from trainer_core.ui import charts, sources
+from trainer_core.ui.context import AppContext, pick_token
+from trainer_core.ui.evaluate_tab import request_identity, run_choices, user_error
+
+SENTIMENT = "sentiment"
+PARAPHRASE = "paraphrase"
+MODES = [("Sentiment: one text", SENTIMENT), ("Paraphrase: two texts", PARAPHRASE)]
+DEFAULT_CHOICE = "default"
+# Public fine-tuned checkpoints with safetensors weights on their main branch (our loader refuses pickles).
+DEFAULT_MODELS = {SENTIMENT: PRESETS["sst2"].demo_model, PARAPHRASE: PRESETS["mrpc"].demo_model}
+# The paraphrase checkpoint names its classes LABEL_0 / LABEL_1 (0 = not a paraphrase, as in GLUE MRPC).
+DEFAULT_ALIASES = {
+    SENTIMENT: {},
+    PARAPHRASE: {"LABEL_0": "not paraphrase", "LABEL_1": "paraphrase"},
+}
+BATCH_MAX_ROWS = 5_000
+BATCH_MAX_BYTES = 20 * 1024 * 1024
+BATCH_KEEP_SECONDS = 3_600
+PREVIEW_ROWS = 20
+
+SENTIMENT_EXAMPLES = [
+    ["The staff were friendly and the pasta was the best I've had in years."],
+    ["The battery died after two days and support never answered my emails."],
+    ["A slow start, but the last hour is gripping and the ending is perfect."],
+    ["It looks nice, but it stopped working after a week. Not worth the price."],
+]
+PARAPHRASE_EXAMPLES = [
+    ["The meeting has been moved to Thursday.", "We rescheduled the meeting for Thursday."],
+    ["The price of coffee rose by 5 percent last month.", "Coffee got 5 percent cheaper last month."],
+    [
+        "The company plans to hire 50 new engineers this year.",
+        "This year the firm intends to add 50 engineers to its staff.",
+    ],
+    ["Maria bought a used bike on Monday.", "Maria sold her old bike on Monday."],
+]
+
+_batch_dirs: list[tuple[float, Path]] = []
+_batch_lock = threading.Lock()
+
+
+def batch_dir() -> Path:
+    """A fresh folder for one request's output file; folders older than an hour are removed."""
+    now = time.time()
+    with _batch_lock:
+        while _batch_dirs and now - _batch_dirs[0][0] > BATCH_KEEP_SECONDS:
+            _, old = _batch_dirs.pop(0)
+            shutil.rmtree(old, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(prefix="trainer-studio-batch-"))
+        _batch_dirs.append((now, folder))
+    return folder
+
+
+def default_model(mode: str | None, text_pair: str | None = None) -> str:
+    if mode not in DEFAULT_MODELS:
+        mode = PARAPHRASE if text_pair else SENTIMENT
+    return DEFAULT_MODELS[mode]
+
+
+def aliases_for(model: str) -> dict[str, str]:
+    for mode, name in DEFAULT_MODELS.items():
+        if model == name:
+            return DEFAULT_ALIASES[mode]
+    return {}
+
+
+def _model_for(ctx: AppContext, choice: str | None, mode: str | None, text_pair: str | None, identity) -> str:
+    text = (choice or "").strip()
+    if not text or text == DEFAULT_CHOICE:
+        return default_model(mode, text_pair)
+    return sources.resolve_model(text, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
+
+
+def _shown(choice: str | None, resolved: str) -> str:
+    """How to name the model to the visitor: 'run:<id>' for a run, not its folder on the server."""
+    text = (choice or "").strip()
+    return text if text.startswith(sources.RUN_PREFIX) else resolved
+
+
+def _clean_pair(mode: str | None, text_pair: str | None) -> str | None:
+    if mode == SENTIMENT:
+        return None
+    if text_pair is None:
+        return None
+    return str(text_pair)
 
 
 def render(ctx: AppContext) -> None:
-    gr.Markdown("Coming soon.")
+    visitor = ctx.shared["visitor"]
+    token_box = ctx.shared["token"]
+    default_choices = [
+        (f"Default for the mode ({DEFAULT_MODELS[SENTIMENT]} / {DEFAULT_MODELS[PARAPHRASE]})", DEFAULT_CHOICE)
+    ]
+    local_hint = "" if ctx.on_space else ", or a local model folder"
+
+    gr.Markdown(
+        "Try a classifier. **Sentiment** takes one text; **Paraphrase** takes two and says whether they mean "
+        "the same. The default models are public checkpoints fine-tuned on SST-2 and MRPC; pick one of your "
+        "runs or type any Hub model id to use it instead."
+    )
+    with gr.Row():
+        mode = gr.Radio(MODES, value=SENTIMENT, label="Mode", elem_id="demo-mode", scale=1)
+        with gr.Row(scale=2):
+            model = gr.Dropdown(
+                choices=default_choices,
+                value=DEFAULT_CHOICE,
+                allow_custom_value=True,
+                label="Model",
+                info=f"The default for the mode, one of your runs, or a Hub model id (owner/name){local_hint}.",
+                elem_id="demo-model",
+                scale=5,
+            )
+            refresh = gr.Button("↻ Runs", size="sm", scale=1, min_width=80, elem_id="demo-refresh")
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=3, placeholder="Type a review…", elem_id="demo-text")
+            text_pair = gr.Textbox(
+                label="Second text",
+                lines=3,
+                placeholder="Type a sentence to compare with the first…",
+                visible=False,
+                elem_id="demo-text-pair",
+            )
+            predict_button = gr.Button("Predict", variant="primary", elem_id="demo-predict")
+            with gr.Column(visible=True) as sentiment_examples_box:
+                sentiment_examples = gr.Examples(SENTIMENT_EXAMPLES, inputs=[text], label="Examples: click one")
+            with gr.Column(visible=False) as paraphrase_examples_box:
+                paraphrase_examples = gr.Examples(
+                    PARAPHRASE_EXAMPLES, inputs=[text, text_pair], label="Examples: click one"
+                )
+        with gr.Column():
+            probabilities = gr.Label(label="Class probabilities", num_top_classes=10, elem_id="demo-label")
+            used = gr.Markdown(elem_id="demo-status")
+
+    with gr.Accordion("Batch: predict a file of texts", open=False):
+        gr.Markdown(
+            "Upload a CSV (or TSV, JSON, JSONL, Parquet, XLSX) with a `text` column (sentiment) or `sentence1` "
+            f"and `sentence2` columns (paraphrase), at most {BATCH_MAX_ROWS:,} rows. You get the same table back "
+            "with the predicted label and one probability column per label."
+        )
+        with gr.Row():
+            batch_file = gr.File(
+                label="Texts",
+                file_types=[".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".xlsx"],
+                type="filepath",
+                elem_id="demo-batch-file",
+            )
+            batch_result = gr.File(label="Predictions (CSV)", interactive=False, elem_id="demo-batch-result")
+        batch_button = gr.Button("Predict the file", elem_id="demo-batch-run")
+        batch_status = gr.Markdown(elem_id="demo-batch-status")
+        batch_preview = gr.Dataframe(
+            label=f"First {PREVIEW_ROWS} rows", interactive=False, wrap=True, elem_id="demo-batch-preview"
+        )
+
+    def predict_ui(
+        text: str | None,
+        text_pair: str | None,
+        mode: str | None,
+        choice: str | None,
+        visitor: str | None,
+        token: str | None,
+        profile: gr.OAuthProfile | None = None,
+        oauth_token: gr.OAuthToken | None = None,
+    ):
+        hf_token = pick_token(oauth_token.token if oauth_token else None, token, on_space=ctx.on_space)
+        pair = _clean_pair(mode, text_pair)
+        try:
+            name = _model_for(ctx, choice, mode, pair, request_identity(visitor, profile))
+            if mode == PARAPHRASE and not (pair or "").strip():
+                raise InputError("Paraphrase mode compares two texts: fill in the second text too.")
+            started = time.perf_counter()
+            scores = get_predictor(name, token=hf_token).predict(text or "", pair)
+            seconds = time.perf_counter() - started
+        except Exception as err:
+            raise user_error(err, hf_token) from err
+        return charts.label_output(scores, aliases_for(name)), f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
+
+    def predict(
+        text: str,
+        text_pair: str | None = None,
+        model: str | None = None,
+        visitor: str | None = None,
+        profile: gr.OAuthProfile | None = None,
+        oauth_token: gr.OAuthToken | None = None,
+    ) -> dict[str, float]:
+        """Class probabilities for a text, or a pair of texts when text_pair is given.
+
+        model: a Hub model id, 'run:<run id>' (with your visitor id), or empty for the default public
+        checkpoint (sentiment for one text, paraphrase for two). Off a Space, a local model folder works too.
+        """
+        hf_token = pick_token(oauth_token.token if oauth_token else None, None, on_space=ctx.on_space)
+        pair = text_pair if text_pair not in (None, "") else None
+        try:
+            name = _model_for(ctx, model, None, pair, request_identity(visitor, profile))
+            scores = get_predictor(name, token=hf_token).predict(text or "", pair)
+        except Exception as err:
+            raise user_error(err, hf_token) from err
+        return charts.label_output(scores, aliases_for(name))
+
+    def predict_batch(
+        visitor: str | None,
+        token: str | None,
+        file: str | None,
+        mode: str | None,
+        model: str | None,
+        profile: gr.OAuthProfile | None = None,
+        oauth_token: gr.OAuthToken | None = None,
+    ):
+        hf_token = pick_token(oauth_token.token if oauth_token else None, token, on_space=ctx.on_space)
+        try:
+            if not file:
+                raise InputError("Upload a file of texts first.")
+            pair_mode = mode == PARAPHRASE
+            frame = read_table(file, max_bytes=BATCH_MAX_BYTES)
+            frame.columns = [str(c) for c in frame.columns]
+            if len(frame) == 0:
+                raise InputError(f"{Path(file).name} has no rows.")
+            if len(frame) > BATCH_MAX_ROWS:
+                raise InputError(
+                    f"{Path(file).name} has {len(frame):,} rows; the demo predicts at most {BATCH_MAX_ROWS:,}. "
+                    "Split the file, or use `python -m trainer_core predict` on your machine."
+                )
+            text_col, pair_col = charts.batch_columns(frame, pair=pair_mode)
+            texts = charts.batch_texts(frame, text_col)
+            pairs = charts.batch_texts(frame, pair_col) if pair_col else None
+            keep = [bool(t) and (pairs is None or bool(pairs[i])) for i, t in enumerate(texts)]
+            name = _model_for(ctx, model, mode, None, request_identity(visitor, profile))
+            predictor = get_predictor(name, token=hf_token)
+            labels = [aliases_for(name).get(label, label) for label in predictor.label_names]
+            probs = np.zeros((len(frame), len(labels)))
+            rows = [i for i, ok in enumerate(keep) if ok]
+            started = time.perf_counter()
+            if rows:
+                probs[rows] = predictor.predict_proba(
+                    [texts[i] for i in rows], [pairs[i] for i in rows] if pairs is not None else None
+                )
+            seconds = time.perf_counter() - started
+            result = charts.predictions_frame(frame, probs, labels, predicted=keep)
+            path = charts.write_predictions_csv(result, batch_dir(), Path(file).name)
+        except Exception as err:
+            raise user_error(err, hf_token) from err
+        skipped = len(frame) - len(rows)
+        note = f" {skipped} rows with an empty text were left without a prediction." if skipped else ""
+        status = f"Predicted {len(rows):,} rows with `{_shown(model, name)}` in {seconds:.1f} s.{note}"
+        return str(path), status, result.head(PREVIEW_ROWS)
+
+    predict_inputs = [text, text_pair, mode, model, visitor, token_box]
+    predict_button.click(
+        predict_ui, predict_inputs, [probabilities, used], api_visibility="private", concurrency_id="predict"
+    )
+    text.submit(predict_ui, predict_inputs, [probabilities, used], api_visibility="private", concurrency_id="predict")
+    for examples in (sentiment_examples, paraphrase_examples):
+        examples.load_input_event.then(
+            predict_ui, predict_inputs, [probabilities, used], api_visibility="private", concurrency_id="predict"
+        )
+    gr.api(predict, api_name="predict", concurrency_id="predict")
+
+    batch_button.click(
+        predict_batch,
+        [visitor, token_box, batch_file, mode, model],
+        [batch_result, batch_status, batch_preview],
+        api_name="predict_batch",
+        api_description="Predict every row of a table file; returns a CSV with the predictions.",
+        concurrency_id="evaluate",
+        concurrency_limit=2,
+    )
+
+    def switch_mode(chosen: str):
+        pair = chosen == PARAPHRASE
+        return (
+            gr.update(visible=pair),
+            gr.update(visible=not pair),
+            gr.update(visible=pair),
+            gr.update(value=None),
+            gr.update(label="First text" if pair else "Text"),
+        )
+
+    mode.change(
+        switch_mode,
+        mode,
+        [text_pair, sentiment_examples_box, paraphrase_examples_box, probabilities, text],
+        api_visibility="private",
+        queue=False,
+    )
+
+    def refresh_runs(visitor: str | None, profile: gr.OAuthProfile | None = None):
+        return gr.update(choices=run_choices(ctx, visitor, profile, default_choices))
+
+    for trigger in (refresh.click, visitor.change):
+        trigger(refresh_runs, inputs=visitor, outputs=model, api_visibility="private")
+
+    selected_run = ctx.shared.get("run_id")
+    if selected_run is not None and hasattr(selected_run, "change"):
+
+        def follow_run(value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
+            """The run picked in the Train tab becomes the demo's model, in the mode it was trained for."""
+            try:
+                run_id = sources.run_id_of(value)
+            except StudioError:
+                run_id = None
+            choices = run_choices(ctx, visitor, profile, default_choices)
+            wanted = sources.run_choice(run_id) if run_id else None
+            if not wanted or all(v != wanted for _, v in choices):
+                return gr.update(choices=choices), gr.skip()
+            return gr.update(choices=choices, value=wanted), _run_mode(ctx, visitor, profile, run_id)
+
+        selected_run.change(follow_run, inputs=[selected_run, visitor], outputs=[model, mode], api_visibility="private")
+
+
+def _run_mode(ctx: AppContext, visitor: str | None, profile: Any, run_id: str):
+    """Paraphrase mode for a run trained on pairs, sentiment otherwise; unchanged if it cannot be told."""
+    try:
+        config = ctx.jobs.config(request_identity(visitor, profile)(), run_id)
+    except Exception:
+        return gr.skip()
+    preset = PRESETS.get(config.task)
+    pair = bool(config.data.text_pair_column) or bool(preset and preset.is_pair)
+    return PARAPHRASE if pair else SENTIMENT

@@ -1,11 +1,361 @@
-"""evaluate tab."""
+"""Evaluate tab: score a model (one of the visitor's runs, or a Hub model) on a labelled split.
+
+Shows a metrics table, the confusion matrix (a shaded table and a bar chart), per-class precision / recall
+/ F1 and the misclassified examples; a second model can be scored on the same rows side by side. The
+button is the named API endpoint ``evaluate``; its first output is the ``EvalReport`` as a dict.
+"""
 
 from __future__ import annotations
 
-import gradio as gr
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from trainer_core.ui.context import AppContext
+import gradio as gr
+import pandas as pd
+
+from trainer_core.errors import InputError, StudioError
+from trainer_core.evaluation import EvalReport, evaluate_model
+from trainer_core.hub import redact
+from trainer_core.tasks import PRESETS
+from trainer_core.ui import charts, sources
+from trainer_core.ui.context import AppContext, pick_token, visitor_identity
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ROWS = 500
+MAX_ROWS_LIMIT = 20_000
+DEFAULT_MODEL = PRESETS["sst2"].demo_model
+DEFAULT_DATASET = f"{sources.EXAMPLE_PREFIX}sentiment"
+TRAIN_SPLIT_NOTE = (
+    "⚠️ This data has a single split, `train`. If the model was trained on the same file, part of these rows "
+    "were seen in training and the scores are optimistic."
+)
+
+
+def user_error(err: Exception, token: str | None) -> gr.Error:
+    """A visible error for the person using the app, never carrying their token."""
+    if isinstance(err, StudioError):
+        message = str(err)
+    else:
+        logger.exception("unexpected error in the UI")
+        message = (
+            f"Something went wrong ({type(err).__name__}: {err}). The app is still running: check the input and retry."
+        )
+    return gr.Error(redact(message, token), duration=None)
+
+
+def hub_model_choices() -> list[tuple[str, str]]:
+    """The public fine-tuned checkpoints of the presets, as dropdown choices."""
+    return [
+        (f"Hub: {preset.demo_model} ({preset.name})", preset.demo_model)
+        for preset in PRESETS.values()
+        if preset.demo_model
+    ]
+
+
+def request_identity(visitor: str | None, profile: Any) -> Callable[[], str]:
+    """Who is asking, resolved lazily: only a run needs it."""
+    username = getattr(profile, "username", None) if profile is not None else None
+    return lambda: visitor_identity(visitor, username)
+
+
+def run_choices(ctx: AppContext, visitor: str | None, profile: Any, extra: list[tuple[str, str]]) -> list:
+    try:
+        identity = request_identity(visitor, profile)()
+    except StudioError:
+        return list(extra)  # the page has not set the visitor id yet: no runs to list
+    return sources.model_choices(ctx.jobs.list_runs(identity), ctx.jobs, identity, extra)
+
+
+def _display_model(choice: str | None, resolved: str) -> str:
+    """What to call the model in the report: 'run:<id>' for a run (not its folder on the server)."""
+    text = (choice or "").strip()
+    return text if text.startswith(sources.RUN_PREFIX) else resolved
+
+
+def _display_dataset(choice: str | None, upload: str | None, resolved: str) -> str:
+    if upload:
+        return Path(upload).name
+    text = (choice or "").strip()
+    if text.startswith((sources.EXAMPLE_PREFIX, sources.PRESET_PREFIX)):
+        return text
+    return resolved
+
+
+def _rows_limit(value: float | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_MAX_ROWS
+    rows = int(value)
+    if rows < 1:
+        return DEFAULT_MAX_ROWS
+    return min(rows, MAX_ROWS_LIMIT)
 
 
 def render(ctx: AppContext) -> None:
-    gr.Markdown("Coming soon.")
+    visitor = ctx.shared["visitor"]
+    token_box = ctx.shared["token"]
+    extra_models = hub_model_choices()
+    local_hint = "" if ctx.on_space else ", or a local model folder"
+
+    gr.Markdown(
+        "Score a model on a labelled split: metrics, confusion matrix, per-class scores and the examples it "
+        "gets wrong. Tick **Compare** to score a second model on the same rows."
+    )
+    with gr.Row():
+        with gr.Column():
+            with gr.Row():
+                model = gr.Dropdown(
+                    choices=extra_models,
+                    value=DEFAULT_MODEL,
+                    allow_custom_value=True,
+                    label="Model",
+                    info=f"One of your runs, or a Hub model id (owner/name){local_hint}.",
+                    elem_id="eval-model",
+                    scale=5,
+                )
+                refresh = gr.Button("↻ Runs", size="sm", scale=1, min_width=80, elem_id="eval-refresh")
+            compare = gr.Checkbox(label="Compare with a second model", value=False, elem_id="eval-compare")
+            compare_model = gr.Dropdown(
+                choices=extra_models,
+                value=None,
+                allow_custom_value=True,
+                label="Second model (B)",
+                info="Scored on exactly the same rows as the first (A).",
+                visible=False,
+                elem_id="eval-compare-model",
+            )
+        with gr.Column():
+            dataset = gr.Dropdown(
+                choices=sources.dataset_choices(),
+                value=DEFAULT_DATASET,
+                allow_custom_value=True,
+                label="Dataset",
+                info="An example, a task preset, or a Hub dataset id (owner/name)"
+                + ("" if ctx.on_space else ", or a local CSV / JSON / Parquet file")
+                + ".",
+                elem_id="eval-dataset",
+            )
+            dataset_file = gr.File(
+                label="…or upload a labelled file (used instead of the dataset above)",
+                file_types=[".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".xlsx"],
+                type="filepath",
+                height=90,
+                elem_id="eval-file",
+            )
+            with gr.Row():
+                dataset_config = gr.Textbox(label="Config", placeholder="e.g. sst2 for nyu-mll/glue", scale=1)
+                split = gr.Textbox(
+                    label="Split", placeholder="auto: validation or test if labelled, else train", scale=1
+                )
+            with gr.Accordion("Columns and size", open=False):
+                with gr.Row():
+                    text_column = gr.Textbox(label="Text column", placeholder="detected")
+                    text_pair_column = gr.Textbox(label="Second text column", placeholder="detected (pairs)")
+                    label_column = gr.Textbox(label="Label column", placeholder="detected")
+                max_rows = gr.Number(
+                    value=DEFAULT_MAX_ROWS,
+                    precision=0,
+                    minimum=1,
+                    maximum=MAX_ROWS_LIMIT,
+                    label="Rows to score (at most)",
+                    info="A random sample (always the same one) when the split is larger.",
+                )
+    run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
+    status = gr.Markdown(elem_id="eval-status")
+    metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
+    with gr.Row():
+        with gr.Column():
+            confusion = gr.Dataframe(
+                label="Confusion matrix (A): count (share of the true class)",
+                interactive=False,
+                elem_id="eval-confusion",
+            )
+            confusion_plot = gr.BarPlot(
+                x="true",
+                y="count",
+                color="predicted",
+                x_title="True label",
+                y_title="Examples",
+                color_title="Predicted",
+                label="Predictions per true label (A)",
+                height=260,
+                elem_id="eval-confusion-plot",
+            )
+            per_class = gr.Dataframe(label="Per class (A)", interactive=False, elem_id="eval-per-class")
+        with gr.Column(visible=False) as compare_column:
+            confusion_b = gr.Dataframe(
+                label="Confusion matrix (B): count (share of the true class)",
+                interactive=False,
+                elem_id="eval-confusion-b",
+            )
+            confusion_plot_b = gr.BarPlot(
+                x="true",
+                y="count",
+                color="predicted",
+                x_title="True label",
+                y_title="Examples",
+                color_title="Predicted",
+                label="Predictions per true label (B)",
+                height=260,
+                elem_id="eval-confusion-plot-b",
+            )
+            per_class_b = gr.Dataframe(label="Per class (B)", interactive=False, elem_id="eval-per-class-b")
+    errors = gr.Dataframe(
+        label="Misclassified examples (most confident mistakes first)",
+        interactive=False,
+        wrap=True,
+        elem_id="eval-errors",
+    )
+    with gr.Accordion("Report (JSON)", open=False):
+        report_json = gr.JSON(label="A")
+        report_json_b = gr.JSON(label="B")
+
+    def evaluate(
+        visitor: str | None,
+        token: str | None,
+        model: str | None,
+        dataset: str | None,
+        dataset_config: str | None,
+        split: str | None,
+        text_column: str | None,
+        text_pair_column: str | None,
+        label_column: str | None,
+        max_rows: float | None,
+        compare: bool,
+        compare_model: str | None,
+        dataset_file: str | None,
+        profile: gr.OAuthProfile | None = None,
+        oauth_token: gr.OAuthToken | None = None,
+    ):
+        hf_token = pick_token(oauth_token.token if oauth_token else None, token, on_space=ctx.on_space)
+        identity = request_identity(visitor, profile)
+        try:
+            model_a = sources.resolve_model(model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
+            model_b = None
+            if compare:
+                if not (compare_model or "").strip():
+                    raise InputError("Compare is ticked but no second model is chosen: pick model B.")
+                model_b = sources.resolve_model(compare_model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
+            cfg, implied_split = sources.resolve_dataset(
+                dataset,
+                upload=dataset_file,
+                on_space=ctx.on_space,
+                config=dataset_config,
+                text_column=text_column,
+                text_pair_column=text_pair_column,
+                label_column=label_column,
+            )
+            rows = _rows_limit(max_rows)
+            chosen_split = (split or "").strip() or implied_split
+            started = time.perf_counter()
+            report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
+            seconds_a = time.perf_counter() - started
+            report_b = seconds_b = None
+            if model_b is not None:
+                started = time.perf_counter()
+                report_b = evaluate_model(model_b, cfg, split=report_a.split, token=hf_token, max_rows=rows)
+                seconds_b = time.perf_counter() - started
+        except Exception as err:
+            raise user_error(err, hf_token) from err
+
+        shown_dataset = _display_dataset(dataset, dataset_file, cfg.dataset)
+        for report, choice, resolved in ((report_a, model, model_a), (report_b, compare_model, model_b)):
+            if report is not None:
+                report.model = _display_model(choice, resolved)
+                report.dataset = shown_dataset
+        return _outputs(report_a, seconds_a, report_b, seconds_b)
+
+    def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:
+        lines = [charts.summary_markdown(a.to_dict(), name="A" if b else "", seconds=seconds_a)]
+        if b is not None:
+            lines.append(charts.summary_markdown(b.to_dict(), name="B", seconds=seconds_b))
+        if a.split == "train":
+            lines.append(TRAIN_SPLIT_NOTE)
+        metrics = charts.metrics_frame(a.metrics, b.metrics if b else None, names=("A", "B") if b else ("score", "B"))
+        mistakes = charts.errors_frame(a.errors, model="A" if b else None)
+        if b is not None:
+            mistakes = pd.concat([mistakes, charts.errors_frame(b.errors, model="B")], ignore_index=True)
+        return (
+            a.to_dict(),
+            b.to_dict() if b else None,
+            "\n\n".join(lines),
+            metrics,
+            charts.confusion_styler(a.confusion_matrix, a.label_names),
+            charts.confusion_rows(a.confusion_matrix, a.label_names),
+            charts.per_class_frame(a.per_class),
+            mistakes,
+            charts.confusion_styler(b.confusion_matrix, b.label_names) if b else None,
+            charts.confusion_rows(b.confusion_matrix, b.label_names) if b else None,
+            charts.per_class_frame(b.per_class) if b else None,
+        )
+
+    run.click(
+        evaluate,
+        inputs=[
+            visitor,
+            token_box,
+            model,
+            dataset,
+            dataset_config,
+            split,
+            text_column,
+            text_pair_column,
+            label_column,
+            max_rows,
+            compare,
+            compare_model,
+            dataset_file,
+        ],
+        outputs=[
+            report_json,
+            report_json_b,
+            status,
+            metrics_table,
+            confusion,
+            confusion_plot,
+            per_class,
+            errors,
+            confusion_b,
+            confusion_plot_b,
+            per_class_b,
+        ],
+        api_name="evaluate",
+        api_description="Score a model on a labelled split; the first output is the evaluation report.",
+        concurrency_id="evaluate",
+        concurrency_limit=2,
+    )
+
+    compare.change(
+        lambda on: (gr.update(visible=on), gr.update(visible=on)),
+        inputs=compare,
+        outputs=[compare_model, compare_column],
+        api_visibility="private",
+        queue=False,
+    )
+
+    def refresh_runs(visitor: str | None, profile: gr.OAuthProfile | None = None):
+        choices = run_choices(ctx, visitor, profile, extra_models)
+        return gr.update(choices=choices), gr.update(choices=choices)
+
+    for trigger in (refresh.click, visitor.change):
+        trigger(refresh_runs, inputs=visitor, outputs=[model, compare_model], api_visibility="private")
+
+    selected_run = ctx.shared.get("run_id")
+    if selected_run is not None and hasattr(selected_run, "change"):
+
+        def follow_run(value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
+            """The run picked in the Train tab becomes model A here."""
+            try:
+                run_id = sources.run_id_of(value)
+            except StudioError:
+                run_id = None
+            choices = run_choices(ctx, visitor, profile, extra_models)
+            wanted = sources.run_choice(run_id) if run_id else None
+            if wanted and any(v == wanted for _, v in choices):
+                return gr.update(choices=choices, value=wanted)
+            return gr.update(choices=choices)
+
+        selected_run.change(follow_run, inputs=[selected_run, visitor], outputs=model, api_visibility="private")
