@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -252,8 +251,11 @@ def run_train(args: argparse.Namespace) -> int:
     from trainer_core.training import train
 
     config = config_from_args(args)
-    stop = threading.Event()
-    result = train(config, on_event=_print_event, stop=stop)
+    # Under torchrun / accelerate launch every process runs this; only the main one reports.
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    result = train(config, on_event=_print_event if main_process else None)
+    if not main_process:
+        return 0
     payload = {
         "output_dir": result.output_dir,
         "metrics": result.metrics,
