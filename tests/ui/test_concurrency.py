@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from bench_concurrency import run  # noqa: E402
+from bench_concurrency import run
 
 
 def test_fifty_concurrent_predict_callers_all_succeed():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from trainer_core import data as data_lib
 from trainer_core.config import DataConfig, field_help
@@ -317,7 +318,13 @@ def render(ctx: AppContext) -> None:
             problems = gr.Markdown(elem_id="dataset-problems")
             with gr.Row():
                 label_plot = gr.BarPlot(
-                    None, x="label", y="rows", title="Label distribution", height=260, elem_id="dataset-labels"
+                    None,
+                    x="label",
+                    y="rows",
+                    title="Label distribution",
+                    y_lim=[0, None],
+                    height=260,
+                    elem_id="dataset-labels",
                 )
                 token_plot = gr.BarPlot(
                     None,
@@ -327,11 +334,12 @@ def render(ctx: AppContext) -> None:
                     color_map={"fits": "#4c78a8", "truncated": "#e45756"},
                     title="Token lengths",
                     x_label_angle=-45,
+                    y_lim=[0, None],
                     height=260,
                     elem_id="dataset-token-lengths",
                 )
             rows_table = gr.Dataframe(
-                label="Rows", interactive=False, wrap=True, max_height=420, elem_id="dataset-rows"
+                label="Rows", interactive=False, wrap=True, max_height=420, max_chars=200, elem_id="dataset-rows"
             )
             with gr.Accordion("Preview as JSON", open=False):
                 preview_json = gr.JSON(label="Preview", elem_id="dataset-json")
@@ -419,7 +427,7 @@ def render(ctx: AppContext) -> None:
         [visitor, upload_file],
         [error_box, upload_file, upload_name, source],
         api_name="upload",
-    ).then(new_data, None, columns, api_visibility="private", queue=False)
+    ).then(lambda: (AUTO, AUTO, AUTO, CUSTOM), None, [*columns, task], api_visibility="private", queue=False)
 
     def refresh_uploads(visitor_id: str | None, current: str | None, profile: gr.OAuthProfile | None):
         if not visitor_id and profile is None:
@@ -496,15 +504,14 @@ def render(ctx: AppContext) -> None:
             )
         except StudioError as err:
             message = _redact(str(err), secret)
-            empty = plots.label_frame({})
             return (
                 error_update(message),
-                "",
+                "No preview: fix the problem shown under **Preview** and try again.",
+                pd.DataFrame(),
+                gr.skip(),
+                gr.skip(),
+                gr.skip(),
                 None,
-                gr.skip(),
-                gr.skip(),
-                gr.skip(),
-                empty,
                 None,
                 "",
                 {"error": message},

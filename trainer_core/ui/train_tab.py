@@ -41,10 +41,10 @@ TRACKIO = "trackio"
 def hardware_defaults(kind: str) -> dict[str, Any]:
     """Form defaults that suit the hardware: small and short on a CPU."""
     if kind == "cpu":
-        return {"batch_size": 8, "epochs": 1.0, "eval_batch_size": 32}
+        return {"batch_size": 8, "epochs": 1.0}
     if kind == "mps":
-        return {"batch_size": 16, "epochs": 2.0, "eval_batch_size": 64}
-    return {"batch_size": 32, "epochs": 3.0, "eval_batch_size": 64}
+        return {"batch_size": 16, "epochs": 2.0}
+    return {"batch_size": 32, "epochs": 3.0}
 
 
 def _secret(oauth_token: gr.OAuthToken | None, typed: str | None, on_space: bool) -> str | None:
@@ -337,8 +337,8 @@ def render(ctx: AppContext) -> None:
         active = info.state in plots.ACTIVE_STATES
         return {
             progress: view.progress_html(info.state, info.queue_position),
-            loss_plot: view.loss_frame(),
-            score_plot: view.score_frame(),
+            loss_plot: view.loss_frame() if view.loss else None,
+            score_plot: view.score_frame() if view.scores else None,
             log: view.log_text(LOG_LINES),
             pushes_md: view.push_markdown(),
             result_md: view.result_markdown(info.state),
@@ -449,6 +449,8 @@ def render(ctx: AppContext) -> None:
 
     async def attach(visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
         """Follow one of your runs: stream its events (all of them, then new ones) until it ends."""
+        # A generator must yield at least once: one that yields nothing clears every output.
+        yield {error_box: error_update(None)}
         if not run_id:
             return
         try:
@@ -457,12 +459,12 @@ def render(ctx: AppContext) -> None:
         except StudioError as err:
             yield {error_box: error_update(str(err)), events_json: {"error": str(err)}}
             return
-        yield {error_box: error_update(None)}
         async for updates in follow(identity, run_id, getattr(request, "session_hash", None)):
             yield updates
 
     async def on_load(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
         """On page load: list the visitor's runs and follow a running one."""
+        yield {error_box: gr.skip()}  # at least one yield: a generator that yields nothing clears its outputs
         if not visitor and profile is None:
             return
         identity = visitor_identity(visitor, profile.username if profile else None)

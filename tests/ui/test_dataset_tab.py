@@ -1,0 +1,220 @@
+"""The Dataset tab through its API: `/upload` and `/preview` on the launched app."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from gradio_client import handle_file
+
+from trainer_core.errors import InputError
+from trainer_core.jobs import owner_key
+from trainer_core.ui import dataset_tab
+from trainer_core.ui.plots import store_upload
+
+PREVIEW_OUTPUTS = (
+    "error",
+    "summary",
+    "rows",
+    "text_column",
+    "text_pair_column",
+    "label_column",
+    "label_plot",
+    "token_plot",
+    "problems",
+    "json",
+    "upload_file",
+    "upload_name",
+)
+
+
+def value(output):
+    """An output's value: updates (e.g. a dropdown's new choices) carry it under 'value'."""
+    if isinstance(output, dict) and output.get("__type__") == "update":
+        return output.get("value")
+    return output
+
+
+def preview(studio, **kwargs):
+    values = studio.client.predict(**kwargs, api_name="/preview")
+    return {name: value(output) for name, output in zip(PREVIEW_OUTPUTS, values, strict=True)}
+
+
+def test_preview_of_an_uploaded_csv(studio, visitor, sentiment_csv, tiny_model):
+    out = preview(
+        studio,
+        visitor=visitor,
+        source="Upload file",
+        upload_file=handle_file(str(sentiment_csv)),
+        tokenizer=str(tiny_model),
+        max_length=16,
+    )
+    info = out["json"]
+    assert "error" not in info
+    assert info["dataset"] == "reviews.csv"
+    assert info["splits"] == {"train": 48}
+    assert info["columns"] == {"text": "text", "label": "label", "text_pair": None}
+    assert info["label_names"] == ["negative", "positive"]
+    assert info["label_counts"] == {"negative": 24, "positive": 24}
+    stats = info["token_stats"]
+    assert stats["rows"] == 48 and stats["max_length"] == 16
+    assert stats["truncated"] > 0 and sum(stats["histogram"]) == 48
+    assert any(p["kind"] == "truncated" for p in info["problems"])
+    # What the page shows.
+    assert "train" in out["summary"] and "48" in out["summary"]
+    assert out["rows"]["headers"] == ["text", "label"] and len(out["rows"]["data"]) == 20
+    assert out["text_column"] == "text" and out["label_column"] == "label"
+    assert "truncated" in out["problems"]
+    assert out["upload_name"] == "reviews.csv"
+    # The file went to this visitor's own folder, under its sanitized name.
+    stored = studio.ctx.uploads_root / owner_key(studio.identity(visitor)) / "reviews.csv"
+    assert stored.read_bytes() == sentiment_csv.read_bytes()
+
+
+def test_upload_then_preview_by_name_and_column_override(studio, visitor, paraphrase_csv, tiny_model):
+    _error, _file, name, source = map(
+        value, studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/upload")
+    )
+    assert name == "pairs.csv" and source == "Upload file"
+    out = preview(studio, visitor=visitor, source="Upload file", upload_name=name, tokenizer=str(tiny_model))
+    assert out["json"]["columns"] == {"text": "sentence1", "text_pair": "sentence2", "label": "label"}
+    assert out["text_pair_column"] == "sentence2"
+    # Overriding the detected columns: a single-text view of the same file.
+    out = preview(
+        studio,
+        visitor=visitor,
+        source="Upload file",
+        upload_name=name,
+        tokenizer="",
+        text_column="sentence2",
+        text_pair_column="",
+        label_column="label",
+    )
+    assert out["json"]["columns"] == {"text": "sentence2", "text_pair": None, "label": "label"}
+    assert out["json"]["token_stats"] is None
+
+
+def test_preview_of_a_shipped_example(studio, visitor, tiny_model):
+    out = preview(studio, visitor=visitor, source="Example", example="paraphrase.csv", tokenizer=str(tiny_model))
+    info = out["json"]
+    assert "error" not in info, info
+    assert info["columns"]["text_pair"] == "sentence2"
+    assert sum(info["label_counts"].values()) == info["splits"]["train"] >= 100
+
+
+def test_preview_of_a_local_path_off_a_space(studio, visitor, sentiment_csv):
+    out = preview(studio, visitor=visitor, source="Hub dataset", dataset=str(sentiment_csv), tokenizer="")
+    assert out["json"]["splits"] == {"train": 48}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"source": "Hub dataset", "dataset": "/no/such/file.csv"}, "File not found"),
+        ({"source": "Upload file", "upload_name": "never-uploaded.csv"}, "No upload called"),
+        ({"source": "Upload file", "upload_name": "../../etc/passwd.csv"}, "No upload called"),
+        ({"source": "Example", "example": "../../README.md"}, "example datasets"),
+        ({"source": "Hub dataset", "dataset": ""}, "Give a Hub dataset id"),
+        ({"source": "Example", "example": "sentiment.csv", "split": "validation"}, "Split 'validation'"),
+    ],
+)
+def test_bad_input_shows_an_error_and_the_app_keeps_answering(studio, visitor, kwargs, message):
+    out = preview(studio, visitor=visitor, tokenizer="", **kwargs)
+    assert message in out["json"]["error"]
+    assert message in out["error"]
+    assert out["error"].startswith("⚠️")
+    # The next request is served normally.
+    again = preview(studio, visitor=visitor, source="Example", example="sentiment.csv", tokenizer="")
+    assert "error" not in again["json"] and again["error"] == ""
+
+
+def test_a_bad_column_is_reported(studio, visitor, sentiment_csv):
+    out = preview(
+        studio, visitor=visitor, source="Hub dataset", dataset=str(sentiment_csv), tokenizer="", label_column="stars"
+    )
+    assert "The label column 'stars' is not in the dataset" in out["error"]
+    assert out["json"]["columns"] is None
+    assert any(p["kind"] == "columns" for p in out["json"]["problems"])
+
+
+def test_an_unloadable_tokenizer_is_a_warning_not_an_error(studio, visitor, tmp_path):
+    out = preview(studio, visitor=visitor, source="Example", example="sentiment.csv", tokenizer=str(tmp_path / "none"))
+    assert "error" not in out["json"]
+    assert out["json"]["token_stats"] is None
+    assert "Token lengths not measured" in out["problems"]
+
+
+def test_uploads_are_private_to_their_visitor(studio, visitor, sentiment_csv):
+    studio.client.predict(visitor=visitor, file=handle_file(str(sentiment_csv)), api_name="/upload")
+    other = preview(studio, visitor="someone-else", source="Upload file", upload_name="reviews.csv", tokenizer="")
+    assert "No upload called 'reviews.csv'" in other["json"]["error"]
+
+
+def test_a_session_without_visitor_id_cannot_upload(studio, sentiment_csv):
+    error, *_ = studio.client.predict(visitor=None, file=handle_file(str(sentiment_csv)), api_name="/upload")
+    assert "reload the page" in value(error)
+
+
+# ----------------------------------------------------------------- where data may come from (no server)
+
+
+def fake_ctx(tmp_path, on_space):
+    return SimpleNamespace(on_space=on_space, uploads_root=tmp_path / "uploads")
+
+
+@pytest.mark.parametrize(
+    ("value", "local"),
+    [
+        ("nyu-mll/glue", False),
+        ("imdb", False),
+        ("stanfordnlp/imdb", False),
+        ("user/data.v2", False),
+        ("/etc/passwd", True),
+        ("~/data.csv", True),
+        ("./data", True),
+        ("../x", True),
+        ("data.csv", True),
+        ("C:\\data\\x.tsv", True),
+        ("file:///etc/passwd", True),
+        ("owner/../../etc", True),
+    ],
+)
+def test_local_paths_are_recognised(value, local):
+    assert dataset_tab.looks_like_local_path(value) is local
+
+
+def test_on_a_space_local_paths_are_refused(tmp_path, sentiment_csv):
+    space, local = fake_ctx(tmp_path, True), fake_ctx(tmp_path, False)
+    for value in (str(sentiment_csv), "/etc/passwd", "~/x.csv", "../data"):
+        with pytest.raises(InputError, match="Local paths cannot be used"):
+            dataset_tab.resolve_dataset(space, "v", None, dataset_tab.SOURCE_HUB, value, "", "")
+    with pytest.raises(InputError, match="Local paths cannot be used as the model"):
+        dataset_tab.check_model(space, str(tmp_path))
+    assert dataset_tab.resolve_dataset(space, "v", None, dataset_tab.SOURCE_HUB, " nyu-mll/glue ", "", "") == (
+        "nyu-mll/glue"
+    )
+    assert dataset_tab.check_model(space, "bert-base-uncased") == "bert-base-uncased"
+    # Off a Space the same path is fine, and examples work everywhere.
+    assert dataset_tab.resolve_dataset(local, "v", None, dataset_tab.SOURCE_HUB, str(sentiment_csv), "", "") == str(
+        sentiment_csv
+    )
+    example = dataset_tab.resolve_dataset(space, None, None, dataset_tab.SOURCE_EXAMPLE, "", "", "sentiment.csv")
+    assert example.endswith("sentiment.csv")
+    assert dataset_tab.resolve_dataset(space, None, None, dataset_tab.SOURCE_EXAMPLE, "", "", "paraphrase") == str(
+        dataset_tab.EXAMPLES_DIR / "paraphrase.csv"
+    )
+
+
+def test_uploads_resolve_inside_the_visitors_folder_only(tmp_path, sentiment_csv):
+    ctx = fake_ctx(tmp_path, True)
+    mine = dataset_tab.uploads_folder(ctx, "browser:me")
+    name = store_upload(sentiment_csv, mine)
+    path = dataset_tab.resolve_dataset(ctx, "me", None, dataset_tab.SOURCE_UPLOAD, "", name, "")
+    assert path == str(mine / name)
+    with pytest.raises(InputError, match="No upload called"):
+        dataset_tab.resolve_dataset(ctx, "someone-else", None, dataset_tab.SOURCE_UPLOAD, "", name, "")
+    # Signed in, a visitor's files are filed under their Hub name instead.
+    with pytest.raises(InputError, match="No upload called"):
+        dataset_tab.resolve_dataset(ctx, "me", "alice", dataset_tab.SOURCE_UPLOAD, "", name, "")
+    with pytest.raises(InputError, match="reload the page"):
+        dataset_tab.resolve_dataset(ctx, None, None, dataset_tab.SOURCE_UPLOAD, "", name, "")

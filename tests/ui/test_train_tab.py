@@ -1,0 +1,284 @@
+"""The Train tab through its API: `/train` streams a run's events, `/stop`, `/runs`, `/attach`, `/config`."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import yaml
+from gradio_client import handle_file
+
+from trainer_core.jobs import MODEL_DIR
+from trainer_core.ui.plots import public_event
+
+TRAIN_OUTPUTS = (
+    "error",
+    "progress",
+    "loss_plot",
+    "score_plot",
+    "log",
+    "pushes",
+    "result",
+    "runs",
+    "runs_table",
+    "events",
+)
+
+
+def value(output):
+    if isinstance(output, dict) and output.get("__type__") == "update":
+        return output.get("value")
+    return output
+
+
+def named(outputs, names=TRAIN_OUTPUTS):
+    return {name: value(output) for name, output in zip(names, outputs, strict=True)}
+
+
+def form(csv, model, **overrides):
+    """A small run on a local CSV with the tiny model (local paths are fine off a Space)."""
+    values = {
+        "source": "Hub dataset",
+        "dataset": str(csv),
+        "model": str(model),
+        "max_steps": 12,
+        "batch_size": 8,
+        "learning_rate": 5e-4,
+        "max_length": 32,
+        "eval_steps": 6,
+        "warmup_ratio": 0.0,
+    }
+    return values | overrides
+
+
+def streamed_events(job) -> list[dict]:
+    events = []
+    for outputs in job.outputs():
+        payload = named(outputs)["events"]
+        if isinstance(payload, dict):
+            events += payload.get("events") or []
+    return events
+
+
+def test_train_streams_events_to_completion(studio, visitor, sentiment_csv, tiny_model):
+    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tiny_model), api_name="/train")
+    job.result(timeout=240)
+    outputs = [named(o) for o in job.outputs()]
+    events = streamed_events(job)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "prepared" and kinds[-1] == "done", kinds
+    assert "train_begin" in kinds and "checkpoint" in kinds
+    losses = [e for e in events if e["type"] == "log"]
+    assert losses and all(e["loss"] > 0 for e in losses)
+    assert any(e["type"] == "eval" and "accuracy" in e["metrics"] for e in events)
+    # Every event is streamed exactly once, in order.
+    run_id = outputs[-1]["events"]["run_id"]
+    on_disk = studio.ctx.jobs.events(studio.identity(visitor), run_id)
+    assert events == [public_event(e) for e in on_disk]
+    assert not any("path" in e or "output_dir" in e.get("result", {}) for e in events)
+    last = outputs[-1]
+    assert last["events"]["state"] == "finished" and last["events"]["step"] == 12
+    assert last["runs"] == run_id
+    assert "Finished: step 12 / 12" in last["progress"]
+    assert last["loss_plot"]["data"] and last["score_plot"]["data"]
+    assert outputs[0]["loss_plot"] is None  # nothing to draw before the first log
+    assert "The run finished" in last["result"] and "accuracy" in last["result"]
+    assert "step 12" in last["log"]
+    info = studio.ctx.jobs.info(studio.identity(visitor), run_id)
+    assert info.state == "finished" and info.step == 12
+    # A second start while nothing runs is fine; the run can be followed again after the fact.
+    attached = studio.client.submit(visitor=visitor, run_id=run_id, api_name="/attach")
+    attached.result(timeout=30)
+    assert [e["type"] for e in streamed_events(attached)] == kinds
+
+
+def test_stopped_training_keeps_its_checkpoint(studio, visitor, sentiment_csv, tiny_model):
+    job = studio.client.submit(
+        visitor=visitor, **form(sentiment_csv, tiny_model, max_steps=5000, eval_steps=0), api_name="/train"
+    )
+    identity = studio.identity(visitor)
+    run_id = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = studio.ctx.jobs.list_runs(identity)
+        if runs and any(e["type"] == "progress" for e in studio.ctx.jobs.events(identity, runs[0].run_id)):
+            run_id = runs[0].run_id
+            break
+        time.sleep(0.2)
+    assert run_id, "the run never reported progress"
+    # Pressing Start again while it runs starts nothing.
+    refused = studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model), api_name="/train")
+    assert "already have a run in progress" in named(refused)["events"]["error"]
+    assert len(studio.ctx.jobs.list_runs(identity)) == 1
+
+    error, answer = studio.client.predict(visitor=visitor, run_id=run_id, api_name="/stop")
+    assert answer == {"stopped": True, "run_id": run_id}
+    job.result(timeout=120)
+    events = streamed_events(job)
+    kinds = [e["type"] for e in events]
+    assert "stopping" in kinds and kinds[-1] == "done"
+    assert events[-1]["result"]["stopped"] is True
+    info = studio.ctx.jobs.info(identity, run_id)
+    assert info.state == "stopped" and 0 < info.step < 5000
+    model_dir = studio.ctx.jobs.model_dir(identity, run_id)
+    assert model_dir.name == MODEL_DIR
+    checkpoints = sorted(model_dir.glob("checkpoint-*"))
+    assert checkpoints and (checkpoints[-1] / "model.safetensors").is_file()
+    assert "Stopped at step" in named(job.outputs()[-1])["progress"]
+    # Stopping again is a visible no-op.
+    error, answer = studio.client.predict(visitor=visitor, run_id=run_id, api_name="/stop")
+    assert answer["stopped"] is False and "not running" in value(error)
+
+
+def test_visitors_see_only_their_own_runs(studio, visitor, sentiment_csv, tiny_model):
+    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tiny_model, max_steps=4), api_name="/train")
+    job.result(timeout=240)
+    run_id = streamed_events(job) and named(job.outputs()[-1])["events"]["run_id"]
+
+    _dropdown, table, _error = studio.client.predict(visitor=visitor, selected=None, api_name="/runs")
+    assert [row[0] for row in value(table)["data"]] == [run_id]
+    _dropdown, table, _error = studio.client.predict(visitor="another-visitor", selected=None, api_name="/runs")
+    assert value(table)["data"] == [] or value(table)["data"] == [[""] * 7]
+
+    # Someone else can neither follow, stop nor push it, even knowing its id.
+    attached = studio.client.submit(visitor="another-visitor", run_id=run_id, api_name="/attach")
+    attached.result(timeout=30)
+    assert f"No run '{run_id}' among your runs" in named(attached.outputs()[-1])["events"]["error"]
+    _error, answer = studio.client.predict(visitor="another-visitor", run_id=run_id, api_name="/stop")
+    assert "among your runs" in answer["error"]
+    _notice, answer = studio.client.predict(
+        visitor="another-visitor", run_id=run_id, repo_id="me/model", api_name="/retry_push"
+    )
+    assert answer["pushed"] is False and "among your runs" in answer["error"]
+
+
+def test_bad_options_start_nothing(studio, visitor, sentiment_csv, tiny_model):
+    for overrides, message in (
+        ({"learning_rate": 0.5}, "far too high"),
+        ({"epochs": 0, "max_steps": -1}, "epochs must be > 0"),
+        ({"repo_id": "bad repo id!"}, "not a valid Hub repo id"),
+        ({"repo_id": "my-model"}, "needs a Hub token"),
+        ({"source": "Upload file", "upload_name": "nothing.csv"}, "No upload called"),
+    ):
+        outputs = named(
+            studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model, **overrides), api_name="/train")
+        )
+        assert message in outputs["events"]["error"], (overrides, outputs["events"])
+        assert message in outputs["error"]
+    assert studio.ctx.jobs.list_runs(studio.identity(visitor)) == []
+
+
+def test_a_session_without_visitor_id_starts_nothing(studio, sentiment_csv, tiny_model):
+    outputs = named(studio.client.predict(visitor=None, **form(sentiment_csv, tiny_model), api_name="/train"))
+    assert "reload the page" in outputs["events"]["error"]
+
+
+def test_show_as_cli_and_yaml(studio, visitor, paraphrase_csv):
+    studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/upload")
+    error, cli, config_yaml = studio.client.predict(
+        visitor=visitor,
+        source="Upload file",
+        upload_name="pairs.csv",
+        model="bert-base-uncased",
+        epochs=2,
+        max_steps=-1,
+        batch_size=16,
+        learning_rate=2e-5,
+        max_length=128,
+        repo_id="pairs-model",
+        private=True,
+        report_trackio=True,
+        api_name="/config",
+    )
+    assert value(error) == ""
+    assert cli.startswith("python -m trainer_core train")
+    for part in ("--model bert-base-uncased", "--dataset pairs.csv", "--epochs 2", "--batch-size 16",
+                 "--push-to-hub pairs-model", "--report-to trackio"):  # fmt: skip
+        assert part in cli
+    config = yaml.safe_load(config_yaml)
+    assert config["data"]["dataset"] == "pairs.csv"  # never the server's upload folder
+    assert config["hub"] == {"repo_id": "pairs-model", "private": True, "strategy": "checkpoint"}
+    assert config["training"]["report_to"] == ["trackio"]
+
+
+def test_push_failures_show_and_retry_push_works(studio, hub, visitor, sentiment_csv, tiny_model):
+    alice_token = hub.token_for("alice", write=True)
+    hub.fail_all("commit", status=500)
+    job = studio.client.submit(
+        visitor=visitor,
+        token=alice_token,
+        **form(sentiment_csv, tiny_model, max_steps=6, eval_steps=3, repo_id="flaky"),
+        api_name="/train",
+    )
+    job.result(timeout=240)
+    outputs = [named(o) for o in job.outputs()]
+    events = streamed_events(job)
+    pushes = [e for e in events if e["type"] == "push"]
+    assert any(e["status"] == "failed" and "500" in e["error"] for e in pushes), pushes
+    assert any(e.get("final") and e["status"] == "failed" for e in pushes)
+    last = outputs[-1]
+    assert last["events"]["state"] == "finished"
+    assert "❌ failed" in last["pushes"] and "Retry push" in last["pushes"]
+    assert "Push failed" in last["result"]
+    assert alice_token not in json.dumps(outputs, default=str)
+    assert "model.safetensors" not in hub.files("alice/flaky")
+
+    hub.heal()
+    run_id = last["events"]["run_id"]
+    notice, answer = studio.client.predict(
+        visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/retry_push"
+    )
+    assert answer["pushed"] is True and answer["repo_id"] == "alice/flaky", answer
+    assert "✅" in value(notice)
+    assert "model.safetensors" in hub.files("alice/flaky")
+    assert alice_token not in value(notice) + json.dumps(answer)
+
+    # Without a token, retrying says how to get one.
+    notice, answer = studio.client.predict(visitor=visitor, run_id=run_id, repo_id="", api_name="/retry_push")
+    assert answer["pushed"] is False and "token" in answer["error"]
+
+
+def wait_for(condition, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_a_second_visitor_waits_in_the_queue_and_sees_its_position(studio, sentiment_csv, tiny_model):
+    jobs = studio.ctx.jobs
+    first, second = "queue-first", "queue-second"
+    job_a = studio.client.submit(
+        visitor=first, **form(sentiment_csv, tiny_model, max_steps=5000, eval_steps=0), api_name="/train"
+    )
+    run_a = wait_for(lambda: [r for r in jobs.list_runs(studio.identity(first)) if r.state == "running"])[0].run_id
+    job_b = studio.client.submit(visitor=second, **form(sentiment_csv, tiny_model), api_name="/train")
+    wait_for(lambda: any(named(o)["events"] and named(o)["events"].get("state") == "queued" for o in job_b.outputs()))
+    queued = next(named(o) for o in job_b.outputs() if (named(o)["events"] or {}).get("state") == "queued")
+    assert "Queued (position 1 in the queue)" in queued["progress"]
+    run_b = queued["events"]["run_id"]
+    assert jobs.info(studio.identity(second), run_b).queue_position == 1
+
+    # A queued run can be stopped before it starts; then the first one.
+    assert studio.client.predict(visitor=second, run_id=run_b, api_name="/stop")[1]["stopped"] is True
+    assert studio.client.predict(visitor=first, run_id=run_a, api_name="/stop")[1]["stopped"] is True
+    job_a.result(timeout=120)
+    job_b.result(timeout=120)
+    assert jobs.info(studio.identity(first), run_a).state == "stopped"
+    assert jobs.info(studio.identity(second), run_b).state == "stopped"
+    assert [e["type"] for e in streamed_events(job_b)] == ["stopped"]
+    assert "Stopped before it started." in named(job_b.outputs()[-1])["progress"]
+
+
+def test_a_run_that_fails_while_preparing_reports_why(studio, visitor, sentiment_csv, tmp_path):
+    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tmp_path / "no-model"), api_name="/train")
+    job.result(timeout=120)
+    events = streamed_events(job)
+    assert [e["type"] for e in events] == ["error"]
+    assert "was not found" in events[0]["message"]
+    last = named(job.outputs()[-1])
+    assert last["events"]["state"] == "failed"
+    assert last["progress"].count("Failed:") == 1 and "was not found" in last["result"]

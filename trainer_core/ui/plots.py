@@ -1,0 +1,476 @@
+"""Pure helpers behind the Dataset and Train tabs: no gradio here, so all of it is unit-tested directly.
+
+- a dataset preview (``DatasetPreview.to_dict()``) -> the tables, chart frames and markdown the tab shows;
+- a run's events (``events.jsonl``) -> loss and metric curves, progress, log lines and push statuses;
+- uploaded file names -> safe names inside the visitor's own folder.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trainer_core.errors import InputError
+from trainer_core.files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
+
+# Metrics worth a curve; the rest of an eval event (runtime, samples per second, ...) is bookkeeping.
+SCORE_METRICS = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+ACTIVE_STATES = ("queued", "running", "stopping")
+MAX_UPLOADS_PER_VISITOR = 20
+
+
+# ----------------------------------------------------------------------------------------- formatting
+
+
+def format_duration(seconds: float | None) -> str:
+    """A short human duration: '45 s', '3 min 05 s', '1 h 02 min'; '?' when unknown."""
+    if seconds is None:
+        return "?"
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        return "?"
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return "?"
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if isinstance(value, float):
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.2e}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------------- uploads
+
+_UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+
+
+def sanitize_upload_name(name: str | None) -> str:
+    """A safe file name for an upload, from what the browser called it.
+
+    Only the last path component survives (both / and \\ count as separators), characters other than
+    letters, digits, '_', '-' and '.' become '_', leading dots go (no hidden files, no '..'), the stem is
+    kept short and the extension lower-cased. Raises InputError for a type ``read_table`` cannot read.
+    """
+    raw = unicodedata.normalize("NFKC", str(name or "")).replace("\x00", "")
+    base = re.split(r"[\\/]", raw)[-1].strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = "." + suffix.lower() if suffix else ""
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = suffix or "no extension"
+        raise InputError(
+            f"Cannot use a file with {shown}: upload a {', '.join(s.lstrip('.') for s in SUPPORTED_SUFFIXES)} file."
+        )
+    stem = _UNSAFE.sub("_", stem)
+    stem = re.sub(r"_{2,}", "_", stem).strip("._-")[:80].rstrip("._-")
+    return (stem or "upload") + suffix
+
+
+def store_upload(source: str | Path, folder: str | Path, original_name: str | None = None) -> str:
+    """Copy an uploaded file into ``folder`` (the visitor's own) under a sanitized name; return that name.
+
+    The name comes from ``original_name`` (what the browser sent) or the source file's name; it never
+    decides where the file goes beyond a single safe component. A same-named earlier upload is replaced.
+    Only the newest ``MAX_UPLOADS_PER_VISITOR`` files are kept.
+    """
+    source = Path(source)
+    name = sanitize_upload_name(original_name or source.name)
+    if not source.is_file():
+        raise InputError("The upload did not arrive: upload the file again.")
+    size = source.stat().st_size
+    if size > DEFAULT_MAX_BYTES:
+        raise InputError(
+            f"The file is {size / 2**20:.0f} MiB; uploads are limited to {DEFAULT_MAX_BYTES // 2**20} MiB. "
+            "Put a large dataset on the Hub and give its id instead."
+        )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    tmp = folder / f".{name}.{os.getpid()}.part"
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    for old in list_uploads(folder)[MAX_UPLOADS_PER_VISITOR:]:
+        (folder / old).unlink(missing_ok=True)
+    return name
+
+
+def list_uploads(folder: str | Path) -> list[str]:
+    """The names of the files in an uploads folder, newest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
+    ]
+    return [p.name for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def upload_path(folder: str | Path, name: str | None) -> Path:
+    """The stored upload called ``name`` inside ``folder``; refuses names that are not plain stored names."""
+    if not name or not str(name).strip():
+        raise InputError("No uploaded file chosen: upload a CSV, TSV, JSON, JSONL, Parquet or XLSX file first.")
+    name = str(name).strip()
+    try:
+        safe = sanitize_upload_name(name)
+    except InputError:
+        safe = None
+    path = Path(folder) / name
+    if safe != name or not path.is_file():
+        raise InputError(f"No upload called '{name}' among your files: upload it again.")
+    return path
+
+
+# ------------------------------------------------------------------------------------- dataset preview
+
+
+def _empty_frame(**dtypes: str) -> pd.DataFrame:
+    """An empty frame whose columns keep their types, so a chart knows a category from a number."""
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
+
+
+def rows_frame(preview: dict[str, Any]) -> pd.DataFrame:
+    rows = preview.get("rows") or []
+    if not rows:
+        return pd.DataFrame({name: [] for name in preview.get("features") or {}})
+    frame = pd.DataFrame(rows)
+    return frame.map(lambda v: v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+
+
+def label_frame(preview: dict[str, Any]) -> pd.DataFrame:
+    counts = preview.get("label_counts") or {}
+    return pd.DataFrame(
+        {
+            "label": pd.Series([str(k) for k in counts], dtype="str"),
+            "rows": pd.Series([int(v) for v in counts.values()], dtype="int64"),
+        }
+    )
+
+
+def histogram_bins(preview: dict[str, Any]) -> list[str]:
+    stats = preview.get("token_stats") or {}
+    edges = stats.get("bin_edges") or []
+    return [f"{edges[i]}–{edges[i + 1]}" for i in range(len(edges) - 1)]
+
+
+def token_histogram_frame(preview: dict[str, Any]) -> pd.DataFrame:
+    """One bar per length bin, coloured "truncated" when the bin reaches past max_length, else "fits"."""
+    stats = preview.get("token_stats") or {}
+    counts = stats.get("histogram") or []
+    edges = stats.get("bin_edges") or []
+    limit = stats.get("max_length")
+    labels = histogram_bins(preview)
+    if not counts or len(edges) != len(counts) + 1:
+        return _empty_frame(tokens="str", rows="int64", fits="str")
+    fits = ["truncated" if limit is not None and edges[i + 1] > limit else "fits" for i in range(len(counts))]
+    return pd.DataFrame({"tokens": labels, "rows": [int(c) for c in counts], "fits": fits})
+
+
+def truncation_caption(preview: dict[str, Any]) -> str:
+    stats = preview.get("token_stats")
+    if not stats:
+        return "Choose a tokenizer to see token lengths."
+    share = stats.get("truncated_share", 0.0)
+    return (
+        f"{share:.1%} of {stats.get('rows', 0)} texts are longer than max_length={stats.get('max_length')} "
+        f"tokens and get truncated (mean {stats.get('mean')}, p95 {stats.get('p95')}, max {stats.get('max')})."
+    )
+
+
+def preview_summary(preview: dict[str, Any]) -> str:
+    """Markdown: the dataset, its splits and row counts, the detected columns, label and length summary."""
+    name = preview.get("dataset", "")
+    config = preview.get("dataset_config")
+    title = f"**{name}**" + (f" · config `{config}`" if config else "")
+    splits = preview.get("splits") or {}
+    split_text = ", ".join(
+        f"`{split}` {count:,} rows" if isinstance(count, int) else f"`{split}`" for split, count in splits.items()
+    )
+    lines = [f"{title} — splits: {split_text}", f"Showing split `{preview.get('split')}`."]
+    columns = preview.get("columns")
+    if columns:
+        parts = [f"text `{columns.get('text')}`"]
+        if columns.get("text_pair"):
+            parts.append(f"text pair `{columns['text_pair']}`")
+        parts.append(f"label `{columns['label']}`" if columns.get("label") else "label: none found")
+        lines.append("Detected columns: " + ", ".join(parts) + ".")
+    features = preview.get("features") or {}
+    if features:
+        lines.append("Features: " + ", ".join(f"`{k}` ({v})" for k, v in features.items()) + ".")
+    if preview.get("label_names"):
+        lines.append(f"Labels: {', '.join(preview['label_names'])}.")
+    if preview.get("token_stats"):
+        lines.append(truncation_caption(preview))
+    return "\n\n".join(lines)
+
+
+def problems_markdown(preview: dict[str, Any], warnings: Iterable[str] = ()) -> str:
+    items = [p.get("message", "") for p in preview.get("problems") or []] + list(warnings)
+    if not items:
+        return f"No problems found in the {preview.get('rows_scanned', 0):,} rows scanned."
+    return "**Problems found**\n\n" + "\n".join(f"- {item}" for item in items)
+
+
+def column_choices(preview: dict[str, Any]) -> list[str]:
+    return list(preview.get("features") or {})
+
+
+# ------------------------------------------------------------------------------------------ run events
+
+
+def _clock(event: dict[str, Any]) -> str:
+    when = event.get("time")
+    return time.strftime("%H:%M:%S", time.localtime(when)) if isinstance(when, (int, float)) else "--:--:--"
+
+
+def describe_event(event: dict[str, Any]) -> str | None:
+    """One log line for an event; None for events too chatty for the log (progress)."""
+    kind = event.get("type")
+    if kind == "prepared":
+        labels = ", ".join(str(v) for v in event.get("labels") or [])
+        text = (
+            f"data ready: {event.get('train_rows')} training rows, {event.get('eval_rows')} eval rows "
+            f"({event.get('eval_source')}); labels: {labels}"
+        )
+        for problem in event.get("problems") or []:
+            text += f"\n  note: {problem.get('message')}"
+    elif kind == "train_begin":
+        text = f"training: {event.get('total_steps')} steps, {_number(event.get('epochs'), 2)} epochs"
+    elif kind == "log":
+        text = f"step {event.get('step')}: loss {_number(event.get('loss'))}"
+        if event.get("learning_rate") is not None:
+            text += f", learning rate {_number(event.get('learning_rate'))}"
+    elif kind == "eval":
+        metrics = event.get("metrics") or {}
+        shown = [f"{k} {_number(metrics[k])}" for k in (*SCORE_METRICS, "loss") if k in metrics]
+        text = f"eval at step {event.get('step')}: " + (", ".join(shown) or "no metrics")
+    elif kind == "checkpoint":
+        text = f"checkpoint saved at step {event.get('step')} ({Path(str(event.get('path', ''))).name})"
+    elif kind == "push":
+        status = event.get("status")
+        what = "final model" if event.get("final") else f"checkpoint of step {event.get('step')}"
+        text = f"push of the {what}: {status}"
+        if event.get("error"):
+            text += f" ({event['error']})"
+    elif kind == "stopping":
+        text = f"stop requested: stopping after step {event.get('step')} and keeping a checkpoint"
+    elif kind == "stopped":
+        text = f"stopped: {event.get('reason', '')}".rstrip(": ")
+    elif kind == "resume":
+        text = f"resuming from {Path(str(event.get('checkpoint', ''))).name}"
+    elif kind == "done":
+        result = event.get("result") or {}
+        metrics = result.get("metrics") or {}
+        shown = ", ".join(f"{k} {_number(v)}" for k, v in metrics.items())
+        verb = "stopped" if result.get("stopped") else "finished"
+        text = f"{verb} at step {result.get('global_step')}" + (f": {shown}" if shown else "")
+    elif kind == "error":
+        text = f"error: {event.get('message')}"
+    else:
+        return None
+    return f"{_clock(event)}  {text}"
+
+
+def public_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as the page and the API show it: server paths reduced to the checkpoint's name.
+
+    (A dict with a "path" key would also be taken for a file by gradio_client.)
+    """
+    out = dict(event)
+    if "path" in out:
+        out["checkpoint"] = Path(str(out.pop("path"))).name
+    if out.get("type") == "resume" and out.get("checkpoint"):
+        out["checkpoint"] = Path(str(out["checkpoint"])).name
+    if isinstance(out.get("result"), dict):
+        result = dict(out["result"])
+        result.pop("output_dir", None)
+        if result.get("best_checkpoint"):
+            result["best_checkpoint"] = Path(str(result["best_checkpoint"])).name
+        out["result"] = result
+    return out
+
+
+@dataclass
+class RunView:
+    """Everything the Train tab shows about a run, folded from its events as they arrive."""
+
+    loss: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    pushes: dict[tuple[int, bool], dict[str, Any]] = field(default_factory=dict)
+    progress: dict[str, Any] | None = None
+    total_steps: int = 0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    stop_requested: bool = False
+    count: int = 0  # events folded so far: the `since` of the next poll
+
+    def add(self, events: Iterable[dict[str, Any]]) -> None:
+        for event in events:
+            self.count += 1
+            kind = event.get("type")
+            if kind == "train_begin":
+                self.total_steps = int(event.get("total_steps") or 0)
+            elif kind == "progress":
+                self.progress = event
+                self.total_steps = int(event.get("total_steps") or self.total_steps)
+            elif kind == "log" and isinstance(event.get("loss"), (int, float)):
+                self.loss.append({"step": int(event.get("step", 0)), "loss": float(event["loss"]), "split": "train"})
+            elif kind == "eval":
+                metrics = event.get("metrics") or {}
+                step = int(event.get("step", 0))
+                if isinstance(metrics.get("loss"), (int, float)):
+                    self.loss.append({"step": step, "loss": float(metrics["loss"]), "split": "eval"})
+                for name in SCORE_METRICS:
+                    if isinstance(metrics.get(name), (int, float)):
+                        self.scores.append({"step": step, "value": float(metrics[name]), "metric": name})
+            elif kind == "push":
+                key = (int(event.get("step", 0)), bool(event.get("final")))
+                self.pushes[key] = event
+            elif kind == "stopping":
+                self.stop_requested = True
+            elif kind == "done":
+                self.result = event.get("result") or {}
+            elif kind == "error":
+                self.error = str(event.get("message", ""))
+            line = describe_event(event)
+            if line is not None:
+                self.lines.append(line)
+
+    # -- what the tab shows
+    def loss_frame(self) -> pd.DataFrame:
+        if not self.loss:
+            return _empty_frame(step="int64", loss="float64", split="str")
+        return pd.DataFrame(self.loss)
+
+    def score_frame(self) -> pd.DataFrame:
+        if not self.scores:
+            return _empty_frame(step="int64", value="float64", metric="str")
+        return pd.DataFrame(self.scores)
+
+    def log_text(self, last: int = 200) -> str:
+        return "\n".join(self.lines[-last:])
+
+    @property
+    def step(self) -> int:
+        if self.result and self.result.get("global_step") is not None:
+            return int(self.result["global_step"])
+        return int(self.progress.get("step", 0)) if self.progress else 0
+
+    def progress_text(self, state: str, queue_position: int | None = None) -> str:
+        if state == "queued":
+            where = f"position {queue_position} in the queue" if queue_position else "in the queue"
+            return f"Queued ({where}): it starts when the GPU is free."
+        step, total = self.step, self.total_steps
+        steps = f"step {step} / {total}" if total else f"step {step}"
+        if state in ("running", "stopping"):
+            if self.progress is None:
+                return "Preparing: loading the data and the model…"
+            elapsed = format_duration(self.progress.get("elapsed_s"))
+            left = format_duration(self.progress.get("remaining_s"))
+            prefix = "Stopping after this step" if state == "stopping" or self.stop_requested else "Training"
+            return f"{prefix}: {steps} · epoch {_number(self.progress.get('epoch', 0), 2)} · {elapsed} elapsed · about {left} left"
+        if state == "finished":
+            return f"Finished: {steps}."
+        if state == "stopped":
+            if self.progress is None and self.result is None:
+                return "Stopped before it started."
+            return f"Stopped at {steps}; the last checkpoint is kept."
+        if state == "failed":
+            return f"Failed: {self.error or 'see the log'}"
+        if state == "interrupted":
+            return f"Interrupted at {steps} (the app restarted while it ran)."
+        return state.capitalize()
+
+    def progress_fraction(self, state: str) -> float:
+        if state == "finished":
+            return 1.0
+        if not self.total_steps:
+            return 0.0
+        return max(0.0, min(1.0, self.step / self.total_steps))
+
+    def progress_html(self, state: str, queue_position: int | None = None) -> str:
+        percent = round(self.progress_fraction(state) * 100)
+        text = html.escape(self.progress_text(state, queue_position))
+        return (
+            f'<div class="ts-progress" data-state="{html.escape(state)}">'
+            f'<progress value="{percent}" max="100" style="width:100%"></progress>'
+            f"<div>{text}</div></div>"
+        )
+
+    def push_markdown(self) -> str:
+        if not self.pushes:
+            return ""
+        lines = ["**Pushes to the Hub**"]
+        for (step, final), event in sorted(self.pushes.items()):
+            what = "final model" if final else f"checkpoint at step {step}"
+            status = event.get("status")
+            mark = {"done": "✅ done", "failed": "❌ failed", "started": "⏳ uploading"}.get(status, str(status))
+            line = f"- {what}: {mark}"
+            if event.get("error"):
+                line += f" — {event['error']}"
+            lines.append(line)
+        if any(e.get("status") == "failed" for e in self.pushes.values()):
+            lines.append("\nA failed push can be repeated with **Retry push** once the run has ended.")
+        return "\n".join(lines)
+
+    def result_markdown(self, state: str) -> str:
+        if self.error and state in ("failed", "interrupted"):
+            return f"**The run failed.** {self.error}"
+        if not self.result:
+            return ""
+        metrics = self.result.get("metrics") or {}
+        verb = "stopped early" if self.result.get("stopped") else "finished"
+        lines = [f"**The run {verb}** after {self.result.get('global_step')} steps."]
+        if metrics:
+            lines.append("| metric | value |\n|---|---|")
+            lines[-1] += "".join(f"\n| {k} | {_number(v)} |" for k, v in metrics.items())
+        if self.result.get("pushed_repo"):
+            repo = self.result["pushed_repo"]
+            lines.append(f"Pushed to [{repo}](https://huggingface.co/{repo}).")
+        for problem in self.result.get("push_errors") or []:
+            lines.append(f"Push failed: {problem}")
+        return "\n\n".join(lines)
+
+
+def runs_frame(runs: Iterable[Any]) -> pd.DataFrame:
+    """A table of a visitor's runs (``RunInfo`` objects), newest first."""
+    rows = []
+    for info in runs:
+        metrics = ", ".join(f"{k} {_number(v)}" for k, v in (info.metrics or {}).items() if k in SCORE_METRICS)
+        rows.append(
+            {
+                "run": info.run_id,
+                "state": info.state,
+                "model": Path(info.model).name if info.model else "",
+                "dataset": info.dataset,
+                "steps": f"{info.step}/{info.total_steps}" if info.total_steps else str(info.step),
+                "metrics": metrics,
+                "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created)) if info.created else "",
+            }
+        )
+    columns = ["run", "state", "model", "dataset", "steps", "metrics", "started"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,265 @@
+"""Where a model or a dataset named in the UI comes from, checked before anything is loaded.
+
+A choice is a string, so the same value works from a dropdown and from the API:
+
+- models: ``run:<run id>`` (one of the visitor's runs, found through the job manager, which checks
+  ownership), a Hub id (``owner/name``), or, only when the app runs off a Space, a local directory;
+- datasets: ``run:<run id>`` (the rows that run was evaluated on while training), ``example:<name>`` (a
+  file shipped in ``trainer_core/examples``), ``preset:<name>`` (a task preset's Hub dataset with its
+  config, columns and eval split), a Hub id, or, off a Space, a local file.
+
+On a Space nothing that names a path on the server is accepted: a visitor must not read another visitor's
+runs or uploads, or the server's files, by typing a path. Pure helpers (no gradio import).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from trainer_core.config import DataConfig
+from trainer_core.errors import InputError
+from trainer_core.examples import EXAMPLES
+from trainer_core.jobs import RUN_ID_PATTERN, JobManager, RunInfo
+from trainer_core.tasks import PRESETS, get_preset
+
+RUN_PREFIX = "run:"
+EXAMPLE_PREFIX = "example:"
+PRESET_PREFIX = "preset:"
+# owner/name with the characters the Hub allows; no path separators beyond the one slash.
+HUB_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
+_RUN_ID_SEARCH = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+
+
+def run_choice(run_id: str) -> str:
+    return f"{RUN_PREFIX}{run_id}"
+
+
+def run_id_of(value: object) -> str | None:
+    """The run id in ``value`` ('run:<id>', a bare id or a run's label), or None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith(RUN_PREFIX):
+        text = text[len(RUN_PREFIX) :].strip()
+        if not RUN_ID_PATTERN.match(text):
+            raise InputError(f"'{value}' does not name a run: use run:<run id>, e.g. run:20260101-120000-abc123.")
+        return text
+    match = _RUN_ID_SEARCH.search(text)
+    return match.group(0) if match and RUN_ID_PATTERN.match(match.group(0)) else None
+
+
+def usable_model_dir(model_dir: Path) -> Path | None:
+    """The folder to load a run's model from: its final save, else its latest checkpoint; None if neither."""
+    if (model_dir / "config.json").is_file():
+        return model_dir
+    checkpoints = [
+        p for p in model_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and (p / "config.json").is_file()
+    ]
+    if checkpoints:
+        return max(checkpoints, key=lambda p: int(p.name.split("-")[-1]))
+    return None
+
+
+def _looks_like_path(value: str) -> bool:
+    return (
+        value.startswith(("/", "~", "."))
+        or "\\" in value
+        or ".." in value
+        or value.count("/") > 1
+        or Path(value).expanduser().exists()
+    )
+
+
+def resolve_model(
+    value: str | None,
+    *,
+    jobs: JobManager,
+    identity: Callable[[], str],
+    on_space: bool,
+    default: str | None = None,
+) -> str:
+    """What to hand to ``get_predictor``: a Hub id or a local directory. ``identity`` is called only for runs."""
+    text = (value or "").strip()
+    if not text:
+        if default:
+            return default
+        raise InputError("No model chosen: pick one of your runs, or type a Hub model id such as owner/name.")
+    run_id = run_id_of(text) if text.startswith(RUN_PREFIX) else None
+    if run_id is not None:
+        info = jobs.info(identity(), run_id)  # raises InputError for a run that is not the visitor's
+        folder = usable_model_dir(jobs.model_dir(identity(), run_id))
+        if folder is None:
+            raise InputError(
+                f"Run {run_id} has no saved model yet (it is {info.state}). Wait for its first checkpoint, "
+                "or pick another run."
+            )
+        return str(folder)
+    if on_space:
+        if _looks_like_path(text) or not HUB_ID_PATTERN.match(text):
+            raise InputError(
+                f"'{text}' is not a Hub model id. On the Space, choose one of your runs or a model on the Hub "
+                "(owner/name); local folders can be used only when you run the app on your own machine."
+            )
+        return text
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if _looks_like_path(text) or not HUB_ID_PATTERN.match(text):
+        raise InputError(
+            f"'{text}' is neither a local model folder nor a Hub model id (owner/name). Check the path or the id."
+        )
+    return text
+
+
+def run_label(info: RunInfo) -> str:
+    """A run as a dropdown shows it: id, model and data (not its state, which changes while it is shown)."""
+    return f"Your run · {info.run_id} · {Path(info.model).name or '?'} on {Path(info.dataset).name or '?'}"
+
+
+def model_choices(runs: Iterable[RunInfo], jobs: JobManager, identity: str, extra: Iterable[tuple[str, str]] = ()):
+    """Dropdown choices: the visitor's runs that have a model to load, then ``extra`` (label, value) pairs."""
+    choices: list[tuple[str, str]] = []
+    for info in runs:
+        if usable_model_dir(jobs.model_dir(identity, info.run_id)) is not None:
+            choices.append((run_label(info), run_choice(info.run_id)))
+    choices.extend(extra)
+    return choices
+
+
+def dataset_choices(runs: Iterable[RunInfo] = ()) -> list[tuple[str, str]]:
+    """Dropdown choices: each run's own eval rows, the shipped examples, the task presets."""
+    own = [
+        (f"Your run's eval rows · {info.run_id} · {Path(info.dataset).name or info.dataset}", run_choice(info.run_id))
+        for info in runs
+    ]
+    examples = [(example.title, f"{EXAMPLE_PREFIX}{name}") for name, example in EXAMPLES.items()]
+    presets = [(f"Preset: {preset.title}", f"{PRESET_PREFIX}{name}") for name, preset in PRESETS.items()]
+    return own + examples + presets
+
+
+def resolve_dataset(
+    value: str | None,
+    *,
+    upload: str | None = None,
+    on_space: bool,
+    config: str | None = None,
+    text_column: str | None = None,
+    text_pair_column: str | None = None,
+    label_column: str | None = None,
+) -> tuple[DataConfig, str | None]:
+    """A DataConfig for the chosen dataset, and the split to use when the choice implies one (else None).
+
+    An uploaded file wins over the dropdown. Column names given here override the detected or preset ones.
+    """
+    overrides = {
+        "text_column": _clean(text_column),
+        "text_pair_column": _clean(text_pair_column),
+        "label_column": _clean(label_column),
+    }
+    config = _clean(config)
+    if upload:
+        return DataConfig(dataset=str(upload), **overrides), "train"
+    text = (value or "").strip()
+    if not text:
+        raise InputError("No dataset chosen: pick an example or a preset, type a Hub dataset id, or upload a file.")
+    if text.startswith(EXAMPLE_PREFIX):
+        name = text[len(EXAMPLE_PREFIX) :]
+        if name not in EXAMPLES:
+            raise InputError(f"Unknown example '{name}'. Examples: {', '.join(EXAMPLES)}.")
+        example = EXAMPLES[name]
+        defaults = {
+            "text_column": example.text_column,
+            "text_pair_column": example.text_pair_column,
+            "label_column": example.label_column,
+        }
+        return DataConfig(dataset=str(example.path), **_merge(defaults, overrides)), "train"
+    if text.startswith(PRESET_PREFIX):
+        preset = get_preset(text[len(PRESET_PREFIX) :])
+        if preset is None:
+            raise InputError("Choose a preset by name, e.g. preset:sst2.")
+        defaults = {
+            "text_column": preset.text_column,
+            "text_pair_column": preset.text_pair_column,
+            "label_column": preset.label_column,
+        }
+        cfg = DataConfig(
+            dataset=preset.dataset,
+            dataset_config=config or preset.dataset_config,
+            dataset_revision=preset.dataset_revision,
+            eval_split=preset.eval_split,
+            **_merge(defaults, overrides),
+        )
+        return cfg, preset.eval_split
+    if on_space and (_looks_like_path(text) or not HUB_ID_PATTERN.match(text)):
+        raise InputError(
+            f"'{text}' is not a Hub dataset id. On the Space, pick an example or a preset, type a Hub dataset "
+            "id (owner/name), or upload a file; local paths work only when you run the app on your own machine."
+        )
+    if not on_space:
+        path = Path(text).expanduser()
+        if path.is_file():
+            return DataConfig(dataset=str(path.resolve()), **overrides), "train"
+        if path.is_dir() or _looks_like_path(text):
+            raise InputError(
+                f"'{text}' is not a data file. Give a CSV, TSV, JSON, JSONL, Parquet or XLSX file, or a Hub dataset id."
+            )
+    return DataConfig(dataset=text, dataset_config=config, **overrides), None
+
+
+def run_eval_data(
+    jobs: JobManager, identity: str, run_id: str, directory: str | Path, token: str | None = None
+) -> tuple[DataConfig, str]:
+    """The rows a run was evaluated on while training, written to a CSV in ``directory``.
+
+    The run's own config is read back and its data prepared again with the same seed, so a split held
+    out of the training file is exactly the one training held out, and no training row is scored.
+    Returns a DataConfig for the CSV and a description of where the rows came from.
+    """
+    from trainer_core import data as data_lib
+    from trainer_core.tasks import resolve_config
+
+    config = resolve_config(jobs.config(identity, run_id))  # raises InputError for another visitor's run
+    raw = data_lib.load_raw(config.data, token)
+    prepared = data_lib.prepare(config.data, raw, preset=get_preset(config.task), seed=config.training.seed)
+    frame = prepared.eval.to_pandas()
+    frame[data_lib.LABEL] = [prepared.label_names[i] for i in frame[data_lib.LABEL]]
+    path = Path(directory) / f"{run_id}-eval.csv"
+    frame.to_csv(path, index=False)
+    cfg = DataConfig(
+        dataset=str(path),
+        text_column=prepared.columns.text,
+        text_pair_column=prepared.columns.text_pair,
+        label_column=data_lib.LABEL,
+    )
+    return cfg, prepared.eval_source
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _merge(defaults: dict[str, str | None], overrides: dict[str, str | None]) -> dict[str, str | None]:
+    merged = dict(defaults)
+    merged.update({key: value for key, value in overrides.items() if value})
+    return merged
+
+
+__all__ = [
+    "EXAMPLE_PREFIX",
+    "PRESET_PREFIX",
+    "RUN_PREFIX",
+    "dataset_choices",
+    "model_choices",
+    "resolve_dataset",
+    "resolve_model",
+    "run_choice",
+    "run_eval_data",
+    "run_id_of",
+    "run_label",
+    "usable_model_dir",
+]
