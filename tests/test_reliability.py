@@ -140,3 +140,30 @@ def test_no_network_says_what_works_offline(fast_hub_retries, tmp_path, capsys, 
     assert code == 2
     assert "Cannot reach the Hugging Face Hub" in err
     assert "local" in err
+
+
+def test_hub_dataset_preview_streams_a_sample_and_reads_split_sizes(hub, capsys):
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": [f"review number {i}" for i in range(300)], "label": [i % 2 for i in range(300)]})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    hub.create_repo("alice/reviews", repo_type="dataset")
+    hub.upload(
+        "alice/reviews",
+        {"data/train-00000.parquet": buffer.getvalue(), "data/test-00000.parquet": buffer.getvalue()},
+        repo_type="dataset",
+    )
+
+    assert main(["preview", "--dataset", "alice/reviews", "--rows", "3", "--json"]) == 0
+
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result["splits"]) == {"train", "test"}
+    assert len(result["rows"]) == 3
+    assert result["columns"] == {"text": "text", "label": "label", "text_pair": None}
+    assert result["label_counts"] == {"0": 150, "1": 150}
+
+    assert main(["preview", "--dataset", "alice/reviews", "--split", "validation"]) == 2
+    assert "Available splits: train, test" in capsys.readouterr().err

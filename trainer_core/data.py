@@ -173,6 +173,35 @@ def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
     return loaded
 
 
+def stream_sample(
+    cfg: DataConfig, split: str, rows: int, token: str | None = None
+) -> tuple[dict[str, int | None], Dataset]:
+    """The first ``rows`` rows of a Hub split, streamed, and the row count of every split where the
+    dataset card states it: a preview without downloading a whole dataset (Yelp is 650,000 reviews)."""
+    try:
+        builder = datasets.load_dataset_builder(
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+        )
+        if builder.info.splits:
+            splits = {name: info.num_examples for name, info in builder.info.splits.items()}
+        else:
+            names = datasets.get_dataset_split_names(
+                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            )
+            splits = dict.fromkeys(names)
+        require_split(splits, split, cfg.dataset)
+        stream = datasets.load_dataset(
+            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=token or None,
+            streaming=True,
+        )  # fmt: skip
+        sample = Dataset.from_list(list(stream.take(rows)), features=stream.features)
+    except InputError:
+        raise
+    except Exception as err:
+        raise _hub_error(cfg.dataset, err) from err
+    return splits, sample
+
+
 def require_split(splits: Iterable[str], split: str, dataset: str) -> None:
     names = list(splits)
     if split not in names:
@@ -524,10 +553,13 @@ def preview(
 
     Label counts, duplicates and token lengths are computed on up to ``scan_rows`` rows of the split.
     """
-    raw = raw if raw is not None else load_raw(cfg, token)
     split = split or cfg.train_split
-    require_split(raw.keys(), split, cfg.dataset)
-    table = raw[split]
+    if raw is None and not is_local_file(cfg.dataset):
+        splits, table = stream_sample(cfg, split, scan_rows, token)
+    else:
+        raw = raw if raw is not None else load_raw(cfg, token)
+        require_split(raw.keys(), split, cfg.dataset)
+        splits, table = {name: len(part) for name, part in raw.items()}, raw[split]
     problems: list[Problem] = []
     spec: ColumnSpec | None
     try:
@@ -601,7 +633,7 @@ def preview(
         dataset=cfg.dataset if not is_local_file(cfg.dataset) else Path(cfg.dataset).name,
         dataset_config=cfg.dataset_config,
         split=split,
-        splits={name: len(part) for name, part in raw.items()},
+        splits=splits,
         features={name: _feature_text(f) for name, f in table.features.items()},
         columns=spec,
         label_names=label_names,
