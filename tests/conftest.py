@@ -37,9 +37,6 @@ HUB_PORT = _free_port()
 HUB_ENDPOINT = f"http://127.0.0.1:{HUB_PORT}"
 HF_HOME = tempfile.mkdtemp(prefix="trainer-studio-hf-home-")
 
-#: Default users of the `hub` fixture.
-ALICE_TOKEN = "hf_alice_write_token"  # alice: write token
-BOB_TOKEN = "hf_bob_read_token"  # bob: read-only token
 
 for _var in (
     "HF_TOKEN",
@@ -75,7 +72,7 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 if str(Path(__file__).parent) not in sys.path:  # also works with --import-mode=importlib
     sys.path.insert(0, str(Path(__file__).parent))
 
-from hub_double import HubDouble  # noqa: E402
+from hub_double import ALICE_TOKEN, BOB_TOKEN, HubDouble  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,11 @@ _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.DOTALL)
 
 
+#: Tokens of the default users of the `hub` fixture (tests/conftest.py): alice can write, bob only read.
+ALICE_TOKEN = "hf_alice_write_token"
+BOB_TOKEN = "hf_bob_read_token"
+
+
 def git_blob_oid(data: bytes) -> str:
     """The git object id of a blob (what the Hub reports as ``oid`` / ``ETag`` of a regular file)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ALICE_TOKEN, BOB_TOKEN
+from hub_double import ALICE_TOKEN, BOB_TOKEN
 from tiny import make_tiny_model, sentiment_rows, write_csv
 
 from trainer_core.cli import main

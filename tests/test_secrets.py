@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import ALICE_TOKEN
+from hub_double import ALICE_TOKEN
 from tiny import make_tiny_model, sentiment_rows, write_csv
 
 from trainer_core.cli import main

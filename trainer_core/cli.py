@@ -366,6 +366,7 @@ def _quiet_libraries() -> None:
         import transformers
 
         transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" bars on stderr
         datasets.disable_progress_bars()
         datasets.logging.set_verbosity_error()
     except ImportError:
