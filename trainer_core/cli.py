@@ -209,24 +209,26 @@ def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
         print(text)
 
 
+def _data_config(args: argparse.Namespace, max_length: int | None = None) -> DataConfig:
+    """The dataset and column flags shared by preview and evaluate."""
+    return DataConfig(
+        dataset=args.dataset,
+        dataset_config=args.dataset_config,
+        dataset_revision=args.dataset_revision,
+        text_column=args.text_column,
+        text_pair_column=args.text_pair_column,
+        label_column=args.label_column,
+        max_length=max_length,
+    )
+
+
 def run_preview(args: argparse.Namespace) -> int:
     from trainer_core import data as data_lib
     from trainer_core.modeling import load_tokenizer
     from trainer_core.tasks import get_preset, resolve_data
 
     preset = get_preset(args.task)
-    cfg = resolve_data(
-        DataConfig(
-            dataset=args.dataset,
-            dataset_config=args.dataset_config,
-            dataset_revision=args.dataset_revision,
-            text_column=args.text_column,
-            text_pair_column=args.text_pair_column,
-            label_column=args.label_column,
-            max_length=args.max_length,
-        ),
-        preset,
-    )
+    cfg = resolve_data(_data_config(args, max_length=args.max_length), preset)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
     result = data_lib.preview(cfg, split=args.split, rows=args.rows, tokenizer=tokenizer, preset=preset)
     lines = [f"{result.dataset} [{result.split}]", "splits: " + ", ".join(f"{k}={v}" for k, v in result.splits.items())]
@@ -280,14 +282,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from trainer_core.evaluation import evaluate_model
     from trainer_core.hub import resolve_token
 
-    cfg = DataConfig(
-        dataset=args.dataset,
-        dataset_config=args.dataset_config,
-        dataset_revision=args.dataset_revision,
-        text_column=args.text_column,
-        text_pair_column=args.text_pair_column,
-        label_column=args.label_column,
-    )
+    cfg = _data_config(args)
     report = evaluate_model(
         args.model, cfg, split=args.split, token=resolve_token(), max_rows=args.max_rows, batch_size=args.batch_size
     )
