@@ -403,3 +403,14 @@ def test_store_upload_refuses_missing_and_huge_files(tmp_path, monkeypatch):
         plots.store_upload(big, tmp_path / "uploads")
     assert plots.list_uploads(tmp_path / "uploads") == []
     assert plots.list_uploads(tmp_path / "nowhere") == []
+
+
+def test_column_widths_leave_room_for_short_columns():
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": ["a long review " * 10] * 3, "label": ["positive", "negative", "positive"]})
+    widths = plots.column_widths(frame)
+    text_width, label_width = (float(w.rstrip("%")) for w in widths)
+    assert text_width > label_width >= 5
+    assert abs(text_width + label_width - 100) <= 1
+    assert plots.column_widths(pd.DataFrame()) == []

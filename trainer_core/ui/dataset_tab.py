@@ -534,10 +534,11 @@ def render(ctx: AppContext) -> None:
             label_u = gr.update(choices=[("(detect)", AUTO), *[(c, c) for c in names]])
         labels = plots.label_frame(info)
         histogram = plots.token_histogram_frame(info)
+        rows = plots.rows_frame(info)
         return (
             error_update(column_problem),
             plots.preview_summary(info),
-            plots.rows_frame(info),
+            gr.update(value=rows, column_widths=plots.column_widths(rows)),
             text_u,
             pair_u,
             label_u,

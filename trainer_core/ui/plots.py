@@ -160,6 +160,22 @@ def rows_frame(preview: dict[str, Any]) -> pd.DataFrame:
     return frame.map(lambda v: v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
 
 
+def column_widths(frame: pd.DataFrame) -> list[str]:
+    """Column widths in percent, by how long the values typically are.
+
+    With wrapping on, the table otherwise gives a long text column the whole width and pushes short
+    columns such as the label out of view.
+    """
+    if frame.empty or len(frame.columns) == 0:
+        return []
+    weights = []
+    for column in frame.columns:
+        lengths = [len(str(value)) for value in frame[column].head(50)] + [len(str(column))]
+        weights.append(min(80, max(6, sorted(lengths)[len(lengths) // 2])))
+    total = sum(weights)
+    return [f"{100 * weight / total:.0f}%" for weight in weights]
+
+
 def label_frame(preview: dict[str, Any]) -> pd.DataFrame:
     counts = preview.get("label_counts") or {}
     return pd.DataFrame(
