@@ -46,8 +46,14 @@ def run(clients: int, requests: int) -> dict:
         except Exception as err:
             with lock:
                 errors.append(f"connect: {err}")
+            start_gate.abort()  # release the others instead of leaving them waiting for this one
             return
-        start_gate.wait()
+        try:
+            start_gate.wait(timeout=120)
+        except threading.BrokenBarrierError:
+            with lock:
+                errors.append("start: another client could not connect")
+            return
         for i in range(requests):
             text = f"the movie was {'good' if (number + i) % 2 else 'bad'} and the plot was fun"
             began = time.perf_counter()

@@ -24,7 +24,7 @@ from trainer_core.inference import get_predictor
 from trainer_core.tasks import PRESETS
 from trainer_core.ui import charts, sources
 from trainer_core.ui.context import AppContext, pick_token
-from trainer_core.ui.evaluate_tab import request_identity, run_choices, user_error
+from trainer_core.ui.evaluate_tab import error_update, request_identity, run_choices, user_error, user_message
 
 SENTIMENT = "sentiment"
 PARAPHRASE = "paraphrase"
@@ -137,14 +137,17 @@ def render(ctx: AppContext) -> None:
     with gr.Row():
         with gr.Column():
             text = gr.Textbox(label="Text", lines=3, placeholder="Type a review…", elem_id="demo-text")
-            text_pair = gr.Textbox(
-                label="Second text",
-                lines=3,
-                placeholder="Type a sentence to compare with the first…",
-                visible=False,
-                elem_id="demo-text-pair",
-            )
+            # The column, not the textbox, is shown and hidden: clicking an example restores the
+            # textbox's own properties as they were built, which would hide it again.
+            with gr.Column(visible=False) as pair_box:
+                text_pair = gr.Textbox(
+                    label="Second text",
+                    lines=3,
+                    placeholder="Type a sentence to compare with the first…",
+                    elem_id="demo-text-pair",
+                )
             predict_button = gr.Button("Predict", variant="primary", elem_id="demo-predict")
+            error_box = gr.Markdown(visible=False, elem_id="demo-error", elem_classes=["ts-error"])
             with gr.Column(visible=True) as sentiment_examples_box:
                 sentiment_examples = gr.Examples(SENTIMENT_EXAMPLES, inputs=[text], label="Examples: click one")
             with gr.Column(visible=False) as paraphrase_examples_box:
@@ -170,6 +173,7 @@ def render(ctx: AppContext) -> None:
             )
             batch_result = gr.File(label="Predictions (CSV)", interactive=False, elem_id="demo-batch-result")
         batch_button = gr.Button("Predict the file", elem_id="demo-batch-run")
+        batch_error = gr.Markdown(visible=False, elem_id="demo-batch-error", elem_classes=["ts-error"])
         batch_status = gr.Markdown(elem_id="demo-batch-status")
         batch_preview = gr.Dataframe(
             label=f"First {PREVIEW_ROWS} rows", interactive=False, wrap=True, elem_id="demo-batch-preview"
@@ -195,8 +199,9 @@ def render(ctx: AppContext) -> None:
             scores = get_predictor(name, token=hf_token).predict(text or "", pair)
             seconds = time.perf_counter() - started
         except Exception as err:
-            raise user_error(err, hf_token) from err
-        return charts.label_output(scores, aliases_for(name)), f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
+            return error_update(user_message(err, hf_token)), gr.skip(), gr.skip()
+        shown = f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
+        return error_update(None), charts.label_output(scores, aliases_for(name)), shown
 
     def predict(
         text: str,
@@ -261,27 +266,30 @@ def render(ctx: AppContext) -> None:
             result = charts.predictions_frame(frame, probs, labels, predicted=keep)
             path = charts.write_predictions_csv(result, batch_dir(), Path(file).name)
         except Exception as err:
-            raise user_error(err, hf_token) from err
+            return error_update(user_message(err, hf_token)), gr.skip(), gr.skip(), gr.skip()
         skipped = len(frame) - len(rows)
         note = f" {skipped} rows with an empty text were left without a prediction." if skipped else ""
         status = f"Predicted {len(rows):,} rows with `{_shown(model, name)}` in {seconds:.1f} s.{note}"
-        return str(path), status, result.head(PREVIEW_ROWS)
+        added = [c for c in result.columns if c not in frame.columns]
+        preview = result[[*added, *frame.columns]].head(PREVIEW_ROWS)  # the predictions first, in view
+        return error_update(None), str(path), status, preview
 
     predict_inputs = [text, text_pair, mode, model, visitor, token_box]
+    predict_outputs = [error_box, probabilities, used]
     predict_button.click(
-        predict_ui, predict_inputs, [probabilities, used], api_visibility="private", concurrency_id="predict"
+        predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
     )
-    text.submit(predict_ui, predict_inputs, [probabilities, used], api_visibility="private", concurrency_id="predict")
+    text.submit(predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict")
     for examples in (sentiment_examples, paraphrase_examples):
         examples.load_input_event.then(
-            predict_ui, predict_inputs, [probabilities, used], api_visibility="private", concurrency_id="predict"
+            predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
         )
     gr.api(predict, api_name="predict", concurrency_id="predict")
 
     batch_button.click(
         predict_batch,
         [visitor, token_box, batch_file, mode, model],
-        [batch_result, batch_status, batch_preview],
+        [batch_error, batch_result, batch_status, batch_preview],
         api_name="predict_batch",
         api_description="Predict every row of a table file; returns a CSV with the predictions.",
         concurrency_id="evaluate",
@@ -295,13 +303,13 @@ def render(ctx: AppContext) -> None:
             gr.update(visible=not pair),
             gr.update(visible=pair),
             gr.update(value=None),
-            gr.update(label="First text" if pair else "Text"),
+            error_update(None),
         )
 
     mode.change(
         switch_mode,
         mode,
-        [text_pair, sentiment_examples_box, paraphrase_examples_box, probabilities, text],
+        [pair_box, sentiment_examples_box, paraphrase_examples_box, probabilities, error_box],
         api_visibility="private",
         queue=False,
     )
@@ -321,7 +329,7 @@ def render(ctx: AppContext) -> None:
                 run_id = sources.run_id_of(value)
             except StudioError:
                 run_id = None
-            choices = run_choices(ctx, visitor, profile, default_choices)
+            choices = run_choices(ctx, visitor, profile, default_choices, include=run_id)
             wanted = sources.run_choice(run_id) if run_id else None
             if not wanted or all(v != wanted for _, v in choices):
                 return gr.update(choices=choices), gr.skip()

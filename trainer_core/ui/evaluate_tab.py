@@ -8,6 +8,7 @@ button is the named API endpoint ``evaluate``; its first output is the ``EvalRep
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,8 @@ TRAIN_SPLIT_NOTE = (
 )
 
 
-def user_error(err: Exception, token: str | None) -> gr.Error:
-    """A visible error for the person using the app, never carrying their token."""
+def user_message(err: Exception, token: str | None) -> str:
+    """What to tell the person using the app about ``err``, never carrying their token."""
     if isinstance(err, StudioError):
         message = str(err)
     else:
@@ -44,7 +45,19 @@ def user_error(err: Exception, token: str | None) -> gr.Error:
         message = (
             f"Something went wrong ({type(err).__name__}: {err}). The app is still running: check the input and retry."
         )
-    return gr.Error(redact(message, token), duration=None)
+    return redact(message, token)
+
+
+def user_error(err: Exception, token: str | None) -> gr.Error:
+    """The error an API-only endpoint raises: gradio_client reports it as an AppError with this message."""
+    return gr.Error(user_message(err, token), duration=None)
+
+
+def error_update(message: str | None) -> dict[str, Any]:
+    """The tab's error box: shown with ``message``, hidden when None (the other outputs keep their values)."""
+    if not message:
+        return gr.update(value="", visible=False)
+    return gr.update(value=f"⚠️ {message}", visible=True)
 
 
 def hub_model_choices() -> list[tuple[str, str]]:
@@ -62,12 +75,32 @@ def request_identity(visitor: str | None, profile: Any) -> Callable[[], str]:
     return lambda: visitor_identity(visitor, username)
 
 
-def run_choices(ctx: AppContext, visitor: str | None, profile: Any, extra: list[tuple[str, str]]) -> list:
+def visitor_runs(ctx: AppContext, visitor: str | None, profile: Any) -> tuple[str | None, list]:
+    """The visitor's identity and runs; (None, []) before the page has set the visitor id."""
     try:
         identity = request_identity(visitor, profile)()
     except StudioError:
-        return list(extra)  # the page has not set the visitor id yet: no runs to list
-    return sources.model_choices(ctx.jobs.list_runs(identity), ctx.jobs, identity, extra)
+        return None, []
+    return identity, ctx.jobs.list_runs(identity)
+
+
+def run_choices(
+    ctx: AppContext, visitor: str | None, profile: Any, extra: list[tuple[str, str]], *, include: str | None = None
+) -> list:
+    """Model choices: the visitor's runs that have a model (and the run ``include``, whatever its state)."""
+    identity, runs = visitor_runs(ctx, visitor, profile)
+    if identity is None:
+        return list(extra)
+    choices = sources.model_choices(runs, ctx.jobs, identity, extra)
+    if include and all(value != sources.run_choice(include) for _, value in choices):
+        for info in runs:
+            if info.run_id == include:
+                choices.insert(0, (sources.run_label(info), sources.run_choice(include)))
+    return choices
+
+
+def data_choices(ctx: AppContext, visitor: str | None, profile: Any) -> list:
+    return sources.dataset_choices(visitor_runs(ctx, visitor, profile)[1])
 
 
 def _display_model(choice: str | None, resolved: str) -> str:
@@ -80,7 +113,7 @@ def _display_dataset(choice: str | None, upload: str | None, resolved: str) -> s
     if upload:
         return Path(upload).name
     text = (choice or "").strip()
-    if text.startswith((sources.EXAMPLE_PREFIX, sources.PRESET_PREFIX)):
+    if text.startswith((sources.RUN_PREFIX, sources.EXAMPLE_PREFIX, sources.PRESET_PREFIX)):
         return text
     return resolved
 
@@ -142,7 +175,6 @@ def render(ctx: AppContext) -> None:
                 label="…or upload a labelled file (used instead of the dataset above)",
                 file_types=[".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".xlsx"],
                 type="filepath",
-                height=90,
                 elem_id="eval-file",
             )
             with gr.Row():
@@ -164,6 +196,7 @@ def render(ctx: AppContext) -> None:
                     info="A random sample (always the same one) when the split is larger.",
                 )
     run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
+    error_box = gr.Markdown(visible=False, elem_id="eval-error", elem_classes=["ts-error"])
     status = gr.Markdown(elem_id="eval-status")
     metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
     with gr.Row():
@@ -180,8 +213,9 @@ def render(ctx: AppContext) -> None:
                 x_title="True label",
                 y_title="Examples",
                 color_title="Predicted",
-                label="Predictions per true label (A)",
-                height=260,
+                title="Predictions per true label (A)",
+                show_label=False,
+                height=300,
                 elem_id="eval-confusion-plot",
             )
             per_class = gr.Dataframe(label="Per class (A)", interactive=False, elem_id="eval-per-class")
@@ -198,8 +232,9 @@ def render(ctx: AppContext) -> None:
                 x_title="True label",
                 y_title="Examples",
                 color_title="Predicted",
-                label="Predictions per true label (B)",
-                height=260,
+                title="Predictions per true label (B)",
+                show_label=False,
+                height=300,
                 elem_id="eval-confusion-plot-b",
             )
             per_class_b = gr.Dataframe(label="Per class (B)", interactive=False, elem_id="eval-per-class-b")
@@ -212,6 +247,21 @@ def render(ctx: AppContext) -> None:
     with gr.Accordion("Report (JSON)", open=False):
         report_json = gr.JSON(label="A")
         report_json_b = gr.JSON(label="B")
+
+    eval_outputs = [
+        error_box,
+        report_json,
+        report_json_b,
+        status,
+        metrics_table,
+        confusion,
+        confusion_plot,
+        per_class,
+        errors,
+        confusion_b,
+        confusion_plot_b,
+        per_class_b,
+    ]
 
     def evaluate(
         visitor: str | None,
@@ -239,33 +289,44 @@ def render(ctx: AppContext) -> None:
                 if not (compare_model or "").strip():
                     raise InputError("Compare is ticked but no second model is chosen: pick model B.")
                 model_b = sources.resolve_model(compare_model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
-            cfg, implied_split = sources.resolve_dataset(
-                dataset,
-                upload=dataset_file,
-                on_space=ctx.on_space,
-                config=dataset_config,
-                text_column=text_column,
-                text_pair_column=text_pair_column,
-                label_column=label_column,
-            )
             rows = _rows_limit(max_rows)
-            chosen_split = (split or "").strip() or implied_split
-            started = time.perf_counter()
-            report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
-            seconds_a = time.perf_counter() - started
-            report_b = seconds_b = None
-            if model_b is not None:
+            with tempfile.TemporaryDirectory(prefix="trainer-studio-eval-") as scratch:
+                run_data = (dataset or "").strip().startswith(sources.RUN_PREFIX) and not dataset_file
+                if run_data:
+                    # The rows the run was evaluated on while training, prepared again from its config.
+                    cfg, shown_split = sources.run_eval_data(
+                        ctx.jobs, identity(), sources.run_id_of(dataset), scratch, hf_token
+                    )
+                    chosen_split = "train"
+                else:
+                    cfg, implied_split = sources.resolve_dataset(
+                        dataset,
+                        upload=dataset_file,
+                        on_space=ctx.on_space,
+                        config=dataset_config,
+                        text_column=text_column,
+                        text_pair_column=text_pair_column,
+                        label_column=label_column,
+                    )
+                    chosen_split = (split or "").strip() or implied_split
                 started = time.perf_counter()
-                report_b = evaluate_model(model_b, cfg, split=report_a.split, token=hf_token, max_rows=rows)
-                seconds_b = time.perf_counter() - started
+                report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
+                seconds_a = time.perf_counter() - started
+                report_b = seconds_b = None
+                if model_b is not None:
+                    started = time.perf_counter()
+                    report_b = evaluate_model(model_b, cfg, split=report_a.split, token=hf_token, max_rows=rows)
+                    seconds_b = time.perf_counter() - started
         except Exception as err:
-            raise user_error(err, hf_token) from err
+            return (error_update(user_message(err, hf_token)), *[gr.skip()] * (len(eval_outputs) - 1))
 
         shown_dataset = _display_dataset(dataset, dataset_file, cfg.dataset)
         for report, choice, resolved in ((report_a, model, model_a), (report_b, compare_model, model_b)):
             if report is not None:
                 report.model = _display_model(choice, resolved)
                 report.dataset = shown_dataset
+                if run_data:
+                    report.split = shown_split
         return _outputs(report_a, seconds_a, report_b, seconds_b)
 
     def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:
@@ -279,6 +340,7 @@ def render(ctx: AppContext) -> None:
         if b is not None:
             mistakes = pd.concat([mistakes, charts.errors_frame(b.errors, model="B")], ignore_index=True)
         return (
+            error_update(None),
             a.to_dict(),
             b.to_dict() if b else None,
             "\n\n".join(lines),
@@ -309,19 +371,7 @@ def render(ctx: AppContext) -> None:
             compare_model,
             dataset_file,
         ],
-        outputs=[
-            report_json,
-            report_json_b,
-            status,
-            metrics_table,
-            confusion,
-            confusion_plot,
-            per_class,
-            errors,
-            confusion_b,
-            confusion_plot_b,
-            per_class_b,
-        ],
+        outputs=eval_outputs,
         api_name="evaluate",
         api_description="Score a model on a labelled split; the first output is the evaluation report.",
         concurrency_id="evaluate",
@@ -338,24 +388,31 @@ def render(ctx: AppContext) -> None:
 
     def refresh_runs(visitor: str | None, profile: gr.OAuthProfile | None = None):
         choices = run_choices(ctx, visitor, profile, extra_models)
-        return gr.update(choices=choices), gr.update(choices=choices)
+        return (
+            gr.update(choices=choices),
+            gr.update(choices=choices),
+            gr.update(choices=data_choices(ctx, visitor, profile)),
+        )
 
     for trigger in (refresh.click, visitor.change):
-        trigger(refresh_runs, inputs=visitor, outputs=[model, compare_model], api_visibility="private")
+        trigger(refresh_runs, inputs=visitor, outputs=[model, compare_model, dataset], api_visibility="private")
 
     selected_run = ctx.shared.get("run_id")
     if selected_run is not None and hasattr(selected_run, "change"):
 
         def follow_run(value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
-            """The run picked in the Train tab becomes model A here."""
+            """The run picked in the Train tab becomes model A here, scored on the rows it was evaluated on."""
             try:
                 run_id = sources.run_id_of(value)
             except StudioError:
                 run_id = None
-            choices = run_choices(ctx, visitor, profile, extra_models)
+            choices = run_choices(ctx, visitor, profile, extra_models, include=run_id)
+            datasets = data_choices(ctx, visitor, profile)
             wanted = sources.run_choice(run_id) if run_id else None
             if wanted and any(v == wanted for _, v in choices):
-                return gr.update(choices=choices, value=wanted)
-            return gr.update(choices=choices)
+                return gr.update(choices=choices, value=wanted), gr.update(choices=datasets, value=wanted)
+            return gr.update(choices=choices), gr.update(choices=datasets)
 
-        selected_run.change(follow_run, inputs=[selected_run, visitor], outputs=model, api_visibility="private")
+        selected_run.change(
+            follow_run, inputs=[selected_run, visitor], outputs=[model, dataset], api_visibility="private"
+        )

@@ -1,0 +1,145 @@
+"""The Demo tab through its API: `/predict` and `/predict_batch` on the launched app, with a tiny local model."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+from trainer_core.ui import demo_tab
+
+
+def predict(studio, text, text_pair=None, model="", visitor=None) -> dict:
+    return studio.client.predict(text, text_pair, model, visitor, api_name="/predict")
+
+
+def batch(studio, file, mode="sentiment", model="", visitor=None):
+    return studio.client.predict(visitor, "", handle_file(str(file)), mode, model, api_name="/predict_batch")
+
+
+def predict_batch(studio, file, mode="sentiment", model="", visitor=None):
+    error, path, status, preview = batch(studio, file, mode, model, visitor)
+    assert error == {"__type__": "update", "visible": False, "value": ""}
+    return Path(path), status, preview
+
+
+def batch_error(studio, file, mode="sentiment", model="", visitor=None) -> str:
+    """The message in the batch error box; the other outputs are left as they were."""
+    error, *rest = batch(studio, file, mode, model, visitor)
+    assert error["visible"] is True
+    assert rest == [{"__type__": "update"}] * 3
+    return error["value"]
+
+
+def test_predict_one_text_and_a_pair(studio, tiny_model):
+    scores = predict(studio, "a great and wonderful film", model=str(tiny_model))
+    assert set(scores) == {"LABEL_0", "LABEL_1"}
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert list(scores.values()) == sorted(scores.values(), reverse=True)
+
+    pair = predict(studio, "the cat sat", "the cat sat at home", model=str(tiny_model))
+    assert sum(pair.values()) == pytest.approx(1.0, abs=1e-5)
+    # The pair is read as a pair, not as the first text alone.
+    assert pair != predict(studio, "the cat sat", model=str(tiny_model))
+
+
+def test_bad_input_is_an_error_and_the_app_still_answers(studio, tiny_model):
+    with pytest.raises(AppError, match="neither a local model folder nor a Hub model id"):
+        predict(studio, "some text", model="../../not/a/model")
+    with pytest.raises(AppError, match="text is empty"):
+        predict(studio, "   ", model=str(tiny_model))
+    with pytest.raises(AppError, match="does not name a run"):
+        predict(studio, "some text", model="run:nope")
+    assert sum(predict(studio, "fine", model=str(tiny_model)).values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_default_models_are_the_public_checkpoints(studio, hub):
+    """No model given: the mode's public checkpoint is asked for (here from the Hub double, which lacks it)."""
+    assert demo_tab.DEFAULT_MODELS == {
+        "sentiment": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+        "paraphrase": "google-bert/bert-base-cased-finetuned-mrpc",
+    }
+    with pytest.raises(AppError, match="distilbert/distilbert-base-uncased-finetuned-sst-2-english"):
+        predict(studio, "one text")
+    with pytest.raises(AppError, match="google-bert/bert-base-cased-finetuned-mrpc"):
+        predict(studio, "one text", "and another")
+
+
+def test_predict_with_a_run_of_ones_own(studio, tiny_model, visitor):
+    jobs = studio.ctx.jobs
+    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+    path = jobs.owner_dir(studio.identity(visitor)) / run_id
+    path.mkdir(parents=True)
+    (path / "status.json").write_text(json.dumps({"state": "finished", "created": time.time()}), encoding="utf-8")
+    shutil.copytree(tiny_model, path / "model")
+
+    scores = predict(studio, "good fun", model=f"run:{run_id}", visitor=visitor)
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(AppError, match="among your runs"):
+        predict(studio, "good fun", model=f"run:{run_id}", visitor="another-visitor")
+
+
+def test_batch_sentiment_csv_gives_a_csv_with_predictions(studio, tiny_model, tmp_path):
+    source = tmp_path / "my texts.csv"
+    pd.DataFrame(
+        {"id": [1, 2, 3, 4], "text": ["a great film", "", "boring and dull", "lovely acting"], "note": list("abcd")}
+    ).to_csv(source, index=False)
+    path, status, preview = predict_batch(studio, source, model=str(tiny_model))
+    assert path.name == "my_texts-predictions.csv"
+    result = pd.read_csv(path, keep_default_na=False)
+    assert list(result.columns) == ["id", "text", "note", "predicted_label", "prob_LABEL_0", "prob_LABEL_1"]
+    assert result["id"].tolist() == [1, 2, 3, 4]
+    predicted = result[result["text"] != ""]
+    assert set(predicted["predicted_label"]) <= {"LABEL_0", "LABEL_1"}
+    sums = predicted["prob_LABEL_0"].astype(float) + predicted["prob_LABEL_1"].astype(float)
+    assert sums.tolist() == pytest.approx([1.0] * 3, abs=1e-4)
+    assert result.loc[1, "predicted_label"] == "" and result.loc[1, "prob_LABEL_0"] == ""  # the empty text
+    assert "Predicted 3 rows" in status and "1 rows with an empty text" in status
+    assert preview["headers"] == ["predicted_label", "prob_LABEL_0", "prob_LABEL_1", "id", "text", "note"]
+    assert len(preview["data"]) == 4
+
+    # Every request writes to a folder of its own on the server.
+    before = {folder for _, folder in demo_tab._batch_dirs}
+    again, _, _ = predict_batch(studio, source, model=str(tiny_model))
+    assert again.read_bytes() == path.read_bytes()
+    new = {folder for _, folder in demo_tab._batch_dirs} - before
+    assert len(new) == 1 and next(iter(new)).name.startswith("trainer-studio-batch-")
+
+
+def test_batch_paraphrase_needs_two_text_columns(studio, tiny_model, paraphrase_csv, sentiment_csv):
+    path, status, _ = predict_batch(studio, paraphrase_csv, mode="paraphrase", model=str(tiny_model))
+    result = pd.read_csv(path)
+    assert list(result.columns) == [
+        "sentence1",
+        "sentence2",
+        "label",
+        "predicted_label",
+        "prob_LABEL_0",
+        "prob_LABEL_1",
+    ]
+    assert len(result) == 40
+    assert "Predicted 40 rows" in status
+    assert "Columns found: text, label" in batch_error(studio, sentiment_csv, mode="paraphrase", model=str(tiny_model))
+
+
+def test_batch_refuses_bad_files(studio, tiny_model, tmp_path, monkeypatch):
+    no_text = tmp_path / "numbers.csv"
+    pd.DataFrame({"a": [1, 2], "b": [3, 4]}).to_csv(no_text, index=False)
+    assert "No text column found" in batch_error(studio, no_text, model=str(tiny_model))
+    picture = tmp_path / "picture.csv"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    assert "picture.csv is not" in batch_error(studio, picture, model=str(tiny_model))
+    monkeypatch.setattr(demo_tab, "BATCH_MAX_ROWS", 3)
+    many = tmp_path / "many.csv"
+    pd.DataFrame({"text": ["good"] * 5}).to_csv(many, index=False)
+    assert "at most 3" in batch_error(studio, many, model=str(tiny_model))
+    assert (
+        "Upload a file" in studio.client.predict(None, "", None, "sentiment", "", api_name="/predict_batch")[0]["value"]
+    )
