@@ -362,3 +362,12 @@ def test_a_model_that_needs_remote_code_is_refused(tiny_model, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", sentiment_rows(20))
     with pytest.raises(InputError, match="custom code"):
         train(tiny_train_config(model, data, tmp_path / "out"))
+
+
+def test_a_tie_on_the_metric_goes_to_the_checkpoint_with_the_lower_loss(sentiment_run):
+    evals = [e for e in sentiment_run.events if e["type"] == "eval"][:-1]  # the last one re-scores the best model
+    top = max(e["metrics"]["f1"] for e in evals)
+    tied = [e for e in evals if e["metrics"]["f1"] == top]
+    assert len(tied) >= 2, "this run's small eval set should tie on F1; the test needs a tie to mean anything"
+    lowest_loss = min(tied, key=lambda e: e["metrics"]["loss"])
+    assert sentiment_run.result.best_checkpoint.endswith(f"checkpoint-{lowest_loss['step']}")

@@ -216,6 +216,22 @@ def _studio_trainer_class() -> type:
                 return torch.utils.data.SequentialSampler(eval_dataset)
             return super()._get_eval_sampler(eval_dataset)
 
+        def _determine_best_metric(self, metrics: dict[str, float], trial: Any) -> bool:
+            # On a small eval set the task's metric often ties (say F1 1.0 at epochs 2, 3 and 4); the stock
+            # rule keeps the earliest, least confident checkpoint. A tie goes to the lower eval loss instead.
+            loss = metrics.get("eval_loss")
+            if super()._determine_best_metric(metrics, trial):
+                self._best_loss = loss
+                return True
+            name = self.args.metric_for_best_model
+            value = metrics.get(name if name.startswith("eval_") else f"eval_{name}")
+            best_loss = getattr(self, "_best_loss", None)
+            if value == self.state.best_metric and loss is not None and best_loss is not None and loss < best_loss:
+                self._best_loss = loss
+                self.state.best_global_step = self.state.global_step
+                return True
+            return False
+
         def create_model_card(self, *args: Any, **kwargs: Any) -> None:
             if self.card_writer is not None and self.is_world_process_zero():
                 self.card_writer(self.args.output_dir)
