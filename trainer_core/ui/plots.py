@@ -171,7 +171,7 @@ def column_widths(frame: pd.DataFrame) -> list[str]:
     weights = []
     for column in frame.columns:
         lengths = [len(str(value)) for value in frame[column].head(50)] + [len(str(column))]
-        weights.append(min(80, max(6, sorted(lengths)[len(lengths) // 2])))
+        weights.append(min(60, max(10, sorted(lengths)[len(lengths) // 2])))
     total = sum(weights)
     return [f"{100 * weight / total:.0f}%" for weight in weights]
 
