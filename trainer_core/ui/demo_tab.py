@@ -8,6 +8,7 @@ starts; any of the visitor's runs or any Hub model can be chosen instead. Predic
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -25,6 +26,8 @@ from trainer_core.tasks import PRESETS
 from trainer_core.ui import charts, sources
 from trainer_core.ui.context import AppContext, pick_token
 from trainer_core.ui.evaluate_tab import error_update, request_identity, run_choices, user_error, user_message
+
+logger = logging.getLogger(__name__)
 
 SENTIMENT = "sentiment"
 PARAPHRASE = "paraphrase"
@@ -108,7 +111,18 @@ def _clean_pair(mode: str | None, text_pair: str | None) -> str | None:
     return str(text_pair)
 
 
+def _warm_default_models() -> None:
+    """Load the default checkpoints in the background so the first visitor does not wait for the download."""
+    for name in DEFAULT_MODELS.values():
+        try:
+            get_predictor(name)
+        except StudioError as err:  # the first prediction will show the same message to the visitor
+            logger.warning("Could not preload %s: %s", name, err)
+
+
 def render(ctx: AppContext) -> None:
+    if ctx.on_space:
+        threading.Thread(target=_warm_default_models, name="warm-demo-models", daemon=True).start()
     visitor = ctx.shared["visitor"]
     token_box = ctx.shared["token"]
     default_choices = [
