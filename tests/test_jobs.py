@@ -131,3 +131,21 @@ def test_run_left_active_by_a_dead_process_shows_as_interrupted(setup, tmp_path)
     assert restarted.info("visitor", run_id).state == "interrupted"
     fresh = restarted.start("visitor", _config(model, data))  # an interrupted run does not block a new one
     assert restarted.wait("visitor", fresh, timeout=300).state == "finished"
+
+
+def test_run_listing_finds_the_latest_progress_in_a_long_events_file(setup, tmp_path):
+    model, data = setup
+    jobs = JobManager(tmp_path / "runs")
+    run_id = jobs.start("visitor", _config(model, data))
+    jobs.wait("visitor", run_id, timeout=300)
+    events = jobs.run_dir("visitor", run_id) / "events.jsonl"
+    filler = "".join(
+        json.dumps({"type": "log", "step": i, "loss": 0.5, "padding": "x" * 200}) + "\n" for i in range(2000)
+    )
+    original = events.read_text()
+    events.write_text(original.replace('{"time"', filler + '{"time"', 1))
+
+    info = jobs.info("visitor", run_id)
+
+    assert events.stat().st_size > 200_000
+    assert (info.step, info.total_steps) == (4, 4)

@@ -262,7 +262,7 @@ class JobManager:
         if state == "queued" and str(path) in self._queue:
             position = self._queue.index(str(path)) + 1
         step, total = status.get("step", 0), 0
-        for event in reversed(self._read_events(path, 0)):
+        for event in reversed(self._recent_events(path)):
             if event["type"] == "progress":
                 step, total = event["step"], event["total_steps"]
                 break
@@ -294,6 +294,22 @@ class JobManager:
     def events(self, identity: str, run_id: str, since: int = 0) -> list[dict[str, Any]]:
         """Events from line ``since`` on (0-based), so a poller asks only for what is new."""
         return self._read_events(self.run_dir(identity, run_id), since)
+
+    @staticmethod
+    def _recent_events(path: Path, tail_bytes: int = 65_536) -> list[dict[str, Any]]:
+        """The events in the last ``tail_bytes`` of a run's file: enough to find its latest progress
+        (written every second while training) without reading hours of events for every listing."""
+        events_path = path / EVENTS_FILE
+        if not events_path.is_file():
+            return []
+        with events_path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - tail_bytes))
+            chunk = handle.read().decode("utf-8", errors="replace")
+        lines = chunk.split("\n")
+        if size > tail_bytes:
+            lines = lines[1:]  # the first line is cut
+        return [json.loads(line) for line in lines[:-1] if line.strip()]
 
     @staticmethod
     def _read_events(path: Path, since: int) -> list[dict[str, Any]]:
