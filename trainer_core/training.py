@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from trainer_core import data as data_lib
 from trainer_core import hub as hub_lib
 from trainer_core.config import TrainConfig
-from trainer_core.errors import InputError, PushError, StudioError
+from trainer_core.errors import InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.runtime import precision_flags
@@ -427,7 +427,7 @@ def train(
         hyperparameters=_hyperparameters(config, trainer),
         eval_split=run.data.eval_source,
         is_pair=spec.text_pair is not None,
-        language=get_preset(config.task).language if get_preset(config.task) else None,
+        language=preset.language if (preset := get_preset(config.task)) else None,
     )
     hub_lib.write_model_card(output_dir, card)
     trainer.card_writer = lambda directory: hub_lib.write_model_card(directory, card)
@@ -577,4 +577,4 @@ def _resumable_checkpoint(output_dir: Path, config: TrainConfig) -> str | None:
     return str(max(candidates)[1])
 
 
-__all__ = ["CONFIG_FILE", "RESULTS_FILE", "PreparedRun", "PushError", "TrainResult", "prepare_run", "train"]
+__all__ = ["CONFIG_FILE", "RESULTS_FILE", "PreparedRun", "TrainResult", "prepare_run", "train"]
