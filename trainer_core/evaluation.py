@@ -12,7 +12,7 @@ from trainer_core import data as data_lib
 from trainer_core.config import DataConfig
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor
-from trainer_core.metrics import _COMPUTE_LOCK, load_classification_metric
+from trainer_core.metrics import compute_classification_metrics
 
 
 @dataclass
@@ -85,14 +85,7 @@ def evaluate_model(
     predictions = probs.argmax(axis=1)
 
     label_ids = list(range(len(predictor.label_names)))
-    metric = load_classification_metric()
-    with _COMPUTE_LOCK:  # the metric instance is shared and buffers its inputs: one compute at a time
-        metrics = metric.compute(
-            predictions=predictions.tolist(),
-            references=references.tolist(),
-            labels=label_ids,
-            num_labels=len(label_ids),
-        )
+    metrics = compute_classification_metrics(predictions.tolist(), references.tolist(), len(label_ids))
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     matrix = confusion_matrix(references, predictions, labels=label_ids)

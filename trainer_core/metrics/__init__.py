@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,22 @@ def load_classification_metric() -> evaluate.EvaluationModule:
     return evaluate.load(str(METRIC_PATH), keep_in_memory=True)
 
 
+def compute_classification_metrics(
+    predictions: Sequence[int], references: Sequence[int], num_labels: int
+) -> dict[str, float]:
+    """Accuracy, F1, precision, recall and MCC through the shared metric instance, one caller at a time.
+
+    Every class id ``0 .. num_labels - 1`` is known, so a class missing from the data still counts in
+    the macro average.
+    """
+    metric = load_classification_metric()
+    with _COMPUTE_LOCK:
+        result = metric.compute(
+            predictions=list(predictions), references=list(references), labels=list(range(num_labels))
+        )
+    return {name: float(value) for name, value in result.items()}
+
+
 def primary_metric(num_labels: int) -> str:
     """The metric to report first and to pick the best checkpoint by.
 
@@ -63,7 +79,6 @@ def build_compute_metrics(num_labels: int) -> Callable[[transformers.EvalPredict
     """
     if num_labels < 2:
         raise ValueError(f"A classifier needs at least 2 labels; got num_labels={num_labels}.")
-    labels = list(range(num_labels))
 
     def compute_metrics(eval_pred: transformers.EvalPrediction) -> dict[str, float]:
         logits, references = eval_pred.predictions, eval_pred.label_ids
@@ -73,9 +88,6 @@ def build_compute_metrics(num_labels: int) -> Callable[[transformers.EvalPredict
             references = references[0]
         predictions = np.asarray(logits).argmax(axis=-1).reshape(-1)
         references = np.asarray(references).reshape(-1)
-        metric = load_classification_metric()
-        with _COMPUTE_LOCK:
-            result = metric.compute(predictions=predictions.tolist(), references=references.tolist(), labels=labels)
-        return {name: float(value) for name, value in result.items()}
+        return compute_classification_metrics(predictions.tolist(), references.tolist(), num_labels)
 
     return compute_metrics
