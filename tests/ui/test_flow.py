@@ -45,3 +45,29 @@ def test_run_names_say_model_data_and_time(ctx):
     label = sources.run_label(info)
     assert label.startswith("bert-tiny on reviews.csv · ")
     assert RUN_OK not in label
+
+
+def test_the_loss_chart_knows_both_series_from_its_first_point():
+    from trainer_core.ui.plots import RunView
+
+    view = RunView()
+    view.add([{"type": "log", "step": 10, "loss": 0.7}])
+    frame = view.loss_frame()
+    # The browser fixes the colour domain from the first frame: eval must be in it before its first point.
+    assert set(frame["split"]) == {"train", "eval"}
+    assert frame[frame["split"] == "eval"]["loss"].isna().all()
+    view.add([{"type": "eval", "step": 10, "metrics": {"loss": 0.6}}])
+    assert frame.dtypes["loss"] == "float64"
+    assert view.loss_frame().dropna()["split"].tolist() == ["train", "eval"]
+
+
+def test_dataset_charts_are_sorted_once_at_construction(studio, visitor):
+    """gradio 6.31 draws a BarPlot one update behind when `sort` comes with the value."""
+    from trainer_core.ui.dataset_tab import SOURCE_EXAMPLE
+
+    outputs = studio.client.predict(
+        visitor=visitor, source=SOURCE_EXAMPLE, example="paraphrase.csv", tokenizer="", api_name="/preview"
+    )
+    label_update, histogram_update = outputs[6], outputs[7]
+    assert "sort" not in label_update and "sort" not in histogram_update
+    assert [row[0] for row in label_update["value"]["data"]] == ["0", "1"]

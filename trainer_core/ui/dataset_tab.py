@@ -542,12 +542,10 @@ def render(ctx: AppContext) -> None:
             text_u,
             pair_u,
             label_u,
-            gr.update(value=labels, sort=list(labels["label"]) or None),
-            gr.update(
-                value=histogram if len(histogram) else None,
-                sort=plots.histogram_bins(info) or None,
-                caption=plots.truncation_caption(info),
-            ),
+            # No `sort` here: in gradio 6.31 a sort sent with the value leaves the chart one update behind.
+            # The charts are built with sort=None, which keeps the rows' own order (labels, then bins).
+            gr.update(value=labels),
+            gr.update(value=histogram if len(histogram) else None, caption=plots.truncation_caption(info)),
             plots.problems_markdown(info, warnings),
             info,
             None if source == SOURCE_UPLOAD else gr.skip(),

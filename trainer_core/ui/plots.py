@@ -26,6 +26,7 @@ from trainer_core.files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
 # Metrics worth a curve; the rest of an eval event (runtime, samples per second, ...) is bookkeeping.
 SCORE_METRICS = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
 ACTIVE_STATES = ("queued", "running", "stopping")
+LOSS_SERIES = ("train", "eval")
 MAX_UPLOADS_PER_VISITOR = 20
 
 
@@ -378,9 +379,21 @@ class RunView:
 
     # -- what the tab shows
     def loss_frame(self) -> pd.DataFrame:
+        """Train and eval loss; both series are always present (an empty one as a single blank row).
+
+        The browser's chart fixes its colour domain from the first data it draws and later only swaps
+        the data: a series that first appears later (eval loss) is never drawn until a reload.
+        """
         if not self.loss:
             return _empty_frame(step="int64", loss="float64", split="str")
-        return pd.DataFrame(self.loss)
+        rows = list(self.loss)
+        first = min(row["step"] for row in rows)
+        for split in LOSS_SERIES:
+            if not any(row["split"] == split for row in rows):
+                rows.append({"step": first, "loss": None, "split": split})
+        frame = pd.DataFrame(rows)
+        frame["loss"] = frame["loss"].astype("float64")
+        return frame
 
     def score_frame(self) -> pd.DataFrame:
         if not self.scores:
