@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from trainer_core.config import DataConfig, HubConfig, ModelConfig, TrainConfig, TrainingConfig, field_help
+from trainer_core.config import (
+    DataConfig,
+    HubConfig,
+    ModelConfig,
+    TrainConfig,
+    TrainingConfig,
+    check_trackers_installed,
+    field_help,
+)
 from trainer_core.errors import InputError, StudioError
 
 # Flag -> (config section, field). One table feeds parsing, YAML overrides and `as_cli_command`.
@@ -66,6 +74,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}. Run '{self.prog} --help' for the options.")
 
 
+def _count(minimum: int) -> Any:
+    """An argparse type for a whole number of at least ``minimum``: a usage error, not a crash later."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in "invalid <name> value"
+    return parse
+
+
 def _dest(flag: str) -> str:
     return flag.removeprefix("--").replace("-", "_")
 
@@ -93,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", help="Show a dataset's splits, columns, labels, lengths and problems.")
     preview.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
     preview.add_argument("--split", default=None, help="Split to inspect (default: train).")
-    preview.add_argument("--rows", type=int, default=5, help="Rows to show.")
+    preview.add_argument("--rows", type=_count(0), default=5, help="Rows to show.")
     preview.add_argument("--tokenizer", default=None, help="Model id or directory whose tokenizer measures lengths.")
-    preview.add_argument("--max-length", type=int, default=None, help=field_help(DataConfig, "max_length"))
+    preview.add_argument("--max-length", type=_count(8), default=None, help=field_help(DataConfig, "max_length"))
     preview.add_argument("--task", default="custom", help=field_help(TrainConfig, "task"))
     _add_column_flags(preview)
     preview.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
@@ -121,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, help="Hub model id or a trained run's output directory.")
     evaluate.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
     evaluate.add_argument("--split", default=None, help="Split to evaluate (default: validation, else test).")
-    evaluate.add_argument("--max-rows", type=int, default=None, help="Evaluate on at most this many rows.")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="Rows per forward pass.")
+    evaluate.add_argument("--max-rows", type=_count(1), default=None, help="Evaluate on at most this many rows.")
+    evaluate.add_argument("--batch-size", type=_count(1), default=64, help="Rows per forward pass.")
     _add_column_flags(evaluate)
     evaluate.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
@@ -253,6 +277,7 @@ def run_train(args: argparse.Namespace) -> int:
     from trainer_core.training import train
 
     config = config_from_args(args)
+    check_trackers_installed(config.training.report_to)
     # Under torchrun / accelerate launch every process runs this; only the main one reports.
     main_process = int(os.environ.get("RANK", "0")) == 0
     result = train(config, on_event=_print_event if main_process else None)
