@@ -493,3 +493,69 @@ def test_a_large_validation_share_of_few_rows_leaves_training_rows():
     raw = raw_of(train=table(text=["a", "b", "c", "d"], label=[0, 1, 0, 1]))
     prepared = prepare(raw, validation_size=0.89)
     assert len(prepared.train) >= 1 and len(prepared.eval) >= 1
+
+
+# ------------------------------------------------------------------ preview and training agree
+
+
+def test_negative_integer_labels_are_dropped_by_preview_and_training_alike():
+    # {-1, 0, 1, 5}: 5 makes the ids non-contiguous, so the labels are re-encoded; -1 still means "no label".
+    labels = [-1, 0, 1, 5] * 6
+    raw = raw_of(train=table(text=[f"text {i}" for i in range(len(labels))], label=labels))
+
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    assert shown.label_names == ["0", "1", "5"]
+    assert shown.label_counts == {"0": 6, "1": 6, "5": 6}
+    (dropped,) = [p for p in shown.problems if p.kind == "unknown_label"]
+    assert dropped.count == 6
+    assert "training drops them" in dropped.message
+
+    prepared = prepare(raw, validation_size=0.2)
+    assert prepared.label_names == ["0", "1", "5"]
+    assert len(prepared.train) + len(prepared.eval) == 18
+    (problem,) = [p for p in prepared.problems if p.kind == "missing_label"]
+    assert problem.count == dropped.count
+    assert "-1" in problem.message
+
+
+def test_negative_labels_in_an_eval_split_are_dropped_not_unknown():
+    raw = raw_of(
+        train=table(text=[f"t{i}" for i in range(6)], label=[0, 1, 5, 0, 1, 5]),
+        validation=table(text=["x", "y", "z"], label=[5, -1, 0]),
+    )
+    prepared = prepare(raw)
+    assert [prepared.label_names[i] for i in prepared.eval["label"]] == ["5", "0"]
+
+
+def test_label_names_that_look_negative_are_kept_as_names():
+    raw = raw_of(train=table(text=[f"t{i}" for i in range(6)], label=["-1", "up", "-1", "up", "-1", "up"]))
+    prepared = prepare(raw, validation_size=0.3)
+    assert prepared.label_names == ["-1", "up"]
+    assert len(prepared.train) + len(prepared.eval) == 6
+
+
+def test_a_thousand_labels_with_one_row_each_are_refused_before_training():
+    raw = raw_of(train=table(text=[f"text {i}" for i in range(1000)], label=[f"id-{i}" for i in range(1000)]))
+    with pytest.raises(InputError) as caught:
+        prepare(raw)
+    message = str(caught.value)
+    assert "has 1000 classes for 1000 rows (1000 classes have a single row)" in message
+    assert "not an id or free text" in message
+
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    (problem,) = [p for p in shown.problems if p.kind == "too_many_classes"]
+    assert "1000 classes for 1000 rows" in problem.message
+
+
+def test_a_few_rare_classes_are_a_warning_not_an_error():
+    labels = ["a"] * 10 + ["b"] * 10 + ["c"]
+    raw = raw_of(
+        train=table(text=[f"t{i}" for i in range(len(labels))], label=labels),
+        validation=table(text=["x", "y"], label=["a", "b"]),
+    )
+    prepared = prepare(raw)
+    (problem,) = [p for p in prepared.problems if p.kind == "rare_classes"]
+    assert problem.count == 1
+    assert "(c)" in problem.message
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    assert [p.kind for p in shown.problems if p.kind == "rare_classes"] == ["rare_classes"]
