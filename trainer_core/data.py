@@ -553,15 +553,42 @@ def prepare(
 # ---------------------------------------------------------------------------------- tokenization
 
 
+CHARS_PER_TOKEN = 20
+"""Characters kept per token of ``max_length`` before tokenizing. English averages 4 to 5 characters
+per token, so the cut lies far beyond what truncation keeps; it only bounds pathological inputs."""
+
+PREVIEW_MEASURED_TOKENS = 2048
+"""The preview measures token lengths exactly up to max(4 x max_length, this), so its histogram and p95
+show how far texts run past max_length; longer texts are cut there first."""
+
+
+def cut_text(text: Any, max_length: int) -> Any:
+    """``text`` cut to ``max_length * CHARS_PER_TOKEN`` characters, before any tokenizer sees it.
+
+    A tokenizer reads the whole string even when it truncates to ``max_length`` tokens, and truncating
+    a sentence pair costs time and memory quadratic in its length (huggingface/tokenizers#2035): two
+    1.2M-character texts took the app past 20 GB. Cutting characters first bounds that work while
+    leaving the tokens that truncation keeps unchanged. Anything that is not a string (None, NaN) is
+    returned as it is. Training, preview and evaluation data preparation call this; inference should
+    use the same rule.
+    """
+    limit = max(1, max_length) * CHARS_PER_TOKEN
+    if isinstance(text, str) and len(text) > limit:
+        return text[:limit]
+    return text
+
+
 def tokenize(dataset: Dataset, tokenizer: Any, spec: ColumnSpec, max_length: int) -> Dataset:
     """Tokenize without padding (the collator pads each batch) and record each row's length.
 
     Sentence pairs are encoded as pairs so the model sees [CLS] a [SEP] b [SEP] with segment ids.
+    Texts are cut with ``cut_text`` first, so a few huge rows cannot exhaust memory.
     """
 
     def encode(batch: dict[str, list]) -> dict[str, Any]:
-        second = batch[spec.text_pair] if spec.text_pair else None
-        encoded = tokenizer(batch[spec.text], second, truncation=True, max_length=max_length)
+        first = [cut_text(t, max_length) for t in batch[spec.text]]
+        second = [cut_text(t, max_length) for t in batch[spec.text_pair]] if spec.text_pair else None
+        encoded = tokenizer(first, second, truncation=True, max_length=max_length)
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
@@ -569,8 +596,17 @@ def tokenize(dataset: Dataset, tokenizer: Any, spec: ColumnSpec, max_length: int
     return dataset.map(encode, batched=True, remove_columns=drop, desc="Tokenizing")
 
 
-def token_lengths(texts: Sequence[str], tokenizer: Any, pairs: Sequence[str] | None = None) -> np.ndarray:
-    """Untruncated token counts, special tokens included."""
+def token_lengths(
+    texts: Sequence[str], tokenizer: Any, pairs: Sequence[str] | None = None, *, measure_up_to: int | None = None
+) -> np.ndarray:
+    """Token counts without truncation, special tokens included.
+
+    With ``measure_up_to``, texts are first cut (``cut_text``) so that counts are exact up to about that
+    many tokens and a huge text costs no more than one of that size.
+    """
+    if measure_up_to is not None:
+        texts = [cut_text(t, measure_up_to) for t in texts]
+        pairs = [cut_text(t, measure_up_to) for t in pairs] if pairs is not None else None
     encoded = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=False)
     return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
 
@@ -687,7 +723,10 @@ def preview(
             clean = [i for i, t in enumerate(texts) if not _is_blank(t) and (pairs is None or not _is_blank(pairs[i]))]
             max_length = cfg.max_length or (preset.max_length if preset is not None else DEFAULT_MAX_LENGTH)
             lengths = token_lengths(
-                [texts[i] for i in clean], tokenizer, [pairs[i] for i in clean] if pairs is not None else None
+                [texts[i] for i in clean],
+                tokenizer,
+                [pairs[i] for i in clean] if pairs is not None else None,
+                measure_up_to=max(4 * max_length, PREVIEW_MEASURED_TOKENS),
             )
             stats = token_stats(lengths, max_length)
             if stats.truncated:
