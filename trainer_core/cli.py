@@ -24,7 +24,7 @@ from trainer_core.config import (
     check_trackers_installed,
     field_help,
 )
-from trainer_core.errors import InputError, StudioError
+from trainer_core.errors import InputError, PushError, StudioError
 
 # Flag -> (config section, field). One table feeds parsing, YAML overrides and `as_cli_command`.
 TRAIN_FLAGS: dict[str, tuple[str, str]] = {
@@ -220,8 +220,10 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "checkpoint":
         print(f"saved {event['path']}", file=sys.stderr)
     elif kind == "push" and event["status"] in ("done", "failed"):
+        what = "the final model" if event.get("final") else f"the checkpoint of step {event['step']}"
+        carried = f" (with the push of step {event['with_step']})" if event.get("with_step") is not None else ""
         detail = f": {event['error']}" if event.get("error") else ""
-        print(f"push at step {event['step']} {event['status']}{detail}", file=sys.stderr)
+        print(f"push of {what} {event['status']}{carried}{detail}", file=sys.stderr)
     elif kind == "resume":
         print(f"resuming from {event['checkpoint']}", file=sys.stderr)
 
@@ -339,7 +341,10 @@ def run_push(args: argparse.Namespace) -> int:
     repo_id = hub_lib.check_write_access(args.repo, token)
     if not os.path.isfile(os.path.join(args.output_dir, "config.json")):
         raise InputError(f"'{args.output_dir}' holds no trained model (no config.json). Give a run's output directory.")
-    url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
+    try:
+        url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
+    except PushError as err:
+        raise PushError(f"{err} Retry with `python -m trainer_core push {args.output_dir} --repo {repo_id}`.") from None
     _emit({"pushed_repo": repo_id, "commit_url": url}, args.json, f"pushed to {repo_id}")
     return 0
 
