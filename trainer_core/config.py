@@ -45,6 +45,8 @@ TRACKERS = {
 
 
 def _help(text: str, **extra: Any) -> dict[str, Any]:
+    """Field metadata: ``help`` feeds --help and the UI's tooltips; ``minimum``/``maximum`` (inclusive) and
+    ``choices`` feed the form's checks and widgets. ``__post_init__`` stays the final word on validity."""
     return {"help": text, **extra}
 
 
@@ -195,17 +197,23 @@ class DataConfig:
     )
     validation_size: float = field(
         default=0.1,
-        metadata=_help("Share of the training split held out for evaluation when there is no eval split."),
+        metadata=_help(
+            "Share of the training split held out for evaluation when there is no eval split.",
+            minimum=0.01,
+            maximum=0.89,
+        ),
     )
     max_train_samples: int | None = field(
-        default=None, metadata=_help("Use at most this many training rows (a seeded random subset).")
+        default=None, metadata=_help("Use at most this many training rows (a seeded random subset).", minimum=1)
     )
     max_eval_samples: int | None = field(
-        default=None, metadata=_help("Use at most this many evaluation rows (a seeded random subset).")
+        default=None, metadata=_help("Use at most this many evaluation rows (a seeded random subset).", minimum=1)
     )
     max_length: int | None = field(
         default=None,
-        metadata=_help("Maximum tokens per example; longer texts are truncated. Default: the preset's, else 256."),
+        metadata=_help(
+            "Maximum tokens per example; longer texts are truncated. Default: the preset's, else 256.", minimum=8
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -241,21 +249,26 @@ class TrainingConfig:
         default="outputs/run",
         metadata=_help("Where checkpoints, the final model and the run's config are written."),
     )
-    epochs: float = field(default=3.0, metadata=_help("Number of passes over the training data."))
+    epochs: float = field(default=3.0, metadata=_help("Number of passes over the training data.", minimum=0))
     max_steps: int = field(
-        default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).")
+        default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).", minimum=-1)
     )
-    batch_size: int = field(default=32, metadata=_help("Training batch size per device."))
-    eval_batch_size: int = field(default=64, metadata=_help("Evaluation batch size per device."))
+    batch_size: int = field(default=32, metadata=_help("Training batch size per device.", minimum=1))
+    eval_batch_size: int = field(default=64, metadata=_help("Evaluation batch size per device.", minimum=1))
     gradient_accumulation_steps: int = field(
-        default=1, metadata=_help("Accumulate gradients over this many batches before each optimizer step.")
+        default=1, metadata=_help("Accumulate gradients over this many batches before each optimizer step.", minimum=1)
     )
-    learning_rate: float = field(default=3e-5, metadata=_help("Peak learning rate of the linear schedule."))
-    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay."))
+    learning_rate: float = field(
+        default=3e-5, metadata=_help("Peak learning rate of the linear schedule.", minimum=0, maximum=1e-2)
+    )
+    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay.", minimum=0))
     warmup_ratio: float = field(
-        default=0.1, metadata=_help("Share of the steps spent warming the learning rate up from zero.")
+        default=0.1,
+        metadata=_help("Share of the steps spent warming the learning rate up from zero.", minimum=0, maximum=0.9),
     )
-    seed: int = field(default=42, metadata=_help("Random seed for data order, held-out split and initialisation."))
+    seed: int = field(
+        default=42, metadata=_help("Random seed for data order, held-out split and initialisation.", minimum=0)
+    )
     mixed_precision: str = field(
         default="auto",
         metadata=_help(
@@ -266,13 +279,15 @@ class TrainingConfig:
     group_by_length: bool = field(
         default=True, metadata=_help("Batch texts of similar length together so less padding is computed.")
     )
-    logging_steps: int = field(default=10, metadata=_help("Log the training loss every N steps."))
+    logging_steps: int = field(default=10, metadata=_help("Log the training loss every N steps.", minimum=1))
     eval_steps: int | None = field(
-        default=None, metadata=_help("Evaluate and save every N steps instead of every epoch.")
+        default=None, metadata=_help("Evaluate and save every N steps instead of every epoch.", minimum=1)
     )
-    save_total_limit: int = field(default=2, metadata=_help("Keep at most this many checkpoints (the best is kept)."))
+    save_total_limit: int = field(
+        default=2, metadata=_help("Keep at most this many checkpoints (the best is kept).", minimum=1)
+    )
     early_stopping_patience: int | None = field(
-        default=None, metadata=_help("Stop when the metric has not improved for this many evaluations.")
+        default=None, metadata=_help("Stop when the metric has not improved for this many evaluations.", minimum=1)
     )
     report_to: list[str] = field(
         default_factory=list, metadata=_help("Experiment trackers to log to, e.g. ['trackio'].")

@@ -256,13 +256,22 @@ def render(ctx: AppContext) -> None:
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
             with gr.Row():
                 loss_plot = gr.LinePlot(
-                    None, x="step", y="loss", color="split", title="Loss", height=280, elem_id="train-loss"
+                    None,
+                    x="step",
+                    y="loss",
+                    color="split",
+                    color_map={"train": "#4c78a8", "eval": "#f58518"},
+                    x_axis_format="d",
+                    title="Loss",
+                    height=280,
+                    elem_id="train-loss",
                 )
                 score_plot = gr.LinePlot(
                     None,
                     x="step",
                     y="value",
                     color="metric",
+                    x_axis_format="d",
                     title="Eval metrics",
                     height=280,
                     elem_id="train-metrics",
