@@ -18,8 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from trainer_core.config import SECTIONS, DataConfig, HubConfig, TrainConfig, field_help
-from trainer_core.errors import InputError, StudioError
+from trainer_core.config import (
+    SECTIONS,
+    DataConfig,
+    HubConfig,
+    TrainConfig,
+    check_trackers_installed,
+    field_help,
+)
+from trainer_core.errors import InputError, PushError, StudioError
 
 # Flags whose names predate their generation from the config; every other field's flag is its name.
 FLAG_NAMES: dict[tuple[str, str], str] = {
@@ -105,6 +112,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}. Run '{self.prog} --help' for the options.")
 
 
+def _count(minimum: int) -> Any:
+    """An argparse type for a whole number of at least ``minimum``: a usage error, not a crash later."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in "invalid <name> value"
+    return parse
+
+
 def _add_column_flags(parser: argparse.ArgumentParser) -> None:
     for flag in ("--text-column", "--text-pair-column", "--label-column", "--dataset-config", "--dataset-revision"):
         spec = TRAIN_FLAGS[flag]
@@ -141,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", help="Show a dataset's splits, columns, labels, lengths and problems.")
     preview.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
     preview.add_argument("--split", default=None, help="Split to inspect (default: train).")
-    preview.add_argument("--rows", type=int, default=5, help="Rows to show.")
+    preview.add_argument("--rows", type=_count(0), default=5, help="Rows to show.")
     preview.add_argument("--tokenizer", default=None, help="Model id or directory whose tokenizer measures lengths.")
-    preview.add_argument("--max-length", type=int, default=None, help=field_help(DataConfig, "max_length"))
+    preview.add_argument("--max-length", type=_count(8), default=None, help=field_help(DataConfig, "max_length"))
     preview.add_argument("--task", default="custom", help=field_help(TrainConfig, "task"))
     _add_column_flags(preview)
     preview.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
@@ -159,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, help="Hub model id or a trained run's output directory.")
     evaluate.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
     evaluate.add_argument("--split", default=None, help="Split to evaluate (default: validation, else test).")
-    evaluate.add_argument("--max-rows", type=int, default=None, help="Evaluate on at most this many rows.")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="Rows per forward pass.")
+    evaluate.add_argument("--max-rows", type=_count(1), default=None, help="Evaluate on at most this many rows.")
+    evaluate.add_argument("--batch-size", type=_count(1), default=64, help="Rows per forward pass.")
     _add_column_flags(evaluate)
     evaluate.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
@@ -229,8 +252,10 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "checkpoint":
         print(f"saved {event['path']}", file=sys.stderr)
     elif kind == "push" and event["status"] in ("done", "failed"):
+        what = "the final model" if event.get("final") else f"the checkpoint of step {event['step']}"
+        carried = f" (with the push of step {event['with_step']})" if event.get("with_step") is not None else ""
         detail = f": {event['error']}" if event.get("error") else ""
-        print(f"push at step {event['step']} {event['status']}{detail}", file=sys.stderr)
+        print(f"push of {what} {event['status']}{carried}{detail}", file=sys.stderr)
     elif kind == "resume":
         print(f"resuming from {event['checkpoint']}", file=sys.stderr)
 
@@ -286,6 +311,7 @@ def run_train(args: argparse.Namespace) -> int:
     from trainer_core.training import train
 
     config = config_from_args(args)
+    check_trackers_installed(config.training.report_to)
     # Under torchrun / accelerate launch every process runs this; only the main one reports.
     main_process = int(os.environ.get("RANK", "0")) == 0
     result = train(config, on_event=_print_event if main_process else None)
@@ -347,7 +373,10 @@ def run_push(args: argparse.Namespace) -> int:
     repo_id = hub_lib.check_write_access(args.repo, token)
     if not os.path.isfile(os.path.join(args.output_dir, "config.json")):
         raise InputError(f"'{args.output_dir}' holds no trained model (no config.json). Give a run's output directory.")
-    url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
+    try:
+        url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
+    except PushError as err:
+        raise PushError(f"{err} Retry with `python -m trainer_core push {args.output_dir} --repo {repo_id}`.") from None
     _emit({"pushed_repo": repo_id, "commit_url": url}, args.json, f"pushed to {repo_id}")
     return 0
 

@@ -19,6 +19,8 @@ import pandas as pd
 
 # Metrics worth a curve; the rest of an eval event (runtime, samples per second, ...) is bookkeeping.
 SCORE_METRICS = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+# The final model's push sorts after every checkpoint's, whatever step it was made at (a retry has none).
+FINAL_PUSH_KEY = 1 << 62
 ACTIVE_STATES = ("queued", "running", "stopping")
 LOSS_SERIES = ("train", "eval")
 
@@ -274,7 +276,9 @@ class RunView:
                     if isinstance(metrics.get(name), (int, float)):
                         self.scores.append({"step": step, "value": float(metrics[name]), "metric": name})
             elif kind == "push":
-                key = (int(event.get("step", 0)), bool(event.get("final")))
+                # One line per save and one for the final model, whatever its step: a retry replaces its status.
+                final = bool(event.get("final"))
+                key = (FINAL_PUSH_KEY if final else int(event.get("step", 0)), final)
                 self.pushes[key] = event
             elif kind == "stopping":
                 self.stop_requested = True
@@ -366,7 +370,12 @@ class RunView:
         for (step, final), event in sorted(self.pushes.items()):
             what = "final model" if final else f"checkpoint at step {step}"
             status = event.get("status")
-            mark = {"done": "✅ done", "failed": "❌ failed", "started": "⏳ uploading"}.get(status, str(status))
+            mark = {
+                "done": "✅ done",
+                "failed": "❌ failed",
+                "started": "⏳ uploading",
+                "queued": "⏳ waiting for the previous push",
+            }.get(status, str(status))
             line = f"- {what}: {mark}"
             if event.get("error"):
                 line += f" — {event['error']}"
@@ -386,11 +395,15 @@ class RunView:
         if metrics:
             lines.append("| metric | value |\n|---|---|")
             lines[-1] += "".join(f"\n| {k} | {_number(v)} |" for k, v in metrics.items())
-        if self.result.get("pushed_repo"):
-            repo = self.result["pushed_repo"]
+        retried = self.pushes.get((FINAL_PUSH_KEY, True)) or {}
+        if not retried.get("retry"):
+            retried = {}
+        if self.result.get("pushed_repo") or retried.get("status") == "done":
+            repo = self.result.get("pushed_repo") or retried.get("repo_id")
             lines.append(f"Pushed to [{repo}](https://huggingface.co/{repo}).")
-        for problem in self.result.get("push_errors") or []:
-            lines.append(f"Push failed: {problem}")
+        problems = self.result.get("push_errors") or []
+        if problems and retried.get("status") != "done":
+            lines.append("Push failed: " + "; ".join(problems))
         return "\n\n".join(lines)
 
 

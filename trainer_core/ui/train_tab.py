@@ -24,7 +24,7 @@ import gradio as gr
 
 from trainer_core.config import HubConfig, TrainConfig
 from trainer_core.errors import InputError, StudioError
-from trainer_core.jobs import FileStopFlag
+from trainer_core.jobs import FileStopFlag, event_writer
 from trainer_core.tasks import CUSTOM, get_preset
 from trainer_core.ui import dataset_tab, form, plots, sources
 from trainer_core.ui.common import (
@@ -390,7 +390,15 @@ def retry_push(
         if not (model_dir / "config.json").is_file():
             raise InputError(f"Run {run_id} has no saved model to push.")
         full = hub_lib.check_write_access(target, hf_token)
-        url = hub_lib.push_folder(model_dir, full, hf_token, private=bool(private))
+        # The run's push status is the truth: the retry's outcome replaces the final model's.
+        record = event_writer(ctx.jobs.run_dir(identity, run_id))
+        try:
+            url = hub_lib.push_folder(model_dir, full, hf_token, private=bool(private))
+        except StudioError as err:
+            record({"type": "push", "status": "failed", "final": True, "retry": True,
+                    "error": user_message(err, hf_token, token)})  # fmt: skip
+            raise
+        record({"type": "push", "status": "done", "final": True, "retry": True, "repo_id": full})
     except StudioError as err:
         message = user_message(err, hf_token, token)
         return f"❌ Push failed: {message}", {"pushed": False, "error": message}
