@@ -77,7 +77,7 @@ def _default(spec: dataclasses.Field) -> Any:
 def generate_flags() -> dict[str, Flag]:
     """Every field of every config section as a `train` flag: adding a config field adds its flag."""
     flags: dict[str, Flag] = {}
-    for section, section_cls in SECTION_CLASSES.items():
+    for section, section_cls in SECTIONS.items():
         hints = typing.get_type_hints(section_cls)
         for spec in fields(section_cls):
             flag = FLAG_NAMES.get((section, spec.name), "--" + spec.name.replace("_", "-"))

@@ -42,7 +42,8 @@ def expect_line(svg: Any, series: str, *, points: int) -> None:
 
 
 def open_tab(page: Any, name: str) -> None:
-    tab = page.get_by_role("tab", name=name, exact=True)
+    """Open a tab by its name (the tabs are numbered steps: "1 · Dataset", ...)."""
+    tab = page.get_by_role("tab", name=re.compile(rf"^(\d · )?{name}$"))
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
 
@@ -95,9 +96,9 @@ def preview_upload(page: Any, csv: Path, tokenizer: str, *, labels: tuple[str, .
     expect(summary).to_contain_text("get truncated")  # the token-length line, measured with the tokenizer
     expect(page.locator("#dataset-problems")).not_to_be_empty()
     expect(page.locator("#dataset-error")).to_be_hidden()
-    # The detected columns are filled in.
-    expect(page.locator("#dataset-text-column input")).to_have_value("text")
-    expect(page.locator("#dataset-label-column input")).to_have_value("label")
+    # The column pickers stay on "detect" and name the detected columns (a detected name never sticks).
+    expect(page.locator("#dataset-text-column input")).to_have_value("(detect) → text")
+    expect(page.locator("#dataset-label-column input")).to_have_value("(detect) → label")
     # Label distribution: one bar per label, named on the x axis.
     label_chart = chart(page, "dataset-labels")
     expect(label_chart).to_be_visible()
@@ -149,8 +150,10 @@ def train(
     expect(progress.locator(".ts-progress")).to_have_attribute("data-state", "finished")
     expect(page.locator("#train-error")).to_be_hidden()
 
-    # The loss curve (a point every 10 steps, the logging interval) and the eval-metric curves (every eval_steps).
+    # The loss curves (train: a point every 10 steps, the logging interval; eval: every eval_steps), drawn
+    # live, without a reload, and the eval-metric curves.
     expect_line(chart(page, "train-loss"), "train", points=max_steps // 10)
+    expect_line(chart(page, "train-loss"), "eval", points=max_steps // eval_steps)
     expect_line(chart(page, "train-metrics"), "accuracy", points=max_steps // eval_steps)
     expect(page.locator("#train-result")).not_to_be_empty()
     expect(page.locator("#train-start")).to_be_enabled()
@@ -163,7 +166,7 @@ def evaluate(page: Any, run_id: str, *, labels: tuple[str, ...]) -> None:
     """Evaluate tab: the run just trained (picked for you) on the rows held out from it."""
     open_tab(page, "Evaluate")
     # Choosing the run in the Train tab made it model A here, with the rows it was evaluated on as data.
-    expect(page.locator("#eval-model input")).to_have_value(re.compile(f"Your run · {run_id}"))
+    expect(page.locator("#eval-model input")).to_have_value(re.compile(r"^\S+ on \S+ · "))
     expect(page.locator("#eval-dataset input")).to_have_value(re.compile(run_id))
     page.locator("#eval-run").click()
 
@@ -190,7 +193,7 @@ def evaluate(page: Any, run_id: str, *, labels: tuple[str, ...]) -> None:
 def predict(page: Any, run_id: str, text: str, *, labels: tuple[str, ...]) -> None:
     """Demo tab: the run just trained (picked for you) gives class probabilities for ``text``."""
     open_tab(page, "Demo")
-    expect(page.locator("#demo-model input")).to_have_value(re.compile(f"Your run · {run_id}"))
+    expect(page.locator("#demo-model input")).to_have_value(re.compile(r"^\S+ on \S+ · "))
     expect(page.locator("#demo-mode input[value='sentiment']")).to_be_checked()
     page.locator("#demo-text textarea").fill(text)
     page.locator("#demo-predict").click()

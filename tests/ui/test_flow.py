@@ -71,3 +71,59 @@ def test_dataset_charts_are_sorted_once_at_construction(studio, visitor):
     label_update, histogram_update = outputs[6], outputs[7]
     assert "sort" not in label_update and "sort" not in histogram_update
     assert [row[0] for row in label_update["value"]["data"]] == ["0", "1"]
+
+
+def test_every_training_option_has_a_widget_and_a_flag():
+    """Adding a TrainingConfig field is one edit: the form and the CLI pick it up from the dataclass."""
+    import dataclasses
+
+    from trainer_core.cli import TRAIN_FLAGS
+    from trainer_core.config import SECTIONS
+    from trainer_core.ui import form
+
+    in_form = {(f.section, f.name) for f in form.TRAIN_FORM}
+    flagged = {(flag.section, flag.name) for flag in TRAIN_FLAGS.values()}
+    for section in ("training", "hub"):
+        for spec in dataclasses.fields(SECTIONS[section]):
+            key = (section, spec.name)
+            assert key in in_form or key in form.NOT_IN_FORM, f"{key} has no widget"
+            assert key in flagged, f"{key} has no CLI flag"
+    assert all(f.help for f in form.TRAIN_FORM), "every widget shows its config field's help"
+
+
+def test_a_new_training_field_gets_a_widget_a_check_and_a_flag(monkeypatch):
+    """A field added to the config (here a test-local subclass) needs nothing else to reach form and CLI."""
+    import dataclasses
+
+    from trainer_core import cli, config
+    from trainer_core.config import DataConfig
+    from trainer_core.ui import form
+
+    @dataclasses.dataclass
+    class WithBudget(config.TrainingConfig):
+        time_budget_s: int | None = dataclasses.field(
+            default=None, metadata={"help": "Stop after this many seconds.", "minimum": 10}
+        )
+
+    monkeypatch.setitem(config.SECTIONS, "training", WithBudget)
+    fields = {f.key: f for f in form._train_form()}
+    budget = fields["time_budget_s"]
+    assert budget.group == form.MORE and budget.label == "Time budget s" and budget.kind == "int"
+    assert "Stop after this many seconds. At least 10." in budget.info()
+    monkeypatch.setattr(form, "TRAIN_FORM", tuple(fields.values()))
+    with pytest.raises(form.FormError, match="Time budget s must be at least 10, got 5"):
+        form.build_config({"time_budget_s": 5}, DataConfig(dataset="x.csv"))
+    assert form.build_config({"time_budget_s": 60}, DataConfig(dataset="x.csv")).training.time_budget_s == 60
+    flags = cli.generate_flags()
+    assert flags["--time-budget-s"].kind == "int" and "Stop after this many seconds." in flags["--time-budget-s"].help
+
+
+def test_an_optional_number_left_at_zero_is_the_default():
+    from trainer_core.config import DataConfig
+    from trainer_core.ui import form
+
+    config = form.build_config(
+        {"eval_steps": 0, "max_train_samples": 0, "early_stopping_patience": ""}, DataConfig(dataset="x.csv")
+    )
+    assert config.training.eval_steps is None and config.data.max_train_samples is None
+    assert config.training.early_stopping_patience is None

@@ -597,9 +597,11 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Accordion("More options", open=False):
                 for f in (f for f in form.TRAIN_FORM if f.group == form.MORE):
                     widgets[f.key] = _widget(f, defaults[f.key])
-            with gr.Row():
-                for f in (f for f in form.TRAIN_FORM if f.group == form.HUB):
-                    widgets[f.key] = _widget(f, defaults[f.key])
+            hub = [f for f in form.TRAIN_FORM if f.group == form.HUB]
+            for i in range(0, len(hub), 2):
+                with gr.Row():
+                    for f in hub[i : i + 2]:
+                        widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Row():
                 start_button = gr.Button("Start training", variant="primary", elem_id="train-start")
                 stop_button = gr.Button("Stop", variant="stop", visible=False, elem_id="train-stop")
