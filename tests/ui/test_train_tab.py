@@ -27,6 +27,7 @@ TRAIN_OUTPUTS = (
     "stop",
     "actions",
     "retry",
+    "run_state",
 )
 
 

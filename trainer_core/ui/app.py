@@ -118,15 +118,17 @@ def _wire(
     data.max_length.change(lambda v: v, data.max_length, train.max_length, **private)
     train.max_length.input(lambda v: v, train.max_length, data.max_length, **private)
 
-    # The run followed in the Train tab becomes the model of Evaluate and Demo (when it has a model).
-    train.runs.change(
-        bind(ctx, evaluate_tab.follow_run), [train.runs, header.visitor], [evaluation.model, evaluation.dataset],
-        api_visibility="private",
-    )  # fmt: skip
-    train.runs.change(
-        bind(ctx, demo_tab.follow_run), [train.runs, header.visitor], [trial.model, trial.mode],
-        api_visibility="private",
-    )  # fmt: skip
+    # The run followed in the Train tab becomes the model of Evaluate and Demo once it has a model: when it
+    # is picked, and when it ends while followed.
+    for trigger in (train.runs.change, train.run_state.change):
+        trigger(
+            bind(ctx, evaluate_tab.follow_run), [train.runs, header.visitor], [evaluation.model, evaluation.dataset],
+            api_visibility="private",
+        )  # fmt: skip
+        trigger(
+            bind(ctx, demo_tab.follow_run), [train.runs, header.visitor], [trial.model, trial.mode],
+            api_visibility="private",
+        )  # fmt: skip
 
     # Steps: Next buttons, and the finished run's actions.
     data.next_button.click(lambda: _select("train"), None, tabs, **private)

@@ -59,6 +59,7 @@ OUTPUTS = (
     "stop",
     "actions",
     "retry",
+    "run_state",
 )
 
 
@@ -67,6 +68,7 @@ class TrainTab:
     """What other tabs need from this one."""
 
     runs: gr.Dropdown  # the run being followed ("run id")
+    run_state: gr.State  # "<run id>:<state>" of the followed run: its change event fires when the run ends
     model: gr.Dropdown
     max_length: gr.Number
     widgets: dict[str, gr.Component]  # form key -> widget
@@ -171,7 +173,7 @@ class Followers:
 
 def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[Any, Any]:
     infos = ctx.jobs.list_runs(identity)
-    choices = [(f"{sources.run_label(info)} · {info.state}", info.run_id) for info in infos]
+    choices = [(sources.run_label(info), info.run_id) for info in infos]  # the state is in the progress line
     return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
 
 
@@ -199,6 +201,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
         "stop": gr.update(visible=active and not stop_set),
         "actions": gr.update(visible=ended_with_model),
         "retry": gr.update(visible=not active and failed_push),
+        "run_state": f"{info.run_id}:{info.state}",
     }
 
 
@@ -666,7 +669,9 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Accordion("Raw events", open=False):
                 events_json = gr.JSON(label="Events", elem_id="train-events")
 
+    run_state = gr.State("")
     components = {
+        "run_state": run_state,
         "error": errors,
         "progress": progress,
         "loss_plot": loss_plot,
@@ -809,6 +814,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
 
     return TrainTab(
         runs=runs,
+        run_state=run_state,
         model=widgets["model"],
         max_length=widgets["max_length"],
         widgets=widgets,
