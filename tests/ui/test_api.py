@@ -32,9 +32,11 @@ def test_the_api_lists_only_clean_endpoints(client):
 def test_a_five_line_session_trains_follows_and_predicts(client, sentiment_csv, tiny_model):
     """The README's session: train with named options, follow the stream, predict with the run."""
     job = client.submit(dataset=str(sentiment_csv), model=str(tiny_model), max_steps=6, batch_size=8, api_name="/train")
-    states = [update["state"] for update in job]
-    run_id = job.outputs()[-1]["run_id"]
-    scores = client.predict("a great film", model=f"run:{run_id}", api_name="/predict")
+    states = []
+    for update in job:
+        states.append(update["state"])
+    scores = client.predict("a great film", model=f"run:{update['run_id']}", api_name="/predict")
+    run_id = update["run_id"]
 
     assert states[-1] == "finished" and "running" in states
     assert sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
