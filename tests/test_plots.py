@@ -84,7 +84,7 @@ def test_run_view_folds_events_into_curves_progress_and_log():
         {"step": 10, "loss": 0.55, "split": "eval"},
     ]
     scores = view.score_frame()
-    assert sorted(scores["metric"]) == ["accuracy", "f1"]  # runtime and loss are not scores
+    assert sorted(scores["metric"]) == ["Accuracy", "F1"]  # runtime and loss are not scores; titles from the registry
     assert set(scores["step"]) == {10}
     assert view.total_steps == 20 and view.step == 10
     text = view.progress_text("running")

@@ -27,6 +27,7 @@ from trainer_core.config import (
     field_help,
 )
 from trainer_core.errors import InputError, PushError, StudioError
+from trainer_core.metrics import registry as metric_registry
 
 # Flags whose names predate their generation from the config; every other field's flag is its name.
 FLAG_NAMES: dict[tuple[str, str], str] = {
@@ -247,7 +248,9 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "log":
         print(f"step {event['step']}: loss {event['loss']:.4f}", file=sys.stderr)
     elif kind == "eval":
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in event["metrics"].items() if k in ("loss", "accuracy", "f1"))
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in event["metrics"].items() if k in ("loss", *metric_registry.HEADLINE)
+        )
         print(f"eval at step {event['step']}: {shown}", file=sys.stderr)
     elif kind == "checkpoint":
         print(f"saved {event['path']}", file=sys.stderr)

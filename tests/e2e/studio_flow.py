@@ -155,7 +155,7 @@ def train(
     # live, without a reload, and the eval-metric curves.
     expect_line(chart(page, "train-loss"), "train", points=max_steps // 10)
     expect_line(chart(page, "train-loss"), "eval", points=max_steps // eval_steps)
-    expect_line(chart(page, "train-metrics"), "accuracy", points=max_steps // eval_steps)
+    expect_line(chart(page, "train-metrics"), "Accuracy", points=max_steps // eval_steps)
     expect(page.locator("#train-result")).not_to_be_empty()
     expect(page.locator("#train-start")).to_be_enabled()
     # The finished run offers the next steps.

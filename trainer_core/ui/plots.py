@@ -17,8 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-# Metrics worth a curve; the rest of an eval event (runtime, samples per second, ...) is bookkeeping.
-SCORE_METRICS = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+from trainer_core.metrics import registry as metric_registry
+
+# Metrics worth a curve (declared once in metrics.registry); the rest of an eval event is bookkeeping.
+SCORE_METRICS = metric_registry.SCORE_NAMES
 # The final model's push sorts after every checkpoint's, whatever step it was made at (a retry has none).
 FINAL_PUSH_KEY = 1 << 62
 ACTIVE_STATES = ("queued", "running", "stopping")
@@ -274,7 +276,9 @@ class RunView:
                     self.loss.append({"step": step, "loss": float(metrics["loss"]), "split": "eval"})
                 for name in SCORE_METRICS:
                     if isinstance(metrics.get(name), (int, float)):
-                        self.scores.append({"step": step, "value": float(metrics[name]), "metric": name})
+                        self.scores.append(
+                            {"step": step, "value": float(metrics[name]), "metric": metric_registry.title(name)}
+                        )
             elif kind == "push":
                 # One line per save and one for the final model, whatever its step: a retry replaces its status.
                 final = bool(event.get("final"))
