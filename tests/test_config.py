@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 
 import pytest
 import yaml
@@ -277,13 +278,15 @@ def test_the_type_check_covers_new_fields_from_their_annotations():
         patience: int | None = None
         ratio: float = 0.5
         names: list[str] | None = None
+        precision: Literal["auto", "no"] = "auto"
 
-    value = Extra(patience="2", ratio="x", names=["a", 1])
+    value = Extra(patience="2", ratio="x", names=["a", 1], precision="fp8")
     problems = field_problems(value, "extra")
     assert value.patience == 2
     assert problems == [
         "extra.ratio must be a number, got 'x' (text)",
         "extra.names must be a list of text or empty, got ['a', 1] (list)",
+        "extra.precision must be one of auto, no, got 'fp8' (text)",
     ]
 
 

@@ -645,3 +645,26 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     assert done.returncode == 0, done.stderr[-2000:]
     peak_mib = int(done.stdout.strip().splitlines()[-1])
     assert peak_mib < 2048, f"peak RSS {peak_mib} MiB"
+
+
+def test_preview_of_a_big_local_file_reads_only_the_scanned_rows(tmp_path, monkeypatch):
+    import trainer_core.files as files
+
+    monkeypatch.setattr(files, "_SAMPLE_START", 16 * 1024)  # the file stays small; the prefix smaller still
+    rows = sentiment_rows(20_000, seed=3)
+    path = write_csv(tmp_path / "big.csv", rows)
+    read = []
+    real = files._parse_text
+    monkeypatch.setattr(files, "_parse_text", lambda data, *a: read.append(len(data)) or real(data, *a))
+
+    shown = data_lib.preview(DataConfig(dataset=str(path)), scan_rows=200, rows=3)
+    assert shown.splits == {"train": None}  # not counted: that would mean reading the whole file
+    assert shown.rows_scanned == 200
+    assert sum(shown.label_counts.values()) == 200
+    assert shown.rows[0]["text"] == rows[0]["text"]
+    assert max(read) < path.stat().st_size / 10
+
+
+def test_preview_of_a_small_local_file_counts_its_rows(tmp_path):
+    path = write_csv(tmp_path / "small.csv", sentiment_rows(30))
+    assert data_lib.preview(DataConfig(dataset=str(path)), scan_rows=200).splits == {"train": 30}

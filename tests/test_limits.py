@@ -234,3 +234,6 @@ def test_a_run_is_stopped_at_a_limit_that_shows_only_while_it_trains(
     assert event["limit"] == limit
     assert variable in event["message"] and "duplicate (clone) this Space" in event["message"]
     assert info.step < 2000
+    from trainer_core.ui.plots import describe_event  # the Train tab's log shows it
+
+    assert event["message"] in describe_event(event)

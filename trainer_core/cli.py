@@ -292,7 +292,10 @@ def run_preview(args: argparse.Namespace) -> int:
     cfg = resolve_data(_data_config(args, max_length=args.max_length), preset)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
     result = data_lib.preview(cfg, split=args.split, rows=args.rows, tokenizer=tokenizer, preset=preset)
-    lines = [f"{result.dataset} [{result.split}]", "splits: " + ", ".join(f"{k}={v}" for k, v in result.splits.items())]
+    sizes = [f"{k}={v}" if v is not None else f"{k}=more than {result.rows_scanned}" for k, v in result.splits.items()]
+    lines = [f"{result.dataset} [{result.split}]", "splits: " + ", ".join(sizes)]
+    if any(v is None for v in result.splits.values()):
+        lines.append(f"(only the first {result.rows_scanned} rows were read; counts below describe those)")
     lines.append("features: " + ", ".join(f"{k}: {v}" for k, v in result.features.items()))
     if result.columns:
         pair = f", pair={result.columns.text_pair}" if result.columns.text_pair else ""

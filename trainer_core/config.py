@@ -60,6 +60,8 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 
 def _type_name(kind: Any) -> str:
+    if typing.get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(arg) for arg in typing.get_args(kind))
     if typing.get_origin(kind) is list:
         return "a list of " + ", ".join(_type_name(arg).removeprefix("a ") for arg in typing.get_args(kind))
     return {int: "a whole number", float: "a number", str: "text", bool: "true or false"}.get(

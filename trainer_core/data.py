@@ -114,14 +114,23 @@ def is_local_file(dataset: str) -> bool:
 
 
 def load_local(path: str | Path) -> DatasetDict:
-    frame = read_table(path)
+    return DatasetDict({"train": _to_dataset(read_table(path), path)})
+
+
+def sample_local(path: str | Path, rows: int) -> tuple[dict[str, int | None], Dataset]:
+    """The first ``rows`` rows of a local table, read from a prefix of the file (a 200 MB CSV is
+    previewed from its first few MiB), and its split sizes: None where the file holds more rows."""
+    frame = read_table(path, max_rows=rows)
+    return {"train": len(frame) if frame.attrs.get("complete", True) else None}, _to_dataset(frame, path)
+
+
+def _to_dataset(frame: Any, path: str | Path) -> Dataset:
     try:
-        table = Dataset.from_pandas(frame, preserve_index=False)
+        return Dataset.from_pandas(frame, preserve_index=False)
     except Exception as err:  # pyarrow cannot type a column (e.g. mixed objects)
         raise InputError(
             f"Could not turn '{Path(path).name}' into a table: {err}. Check for mixed-type columns."
         ) from err
-    return DatasetDict({"train": table})
 
 
 def _hub_error(dataset: str, err: Exception) -> Exception:
@@ -658,6 +667,9 @@ def preview(
     split = split or cfg.train_split
     if raw is None and not is_local_file(cfg.dataset):
         splits, table = stream_sample(cfg, split, scan_rows, token)
+    elif raw is None:
+        splits, table = sample_local(cfg.dataset, scan_rows)
+        require_split(splits, split, cfg.dataset)
     else:
         raw = raw if raw is not None else load_raw(cfg, token)
         require_split(raw.keys(), split, cfg.dataset)
