@@ -10,28 +10,15 @@ import json
 import httpx
 import pytest
 
-FORM = {
-    "source": "Hub dataset",
-    "task": "custom",
-    "epochs": 1,
-    "max_steps": 12,
-    "batch_size": 8,
-    "learning_rate": 5e-4,
-    "max_length": 32,
-    "seed": 1,
-    "warmup_ratio": 0.0,
-    "weight_decay": 0.0,
-    "eval_steps": 6,
-    "report_trackio": False,
-    "private": False,
-}
+FORM = {"epochs": 1, "max_steps": 12, "batch_size": 8, "learning_rate": 5e-4, "max_length": 32, "eval_steps": 6}
 
 
 def call_train(studio, values: dict, raw: dict[str, str]) -> list[str]:
     """POST /train with ``raw`` JSON literals for some parameters; the streamed SSE lines."""
     info = studio.client.view_api(return_format="dict", print_info=False)
-    names = [p["parameter_name"] for p in info["named_endpoints"]["/train"]["parameters"]]
-    data = ", ".join(raw[name] if name in raw else json.dumps(values.get(name)) for name in names)
+    parameters = info["named_endpoints"]["/train"]["parameters"]
+    defaults = {p["parameter_name"]: p.get("parameter_default") for p in parameters}
+    data = ", ".join(raw[name] if name in raw else json.dumps(values.get(name, defaults[name])) for name in defaults)
     base = studio.demo.local_url.rstrip("/")
     posted = httpx.post(
         f"{base}/gradio_api/call/train",
@@ -47,15 +34,14 @@ def call_train(studio, values: dict, raw: dict[str, str]) -> list[str]:
 @pytest.mark.parametrize(
     ("name", "literal", "expected"),
     [
-        ("learning_rate", "NaN", "learning_rate must be a finite number, got nan"),
-        ("epochs", "Infinity", "epochs must be a finite number, got inf"),
+        ("learning_rate", "NaN", "Learning rate must be a finite number, got nan"),
+        ("epochs", "Infinity", "Epochs must be a finite number, got inf"),
     ],
 )
-def test_a_non_finite_number_is_answered_with_an_error(
-    studio, visitor, sentiment_csv, tiny_model, name, literal, expected
-):
-    values = FORM | {"visitor": visitor, "dataset": str(sentiment_csv), "model": str(tiny_model)}
+def test_a_non_finite_number_is_answered_with_an_error(studio, sentiment_csv, tiny_model, name, literal, expected):
+    before = set(studio.ctx.jobs.root.glob("*/*"))
+    values = FORM | {"dataset": str(sentiment_csv), "model": str(tiny_model)}
     lines = call_train(studio, values, {name: literal})
-    assert "event: complete" in lines
+    assert "event: error" in lines
     assert any(expected in line for line in lines), lines[:4]
-    assert studio.ctx.jobs.list_runs(studio.identity(visitor)) == []
+    assert set(studio.ctx.jobs.root.glob("*/*")) == before  # nothing was started
