@@ -127,3 +127,20 @@ def test_an_optional_number_left_at_zero_is_the_default():
     )
     assert config.training.eval_steps is None and config.data.max_train_samples is None
     assert config.training.early_stopping_patience is None
+
+
+def test_serving_the_first_page_imports_no_training_stack(tmp_path):
+    """Start-up stays close to an empty Gradio app's: torch, transformers, datasets wait for first use
+    (bench/bench_startup.py measures the time; this checks the cause)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, spaces\n"
+        "from trainer_core.ui import build_app\n"
+        f"build_app({str(tmp_path)!r})\n"
+        "print('loaded:' + ','.join(m for m in ('torch', 'transformers', 'datasets', 'evaluate', 'sklearn') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("SPACE_ID", "SYSTEM", "SPACES_ZERO_GPU")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=True)
+    assert "loaded:\n" in out.stdout, out.stdout
