@@ -157,6 +157,14 @@ def train(
     expect_line(chart(page, "train-loss"), "eval", points=max_steps // eval_steps)
     expect_line(chart(page, "train-metrics"), "Accuracy", points=max_steps // eval_steps)
     expect(page.locator("#train-result")).not_to_be_empty()
+    # The log box shows its newest line (scrolled to the end), not its first ones.
+    log = page.locator("#train-log textarea")
+    expect(log).to_have_value(re.compile(r"finished at step"))
+    page.wait_for_function(
+        "() => { const box = document.querySelector('#train-log textarea');"
+        " return box && box.scrollHeight > box.clientHeight && box.scrollTop + box.clientHeight >= box.scrollHeight - 4; }",
+        timeout=10_000,
+    )
     expect(page.locator("#train-start")).to_be_enabled()
     # The finished run offers the next steps.
     expect(page.locator("#train-evaluate")).to_be_visible()

@@ -220,3 +220,9 @@ def test_a_run_is_scored_on_the_rows_it_held_out(studio, tiny_model, sentiment_c
     assert f"No run '{run_id}'" in evaluate_error(
         studio, visitor="someone-else", model=str(tiny_model), dataset=f"run:{run_id}"
     )
+
+
+def test_a_single_text_run_is_not_scored_on_pairs(studio, tiny_model, sentiment_csv, visitor):
+    run_id = make_run(studio, visitor, tiny_model, data=sentiment_csv)
+    message = evaluate_error(studio, visitor=visitor, model=f"run:{run_id}", dataset="example:paraphrase")
+    assert f"run:{run_id} was trained on single texts" in message and "sentence2" in message

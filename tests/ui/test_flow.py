@@ -144,3 +144,18 @@ def test_serving_the_first_page_imports_no_training_stack(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("SPACE_ID", "SYSTEM", "SPACES_ZERO_GPU")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=True)
     assert "loaded:\n" in out.stdout, out.stdout
+
+
+def test_stop_on_a_queued_run_shows_at_once():
+    """The run stays queued until a slot frees; the page says at once that it will not start."""
+    from types import SimpleNamespace
+
+    from trainer_core.ui import plots, train_tab
+
+    queued = SimpleNamespace(run_id=RUN_OK, state="queued", queue_position=2)
+    before = train_tab.view_updates(queued, plots.RunView(), [], stop_set=False)
+    after = train_tab.view_updates(queued, plots.RunView(), [], stop_set=True)
+    assert "position 2 in the queue" in before["progress"]
+    assert "will not start" in after["progress"]
+    assert before["stop"]["visible"] is True and after["stop"]["visible"] is False
+    assert after["actions"]["visible"] is False and after["retry"]["visible"] is False

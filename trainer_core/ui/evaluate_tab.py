@@ -174,6 +174,8 @@ def evaluate(
                     label_column=label_column,
                 )
                 chosen_split = (split or "").strip() or implied_split
+            for choice in (model, compare_model if compare else None):
+                _check_run_kind(ctx, choice, identity, cfg)
             started = time.perf_counter()
             report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
             seconds_a = time.perf_counter() - started
@@ -193,6 +195,27 @@ def evaluate(
             if run_data:
                 report.split = shown_split
     return _outputs(report_a, seconds_a, report_b, seconds_b)
+
+
+def _check_run_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str], cfg: Any) -> None:
+    """Refuse to score a run on data of the other kind (pairs vs single texts), where it is known."""
+    text = (choice or "").strip()
+    if not text.startswith(sources.RUN_PREFIX):
+        return
+    pair = sources.run_is_pair(ctx.jobs, identity(), sources.run_id_of(text))
+    if pair is None:
+        return
+    if pair and cfg.text_pair_column is None and cfg.text_column is not None:
+        raise InputError(
+            f"{text} was trained on text pairs, but this data has one text column ('{cfg.text_column}'): "
+            "choose data with two text columns, or set the second text column."
+        )
+    if not pair and cfg.text_pair_column:
+        raise InputError(
+            f"{text} was trained on single texts, but this data has a second text column "
+            f"('{cfg.text_pair_column}'): its scores would mean nothing. Choose single-text data, or a model "
+            "trained on pairs."
+        )
 
 
 def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:

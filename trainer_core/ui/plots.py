@@ -25,6 +25,7 @@ SCORE_METRICS = metric_registry.SCORE_NAMES
 FINAL_PUSH_KEY = 1 << 62
 ACTIVE_STATES = ("queued", "running", "stopping")
 LOSS_SERIES = ("train", "eval")
+STOPPING_QUEUED = "stopping-queued"  # shown state of a queued run whose stop was asked for
 
 
 # ----------------------------------------------------------------------------------------- formatting
@@ -332,6 +333,8 @@ class RunView:
         if state == "queued":
             where = f"position {queue_position} in the queue" if queue_position else "in the queue"
             return f"Queued ({where}): it starts when the GPU is free."
+        if state == STOPPING_QUEUED:
+            return "Stop requested while queued: this run will not start and leaves the queue."
         step, total = self.step, self.total_steps
         steps = f"step {step} / {total}" if total else f"step {step}"
         if state in ("running", "stopping"):

@@ -130,6 +130,16 @@ def short_name(reference: str | None) -> str:
     return parts[-1] if parts else "?"
 
 
+def run_is_pair(jobs: JobManager, identity: str, run_id: str) -> bool | None:
+    """Whether a run was trained on text pairs (None when its config cannot be read)."""
+    try:
+        config = jobs.config(identity, run_id)
+    except (InputError, OSError):
+        return None
+    preset = PRESETS.get(config.task)
+    return bool(config.data.text_pair_column) or bool(preset and preset.is_pair)
+
+
 def run_label(info: RunInfo) -> str:
     """A run as a dropdown shows it: model, data and start time (its id stays the value)."""
     when = time.strftime("%b %d %H:%M", time.localtime(info.created)) if info.created else info.run_id

@@ -183,7 +183,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
     failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
     progress = view.progress_html(info.state, info.queue_position)
     if info.state == "queued" and stop_set:
-        progress = plots.RunView().progress_html("stopping-queued")
+        progress = plots.RunView().progress_html(plots.STOPPING_QUEUED)
     return {
         "progress": progress,
         "loss_plot": gr.update(value=view.loss_frame(), visible=True) if view.loss else gr.update(visible=False),
