@@ -135,7 +135,7 @@ def test_finished_run():
     assert view.progress_fraction("finished") == 1.0
     result = view.result_markdown("finished")
     assert "**The run finished** after 20 steps." in result
-    assert "| accuracy | 0.8500 |" in result and "| f1 | 0.8000 |" in result
+    assert "| Accuracy | 0.8500 |" in result and "| F1 | 0.8000 |" in result
     assert "[alice/model](https://huggingface.co/alice/model)" in result
     assert "finished at step 20: accuracy 0.8500, f1 0.8000" in view.log_text()
 

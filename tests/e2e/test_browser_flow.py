@@ -70,7 +70,8 @@ def test_only_other_origins_failed_loads_are_ignored():
 
 def test_a_phone_wide_page_keeps_its_title_readable(browser, studio_app):
     """At 390 px the header stacks: the title gets the width, nothing overflows sideways."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:

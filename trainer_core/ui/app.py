@@ -74,7 +74,7 @@ def build_app(root: str | Path | None = None, *, train_fn=None, context: AppCont
         visitor = gr.BrowserState(None, storage_key="trainer-studio-visitor", secret=ctx.browser_secret)
         with gr.Row(elem_id="ts-header", equal_height=False):
             with gr.Column(scale=3, min_width=240, elem_id="ts-title"):
-                gr.Markdown(f"# 🏋️ {TITLE}\n{INTRO}")
+                gr.Markdown(f"# {TITLE}\n{INTRO}")
             with gr.Column(scale=1, min_width=240):
                 gr.Markdown(f"**Hardware:** {ctx.hardware.describe()}", elem_id="hardware")
                 if ctx.on_space:

@@ -252,7 +252,8 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
 
     gr.Markdown(
         "**Step 3 of 4 · Evaluate.** Score a model on a labelled split: metrics, confusion matrix, per-class scores and the examples it "
-        "gets wrong. Tick **Compare** to score a second model on the same rows."
+        "gets wrong. Tick **Compare** to score a second model on the same rows.",
+        elem_classes=["ts-step"],
     )
     with gr.Row():
         with gr.Column():

@@ -403,7 +403,7 @@ class RunView:
         lines = [f"**The run {verb}** after {self.result.get('global_step')} steps."]
         if metrics:
             lines.append("| metric | value |\n|---|---|")
-            lines[-1] += "".join(f"\n| {k} | {_number(v)} |" for k, v in metrics.items())
+            lines[-1] += "".join(f"\n| {metric_registry.title(k)} | {_number(v)} |" for k, v in metrics.items())
         retried = self.pushes.get((FINAL_PUSH_KEY, True)) or {}
         if not retried.get("retry"):
             retried = {}
