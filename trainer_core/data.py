@@ -156,6 +156,11 @@ def _hub_error(dataset: str, err: Exception) -> Exception:
     return InputError(f"Could not load dataset '{dataset}': {text.strip().splitlines()[0] if text else name}")
 
 
+def _hub_token(token: str | bool | None) -> str | bool | None:
+    # False is an anonymous visitor: kept, so the Hub libraries do not fall back to the server's HF_TOKEN.
+    return token if token is False else (token or None)
+
+
 def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
     """All splits of the dataset, unmodified. Raises InputError or HubError with what to do."""
     if not cfg.dataset:
@@ -164,7 +169,7 @@ def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
         return load_local(cfg.dataset)
     try:
         loaded = datasets.load_dataset(
-            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
         )
     except Exception as err:
         raise _hub_error(cfg.dataset, err) from err
@@ -180,18 +185,18 @@ def stream_sample(
     dataset card states it: a preview without downloading a whole dataset (Yelp is 650,000 reviews)."""
     try:
         builder = datasets.load_dataset_builder(
-            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
         )
         if builder.info.splits:
             splits = {name: info.num_examples for name, info in builder.info.splits.items()}
         else:
             names = datasets.get_dataset_split_names(
-                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
             )
             splits = dict.fromkeys(names)
         require_split(splits, split, cfg.dataset)
         stream = datasets.load_dataset(
-            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=token or None,
+            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=_hub_token(token),
             streaming=True,
         )  # fmt: skip
         sample = Dataset.from_list(list(stream.take(rows)), features=stream.features)

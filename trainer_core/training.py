@@ -760,6 +760,129 @@ def _resumable_checkpoint(output_dir: Path, config: TrainConfig) -> str | None:
     return str(max(candidates)[1])
 
 
+# ------------------------------------------------------------------------------------------ slices
+# A run on a GPU lent per call (ZeroGPU) is prepared once on the CPU into ``<run_dir>/prepared`` and
+# then trained by a sequence of calls, each resuming the last checkpoint: nothing between two calls
+# lives in memory, so any call may run in a fresh worker process.
+
+PREPARED_DIR = "prepared"
+
+
+def prepare_slices(config: TrainConfig, run_dir: str | Path, *, token: str | None = None,
+                   on_event: EventSink | None = None) -> dict[str, Any]:  # fmt: skip
+    """Load, validate and tokenize on the CPU and store the result in the run dir for ``train_slice``.
+
+    Returns ``{"total_steps": ..., "train_rows": ...}``. Skipped when the run dir is already prepared
+    (a resumed run).
+    """
+    emit = on_event or (lambda event: None)
+    target = Path(run_dir) / PREPARED_DIR
+    meta_path = target / "meta.json"
+    if meta_path.is_file():
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    run = prepare_run(config, token)
+    config = run.config
+    _check_not_another_run(Path(config.training.output_dir), config)
+    emit(_prepared_event(run))
+    spec = run.data.columns
+    train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
+    eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
+    tmp = target.with_name(PREPARED_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    train_set.save_to_disk(str(tmp / "train"))
+    eval_set.save_to_disk(str(tmp / "eval"))
+    run.tokenizer.save_pretrained(str(tmp / "tokenizer"))
+    config.save(tmp / "config.yaml")
+    _prefetch_weights(config, run.token)
+    t = config.training
+    world = 1
+    steps_per_epoch = math.ceil(math.ceil(len(train_set) / (t.batch_size * world)) / t.gradient_accumulation_steps)
+    total = t.max_steps if t.max_steps > 0 else math.ceil(steps_per_epoch * t.epochs)
+    meta = {
+        "train_rows": len(train_set),
+        "eval_rows": len(eval_set),
+        "total_steps": total,
+        "label_names": run.data.label_names,
+        "eval_source": run.data.eval_source,
+        "columns": dataclasses.asdict(spec),
+        "repo_id": run.repo_id,
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return meta
+
+
+def _prefetch_weights(config: TrainConfig, token: str | None) -> None:
+    """Download the model's weights now, on the CPU, so the first GPU call does not spend its booking on it."""
+    if Path(config.model.model).is_dir():
+        return
+    from transformers.utils import cached_file
+
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        try:
+            found = cached_file(config.model.model, name, token=token, revision=config.model.revision,
+                                _raise_exceptions_for_missing_entries=False)  # fmt: skip
+        except Exception:  # the GPU call loads the model again and reports a real problem there
+            logger.debug("prefetching %s of %s failed", name, config.model.model, exc_info=True)
+            return
+        if found:
+            return
+
+
+def train_slice(run_dir: str | Path, seconds: float | None, *, token: str | None = None,
+                steps: int | None = None, on_event: EventSink | None = None,
+                stop: StopFlag | None = None) -> dict[str, Any]:  # fmt: skip
+    """Train a prepared run for at most ``seconds`` (or ``steps``), then save and return a small summary.
+
+    The summary is plain data (it crosses a process boundary): ``state`` is ``paused``, ``finished``,
+    ``stopped`` or ``failed`` (with ``error``, the message for the user; errors are returned, not raised,
+    because a GPU worker would hand the caller only the exception's class name).
+    """
+    from datasets import load_from_disk
+    from transformers import AutoTokenizer
+
+    started = time.monotonic()
+    try:
+        source = Path(run_dir) / PREPARED_DIR
+        meta = json.loads((source / "meta.json").read_text(encoding="utf-8"))
+        config = TrainConfig.from_yaml(source / "config.yaml")
+        output_dir = Path(config.training.output_dir)
+        before = _resumable_checkpoint(output_dir, config)
+        first_step = int(before.rsplit("-", 1)[-1]) if before else 0
+        train_set = load_from_disk(str(source / "train"))
+        eval_set = load_from_disk(str(source / "eval"))
+        data = data_lib.PreparedData(
+            train=train_set, eval=eval_set, columns=data_lib.ColumnSpec(**meta["columns"]),
+            label_names=meta["label_names"], eval_source=meta["eval_source"], problems=[],
+        )  # fmt: skip
+        tokenizer = AutoTokenizer.from_pretrained(str(source / "tokenizer"))
+        run = PreparedRun(config, data, tokenizer, {}, meta.get("repo_id"), token)
+        limits = SliceLimits(seconds=seconds, steps=steps, started=started)
+        result = train_tokenized(run, train_set, eval_set, emit=on_event or (lambda e: None), stop=stop,
+                                 limits=limits, push=False)  # fmt: skip
+    except StudioError as err:
+        return {"state": "failed", "error": hub_lib.redact(str(err), token)}
+    except Exception as err:
+        message = f"Unexpected {type(err).__name__}: {err}"
+        logger.exception("a training slice failed")
+        return {"state": "failed", "error": hub_lib.redact(message, token)}
+    trained = result.global_step - first_step
+    state = "paused" if result.paused else "stopped" if result.stopped else "finished"
+    return {
+        "state": state,
+        "step": result.global_step,
+        "total_steps": meta["total_steps"],
+        "steps": trained,
+        "seconds": round(time.monotonic() - started, 3),
+        "train_seconds": round(result.train_runtime, 3),
+        "step_seconds": round(result.train_runtime / trained, 4) if trained > 0 else None,
+        "metrics": result.metrics,
+        "best_checkpoint": result.best_checkpoint,
+        "output_dir": result.output_dir,
+    }
+
+
 def _same_run(saved_yaml: str, config: TrainConfig) -> bool:
     """Whether a saved config is ``config``, possibly with the batch halved after running out of memory."""
     candidate: TrainConfig | None = config
@@ -814,6 +937,8 @@ __all__ = [
     "SliceLimits",
     "TrainResult",
     "prepare_run",
+    "prepare_slices",
     "train",
+    "train_slice",
     "train_tokenized",
 ]
