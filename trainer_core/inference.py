@@ -16,6 +16,13 @@ DEFAULT_MAX_LENGTH = 512
 
 
 def pick_device() -> str:
+    """Where predictions run. On ZeroGPU the main process has no GPU (``spaces`` makes
+    ``torch.cuda.is_available()`` say True there, and any real CUDA call raises), so the CPU, decided from
+    the environment and not from torch; a demo's single texts are fast enough there."""
+    from trainer_core.runtime import on_zero_gpu
+
+    if on_zero_gpu():
+        return "cpu"
     import torch
 
     if torch.cuda.is_available():

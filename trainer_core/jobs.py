@@ -417,6 +417,10 @@ def run_in_slices(
     from trainer_core.training import RESULTS_FILE, prepare_slices
 
     call = slice_fn or runtime.train_slice_on_gpu
+    # Steps per call, to cut runs into slices deterministically in tests and benchmarks; time decides otherwise.
+    slice_steps = (
+        int(os.environ["TRAINER_STUDIO_SLICE_STEPS"]) if os.environ.get("TRAINER_STUDIO_SLICE_STEPS") else None
+    )
     on_event = event_writer(path)
     stop = FileStopFlag(path)
     signed_in = bool(token)
@@ -437,7 +441,7 @@ def run_in_slices(
         on_event({"type": "slice", "slice": number, "status": "waiting", "seconds": round(seconds, 1),
                   "step": step, "total_steps": total})  # fmt: skip
         try:
-            summary = call(str(path), seconds, token)
+            summary = call(str(path), seconds, token, slice_steps)
         except Exception as err:
             refusal = runtime.classify_gpu_error(err, signed_in=signed_in)
             if refusal is None:

@@ -575,7 +575,7 @@ def train_tokenized(
             best_checkpoint=trainer.state.best_model_checkpoint,
         )
         emit({"type": "paused", "step": result.global_step, "total_steps": trainer.state.max_steps,
-              "reason": events.paused, "checkpoint": checkpoint})  # fmt: skip
+              "reason": events.paused, "checkpoint": checkpoint and Path(checkpoint).name})  # fmt: skip
         return result
 
     stopped = events.stopped

@@ -4,19 +4,21 @@ Runs live in the ``JobManager`` (threads, one directory per run), not in the bro
 the run's events and streams curves, progress and log to the page. Closing the tab leaves the run
 going; reopening the page lists the visitor's runs and follows a running one again.
 
-API endpoints: ``/train`` (streams), ``/stop``, ``/runs``, ``/attach`` (streams), ``/retry_push``,
-``/config``.
+API endpoints: ``/train`` (streams), ``/stop``, ``/resume`` (streams), ``/runs``, ``/attach`` (streams),
+``/retry_push``, ``/config``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
 
+from trainer_core import jobs as jobs_lib
 from trainer_core.cli import as_cli_command
 from trainer_core.config import DataConfig, HubConfig, ModelConfig, TrainConfig, TrainingConfig, field_help
 from trainer_core.errors import InputError, StudioError
@@ -69,6 +71,19 @@ def _number(value: Any, name: str, kind: type = float) -> Any:
             raise InputError(f"{name} must be a whole number, got {value}.")
         return int(number)
     return number
+
+
+def _progress_html(view: plots.RunView, info: Any) -> str:
+    """The progress bar; a run trained in slices (ZeroGPU) says which slice and whether it waits or is paused."""
+    note = jobs_lib.status_text(info)
+    if note is None:
+        return view.progress_html(info.state, info.queue_position)
+    fraction = info.step / info.total_steps if info.total_steps else view.progress_fraction(info.state)
+    return (
+        f'<div class="ts-progress" data-state="{html.escape(info.state)}">'
+        f'<progress value="{round(fraction * 100)}" max="100" style="width:100%"></progress>'
+        f"<div>{html.escape(note)}</div></div>"
+    )
 
 
 def build_config(
@@ -234,6 +249,7 @@ def render(ctx: AppContext) -> None:
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", elem_id="train-start")
                 stop = gr.Button("Stop", variant="stop", elem_id="train-stop")
+                resume_button = gr.Button("Resume", elem_id="train-resume")
                 show_config = gr.Button("Show as CLI / YAML", elem_id="train-show-config")
             error_box = gr.Markdown(visible=False, elem_id="train-error", elem_classes=["ts-error"])
             notice = gr.Markdown(elem_id="train-notice")
@@ -336,7 +352,7 @@ def render(ctx: AppContext) -> None:
     def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]]) -> dict[Any, Any]:
         active = info.state in plots.ACTIVE_STATES
         return {
-            progress: view.progress_html(info.state, info.queue_position),
+            progress: _progress_html(view, info),
             loss_plot: view.loss_frame() if view.loss else None,
             score_plot: view.score_frame() if view.scores else None,
             log: view.log_text(LOG_LINES),
@@ -489,6 +505,31 @@ def render(ctx: AppContext) -> None:
         dropdown, table = runs_update(identity, selected)
         return dropdown, table, error_update(None)
 
+    async def resume(
+        visitor: str | None,
+        token: str | None = None,
+        run_id: str | None = None,
+        oauth_token: gr.OAuthToken | None = None,
+        profile: gr.OAuthProfile | None = None,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[dict[Any, Any]]:
+        """Continue a paused (or interrupted) run from its last checkpoint and stream it like /train."""
+        secret = _secret(oauth_token, token, ctx.on_space)
+        try:
+            if not run_id:
+                raise InputError("No run selected: choose one under 'Your runs'.")
+            identity = visitor_identity(visitor, profile.username if profile else None)
+            if not ctx.jobs.resume(identity, run_id, token=secret):
+                state = ctx.jobs.info(identity, run_id).state
+                raise InputError(f"Run {run_id} is {state}: only a paused or interrupted run can be resumed.")
+        except StudioError as err:
+            message = _safe(str(err), secret, token)
+            yield {error_box: error_update(message), events_json: {"error": message}}
+            return
+        yield {error_box: error_update(None)}
+        async for updates in follow(identity, run_id, getattr(request, "session_hash", None)):
+            yield updates
+
     def stop_run(visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None):
         """Ask a run to stop after its current step; it keeps its last checkpoint."""
         if not run_id:
@@ -596,6 +637,14 @@ def render(ctx: AppContext) -> None:
 
     refresh.click(list_runs, [visitor, runs], [runs, runs_table, error_box], api_name="runs")
     stop.click(stop_run, [visitor, runs], [error_box, events_json], api_name="stop", concurrency_limit=None)
+    resume_button.click(
+        resume,
+        [visitor, typed_token, runs],
+        stream_outputs,
+        api_name="resume",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
     retry.click(
         retry_push, [visitor, typed_token, runs, repo_id, private], [notice, events_json], api_name="retry_push"
     )
