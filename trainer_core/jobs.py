@@ -216,9 +216,14 @@ class JobManager:
             if info.state not in ("paused", "interrupted"):
                 return False
             thread = self._threads.get(str(path))
-            if thread is not None and thread.is_alive():
+            if thread is not None and thread.is_alive() and (info.pause or {}).get("resume_at"):
                 (path / RESUME_FILE).touch()  # a run waiting for its quota: go now
                 return True
+        if thread is not None:
+            thread.join(timeout=30)  # a run that just paused is still leaving its thread
+        with self._lock:
+            if self._info(path).state not in ("paused", "interrupted"):
+                return False
             FileStopFlag(path).path.unlink(missing_ok=True)
             self._set_status(path, state="queued", pause=None, error=None)
             event_writer(path)({"type": "resume_requested"})
@@ -435,7 +440,8 @@ def run_in_slices(
             set_status(path, state="stopped", ended=time.time())
             on_event({"type": "stopped", "reason": "stopped between two GPU calls; the last checkpoint is kept"})
             return "stopped"
-        seconds = runtime.next_slice_seconds(total - step, step_seconds, left=left)
+        overhead = runtime.slice_overhead(str(path))
+        seconds = runtime.next_slice_seconds(total - step, step_seconds, left=left, overhead=overhead)
         number = done_slices + 1
         set_status(path, state="running", slice=number, pause=None, total_steps=total)
         on_event({"type": "slice", "slice": number, "status": "waiting", "seconds": round(seconds, 1),
@@ -447,7 +453,7 @@ def run_in_slices(
             if refusal is None:
                 raise
             if refusal.kind == "quota" and refusal.left is not None and left is None:
-                fits = runtime.next_slice_seconds(total - step, step_seconds, left=refusal.left)
+                fits = runtime.next_slice_seconds(total - step, step_seconds, left=refusal.left, overhead=overhead)
                 if fits >= runtime.MIN_SLICE_SECONDS:
                     left = refusal.left  # book what the visitor has left and try once more
                     continue
@@ -466,7 +472,8 @@ def run_in_slices(
             raise StudioError(summary["error"])
         done_slices, step, left = number, int(summary["step"]), None
         step_seconds = summary.get("step_seconds") or step_seconds
-        set_status(path, slice=number, step=step, step_seconds=step_seconds)
+        overhead_seen = max(float(summary.get("overhead_seconds") or 0.0), _status_value(path, "overhead_seconds"))
+        set_status(path, slice=number, step=step, step_seconds=step_seconds, overhead_seconds=overhead_seen)
         on_event({"type": "slice", "slice": number, "status": "done", "step": step, "total_steps": total,
                   "seconds": summary["seconds"], "steps": summary["steps"]})  # fmt: skip
         if summary["state"] == "paused":
@@ -494,6 +501,11 @@ def run_in_slices(
                pushed_repo=result.get("pushed_repo"), push_errors=result.get("push_errors", []),
                ended=time.time())  # fmt: skip
     return state
+
+
+def _status_value(path: Path, key: str) -> float:
+    status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
+    return float(status.get(key) or 0.0)
 
 
 def _wait_for_quota(path: Path, resume_at: float | None, sleep: Callable[[float], None]) -> bool:

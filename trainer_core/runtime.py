@@ -127,17 +127,35 @@ MAX_SLICE_SECONDS = 240  # shorter bookings wait less in ZeroGPU's queue and ris
 
 
 def slice_booking(run_dir: str, seconds: float, token: str | bool | None = None, steps: int | None = None) -> int:
-    """The GPU seconds to book for one ``train_slice_on_gpu`` call (same arguments)."""
-    return math.ceil(seconds + SLICE_OVERHEAD_SECONDS)
+    """The GPU seconds to book for one ``train_slice_on_gpu`` call (same arguments): its training time plus
+    the set-up and final save, as measured by the run's earlier calls (kept in its status file)."""
+    return math.ceil(seconds + slice_overhead(run_dir))
 
 
-def next_slice_seconds(remaining_steps: int, step_seconds: float | None, *, left: int | None = None) -> float:
+def slice_overhead(run_dir: str) -> float:
+    import json
+
+    try:
+        with open(os.path.join(run_dir, "status.json"), encoding="utf-8") as handle:
+            measured = float(json.load(handle).get("overhead_seconds") or 0.0)
+    except (OSError, ValueError):
+        measured = 0.0
+    return max(SLICE_OVERHEAD_SECONDS, measured * 1.25)
+
+
+def next_slice_seconds(
+    remaining_steps: int,
+    step_seconds: float | None,
+    *,
+    left: int | None = None,
+    overhead: float = SLICE_OVERHEAD_SECONDS,
+) -> float:
     """Training seconds for the next slice: what the remaining steps need by the measured step time (with
     room for evaluations), within the per-call bounds and within ``left``, the visitor's quota if known."""
     want = FIRST_SLICE_SECONDS if step_seconds is None else remaining_steps * step_seconds * 1.25 + 5
     want = min(MAX_SLICE_SECONDS, max(MIN_SLICE_SECONDS, want))
     if left is not None:
-        want = min(want, left - SLICE_OVERHEAD_SECONDS)
+        want = min(want, left - overhead)
     return float(want)
 
 

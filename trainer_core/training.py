@@ -858,7 +858,9 @@ def train_slice(run_dir: str | Path, seconds: float | None, *, token: str | None
         )  # fmt: skip
         tokenizer = AutoTokenizer.from_pretrained(str(source / "tokenizer"))
         run = PreparedRun(config, data, tokenizer, {}, meta.get("repo_id"), token)
-        limits = SliceLimits(seconds=seconds, steps=steps, started=started)
+        # The budget counts training from its first step: setting up (loading data and model, resuming) is
+        # measured and booked on top of it (see runtime.slice_booking).
+        limits = SliceLimits(seconds=seconds, steps=steps)
         result = train_tokenized(run, train_set, eval_set, emit=on_event or (lambda e: None), stop=stop,
                                  limits=limits, push=False)  # fmt: skip
     except StudioError as err:
@@ -876,6 +878,7 @@ def train_slice(run_dir: str | Path, seconds: float | None, *, token: str | None
         "steps": trained,
         "seconds": round(time.monotonic() - started, 3),
         "train_seconds": round(result.train_runtime, 3),
+        "overhead_seconds": round(max(0.0, time.monotonic() - started - result.train_runtime), 3),
         "step_seconds": round(result.train_runtime / trained, 4) if trained > 0 else None,
         "metrics": result.metrics,
         "best_checkpoint": result.best_checkpoint,
