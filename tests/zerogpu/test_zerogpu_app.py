@@ -135,9 +135,12 @@ def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device
 
 
 def _kill_third_call(device_api, before: int) -> None:
-    """Arm a kill for the run's third GPU call once its first two are booked, half a second into it."""
+    """Arm a kill for the run's third GPU call once its second has started, half a second into the third."""
     deadline = time.monotonic() + 240
-    while len(device_api.bookings) < before + 2 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        second = device_api.bookings[before + 1] if len(device_api.bookings) > before + 1 else None
+        if second is not None and second.allowed is not None:
+            break
         time.sleep(0.02)
     device_api.kill_next(0.5)
 
