@@ -6,8 +6,6 @@ Slow: the app starts in its own process (about half a minute here) and trains fo
 from __future__ import annotations
 
 import dataclasses
-import html
-import re
 import secrets
 import threading
 import time
@@ -21,24 +19,11 @@ from trainer_core.jobs import owner_key
 
 pytestmark = pytest.mark.slow
 
-OUTPUTS = ("error", "progress", "loss_plot", "score_plot", "log", "pushes", "result", "runs", "runs_table", "events")
 
-
-def value(output):
-    if isinstance(output, dict) and output.get("__type__") == "update":
-        return output.get("value")
-    return output
-
-
-def named(outputs) -> dict:
-    return {name: value(output) for name, output in zip(OUTPUTS, outputs, strict=True)}
-
-
-def form(**overrides) -> dict:
+def options(**overrides) -> dict:
     """The shipped example dataset and a tiny model from the Hub (double), 12 steps: three slices of 4."""
     values = {
-        "source": "Example",
-        "example": "sentiment.csv",
+        "dataset": "example:sentiment",
         "model": PUBLIC_MODEL,
         "max_steps": 12,
         "batch_size": 8,
@@ -51,27 +36,20 @@ def form(**overrides) -> dict:
 
 
 def stream(job, timeout: float = 300) -> list[dict]:
+    """The items of a streamed /train or /resume call: ``{"run_id", "state", "step", "events"}``."""
     deadline = time.monotonic() + timeout
     while not job.done():
         assert time.monotonic() < deadline, "the stream did not end"
         time.sleep(0.2)
-    return [named(outputs) for outputs in job.outputs()]
+    return list(job.outputs())
 
 
-def run_dir(space, visitor: str, run_id: str) -> Path:
-    return space.home / "runs" / owner_key(f"browser:{visitor}") / run_id
+def events_of(items: list[dict]) -> list[dict]:
+    return [event for item in items for event in item.get("events") or []]
 
 
-def run_id_of(items: list[dict]) -> str:
-    ids = [
-        item["events"]["run_id"] for item in items if isinstance(item["events"], dict) and item["events"].get("run_id")
-    ]
-    assert ids, items[-1]
-    return ids[-1]
-
-
-def progress_text(item: dict) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", item["progress"] or ""))
+def run_dir(space, client, run_id: str) -> Path:
+    return space.home / "runs" / owner_key(f"session:{client.session_hash}") / run_id
 
 
 def test_the_start_up_report_is_sent(space, device_api):
@@ -81,9 +59,10 @@ def test_the_start_up_report_is_sent(space, device_api):
 def test_a_run_in_three_slices_finishes_like_one_call(space, device_api, tmp_path):
     visitor = secrets.token_hex(8)
     before = len(device_api.bookings)
-    items = stream(space.client(visitor).submit(visitor=visitor, **form(), api_name="/train"))
-    assert items[-1]["events"]["state"] == "finished", items[-1]
-    run = run_dir(space, visitor, run_id_of(items))
+    client = space.client(visitor)
+    items = stream(client.submit(**options(), api_name="/train"))
+    assert items[-1]["state"] == "finished", items[-1]
+    run = run_dir(space, client, items[-1]["run_id"])
     bookings = device_api.bookings[before:]
     assert len(bookings) >= 3  # slices of 4 steps (a slow machine may cut some earlier, by time)
     assert all(b.token == ip_token(visitor) for b in bookings)  # booked to the visitor's quota
@@ -106,12 +85,12 @@ def test_a_run_in_three_slices_finishes_like_one_call(space, device_api, tmp_pat
 def test_a_quota_refusal_pauses_with_what_to_do(space, device_api):
     visitor = secrets.token_hex(8)
     device_api.refuse_next("quota", left=3, wait=3600)
-    items = stream(space.client(visitor).submit(visitor=visitor, **form(), api_name="/train"))
-    last = items[-1]
-    assert last["events"]["state"] == "paused", last
-    text = progress_text(last)
-    assert "paused: GPU quota used up, resumes at" in text
-    assert "Sign in for more GPU time" in text
+    items = stream(space.client(visitor).submit(**options(), api_name="/train"))
+    assert items[-1]["state"] == "paused", items[-1]
+    paused = [e for e in events_of(items) if e["type"] == "paused"]
+    assert len(paused) == 1
+    assert paused[0]["message"].startswith("paused: GPU quota used up, resumes at")
+    assert "Sign in for more GPU time" in paused[0]["message"]
 
 
 def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device_api):
@@ -120,17 +99,15 @@ def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device
     before = len(device_api.bookings)
     killer = threading.Thread(target=_kill_third_call, args=(device_api, before), daemon=True)
     killer.start()
-    items = stream(client.submit(visitor=visitor, **form(), api_name="/train"))
+    items = stream(client.submit(**options(), api_name="/train"))
     killer.join(timeout=5)
-    last = items[-1]
-    assert last["events"]["state"] == "paused", last
-    assert "Press Resume" in progress_text(last)
+    assert items[-1]["state"] == "paused", items[-1]
+    paused = [e for e in events_of(items) if e["type"] == "paused"]
+    assert "Press Resume" in paused[-1]["message"]
     assert device_api.bookings[before + 2].killed
-    run_id = run_id_of(items)
-    items = stream(client.submit(visitor=visitor, run_id=run_id, api_name="/resume"))
-    assert items[-1]["events"]["state"] == "finished", items[-1]
-    events = [e for item in items if isinstance(item["events"], dict) for e in item["events"].get("events", [])]
-    resumed = [e["checkpoint"] for e in events if e["type"] == "resume"]
+    items = stream(client.submit(run_id=items[-1]["run_id"], api_name="/resume"))
+    assert items[-1]["state"] == "finished", items[-1]
+    resumed = [e["checkpoint"] for e in events_of(items) if e["type"] == "resume"]
     assert resumed[-1] == f"checkpoint-{2 * SLICE_STEPS}"  # only the killed slice's steps were redone
 
 
@@ -148,6 +125,7 @@ def _kill_third_call(device_api, before: int) -> None:
 def test_demo_predicts_in_the_main_process(space):
     visitor = secrets.token_hex(8)
     scores = space.client(visitor).predict(text="a wonderful film", model=PUBLIC_MODEL, api_name="/predict")
+    assert set(scores) >= {"LABEL_0", "LABEL_1"} or len(scores) >= 2, scores
     assert isinstance(scores, dict)
 
 
@@ -160,10 +138,12 @@ def test_a_visitor_without_a_token_never_uses_the_spaces_token(space):
 
 def test_a_bad_column_keeps_its_message(space):
     visitor = secrets.token_hex(8)
-    items = stream(space.client(visitor).submit(visitor=visitor, **form(label_column="verdict"), api_name="/train"))
-    text = " ".join(str(item["error"] or "") + " " + str(item["result"] or "") for item in items)
-    assert "verdict" in text, items[-1]
-    assert "InputError" not in text
+    items = stream(space.client(visitor).submit(**options(label_column="verdict"), api_name="/train"))
+    assert items[-1]["state"] == "failed", items[-1]
+    errors = [e["message"] for e in events_of(items) if e["type"] == "error"]
+    assert len(errors) == 1
+    assert "verdict" in errors[0] and "text" in errors[0]  # names the column asked for and those found
+    assert "InputError" not in errors[0]
 
 
 def test_two_visitors_train_at_the_same_time(space, device_api):
@@ -172,9 +152,9 @@ def test_two_visitors_train_at_the_same_time(space, device_api):
         jobs = []
         for _ in range(2):
             visitor = secrets.token_hex(8)
-            jobs.append(space.client(visitor).submit(visitor=visitor, **form(max_steps=4), api_name="/train"))
+            jobs.append(space.client(visitor).submit(**options(max_steps=4), api_name="/train"))
         results = [stream(job) for job in jobs]
     finally:
         device_api.barrier = None
     assert not barrier.broken, "the second visitor's GPU call never came while the first one waited"
-    assert [items[-1]["events"]["state"] for items in results] == ["finished", "finished"]
+    assert [items[-1]["state"] for items in results] == ["finished", "finished"]

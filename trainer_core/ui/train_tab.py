@@ -247,7 +247,7 @@ async def resume_api(
     hf_token = secret(oauth_token, token, ctx)
     try:
         identity = caller_identity(None, profile, request)
-        async for updates in resume(ctx, followers, identity, run_id, hf_token, None):
+        async for updates in resume(ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)):
             if "events" in updates:
                 yield updates["events"]
     except StudioError as err:
@@ -539,7 +539,9 @@ def make_train_api(ctx: AppContext, followers: Followers):
         try:
             identity = caller_identity(None, profile, request)
             config = api_config(ctx, identity, values)
-            async for updates in start(ctx, followers, identity, config, hf_token, None):
+            # Keyed by the caller's session: with None, two API callers would end each other's stream.
+            session = getattr(request, "session_hash", None)
+            async for updates in start(ctx, followers, identity, config, hf_token, session):
                 if "events" in updates:
                     yield updates["events"]
         except StudioError as err:
