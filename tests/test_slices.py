@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -245,3 +246,62 @@ def test_an_anonymous_visitor_can_book_the_first_slice(tmp_path):
     """About 120 s of daily quota for an anonymous visitor: the first call must ask for less (it used to ask
     for 182 s for the 320-row example, which ZeroGPU refuses outright)."""
     assert runtime.slice_booking(str(tmp_path), runtime.next_slice_seconds(30, None)) <= 120 - 30
+
+
+# --------------------------------------------------------------------------------------- storage
+
+
+def fake_run(owner: Path, run_id: str, *, created: float, state: str = "finished", sizes=(2000, 1000)) -> Path:
+    path = owner / run_id
+    (path / "model" / "checkpoint-10").mkdir(parents=True)
+    (path / "model" / "checkpoint-10" / "model.safetensors").write_bytes(b"x" * sizes[0])
+    (path / "model" / "model.safetensors").write_bytes(b"x" * sizes[1])
+    (path / "status.json").write_text(json.dumps({"state": state, "created": created}), encoding="utf-8")
+    return path
+
+
+def test_old_runs_and_a_visitors_excess_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_RUN_MAX_AGE_DAYS", "2")
+    monkeypatch.setenv("STUDIO_MAX_VISITOR_GB", str(7500 / 1024**3))
+    jobs = JobManager(tmp_path / "runs", sliced=False)
+    now = time.time()
+    mine, theirs = jobs.owner_dir("visitor"), jobs.owner_dir("someone-else")
+    ancient = fake_run(theirs, "20260101-000000-aaaaaa", created=now - 3 * 86400)
+    recent_other = fake_run(theirs, "20260101-000000-bbbbbb", created=now - 3600)
+    older = fake_run(mine, "20260101-000000-cccccc", created=now - 7200)
+    newer = fake_run(mine, "20260101-000000-dddddd", created=now - 60)
+    running = fake_run(mine, "20260101-000000-eeeeee", created=now - 30, state="paused")
+    jobs._threads[str(running)] = threading.Thread(target=time.sleep, args=(0.5,))
+    jobs._threads[str(running)].start()
+
+    removed = jobs.clean_up(mine, now=now)
+
+    assert not ancient.exists()  # past the age limit, whoever owns it
+    assert recent_other.exists()
+    assert removed[:1] == [ancient.name]
+    # Over the size limit: the oldest idle run's checkpoints go first, its final model stays.
+    assert not (older / "model" / "checkpoint-10").exists()
+    assert (older / "model" / "model.safetensors").is_file()
+    assert (newer / "model" / "checkpoint-10").is_dir()
+    assert (running / "model" / "checkpoint-10").is_dir()  # a run still in its thread is never touched
+
+
+def test_off_a_space_nothing_is_removed_unless_asked(monkeypatch):
+    from trainer_core.jobs import retention_policy
+
+    for name in ("SPACE_ID", "SYSTEM", "STUDIO_RUN_MAX_AGE_DAYS", "STUDIO_MAX_VISITOR_GB"):
+        monkeypatch.delenv(name, raising=False)
+    assert retention_policy() == (None, None)
+    monkeypatch.setenv("SPACE_ID", "owner/space")
+    assert retention_policy() == (7.0, 5 * 1024**3)
+    monkeypatch.setenv("STUDIO_MAX_VISITOR_GB", "off")
+    assert retention_policy() == (7.0, None)
+
+
+def test_a_full_disk_says_what_to_do():
+    from trainer_core.jobs import disk_full_message
+
+    message = disk_full_message("Unexpected OSError: [Errno 28] No space left on device: '/data/x'")
+    assert message.startswith("The disk is full")
+    assert "Resume" in message and "/data/x" not in message
+    assert disk_full_message("another problem") == "another problem"

@@ -14,6 +14,7 @@ Tokens stay in memory, in the worker's arguments; they are never written to disk
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import hashlib
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -177,6 +179,7 @@ class JobManager:
                     f"You already have a run in progress ({active[0].run_id}, {active[0].state}). "
                     "Stop it or wait for it to finish before starting another."
                 )
+            self.clean_up(owner)
             run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
             path = owner / run_id
             path.mkdir()
@@ -280,9 +283,9 @@ class JobManager:
                     ended=time.time(),
                 )
         except StudioError as err:
-            self._fail(path, on_event, str(err), token)
+            self._fail(path, on_event, disk_full_message(str(err)), token)
         except Exception as err:  # the worker must record every failure, or the run looks alive forever
-            self._fail(path, on_event, f"Unexpected {type(err).__name__}: {err}", token)
+            self._fail(path, on_event, disk_full_message(f"Unexpected {type(err).__name__}: {err}"), token)
         finally:
             with self._lock:
                 if str(path) in self._queue:
@@ -295,6 +298,61 @@ class JobManager:
         on_event({"type": "error", "message": message})
         with self._lock:
             self._set_status(path, state="failed", error=message, ended=time.time())
+
+    def clean_up(self, owner: Path | None = None, *, now: float | None = None) -> list[str]:
+        """Apply the retention rule (``retention_policy``): remove every visitor's runs older than the age limit,
+        then, for ``owner``, checkpoints and then whole runs, oldest first, until their runs fit the size limit.
+        Runs in progress (and paused runs still waiting in their thread) are never touched. Returns what went."""
+        max_age_days, max_bytes = retention_policy()
+        now = time.time() if now is None else now
+        removed: list[str] = []
+        with self._lock:
+            owners = [p for p in self.root.iterdir() if p.is_dir()] if max_age_days is not None else []
+            for owner_path in owners:
+                for path, status in self._idle_runs(owner_path):
+                    if now - float(status.get("ended") or status.get("created") or now) > max_age_days * 86400:
+                        shutil.rmtree(path, ignore_errors=True)
+                        removed.append(path.name)
+            if max_bytes is None or owner is None or not owner.is_dir():
+                return removed
+            total = _size(owner)
+            idle = self._idle_runs(owner)
+            # Checkpoints first (the final models stay usable), then whole runs.
+            for path, _status in idle:
+                for checkpoint in sorted(path.glob(f"{MODEL_DIR}/checkpoint-*")):
+                    if total <= max_bytes:
+                        return removed
+                    size = _size(checkpoint)
+                    shutil.rmtree(checkpoint, ignore_errors=True)
+                    total -= size
+                    removed.append(f"{path.name}/{checkpoint.name}")
+            for path, _status in idle:
+                if total <= max_bytes:
+                    break
+                size = _size(path)
+                shutil.rmtree(path, ignore_errors=True)
+                total -= size
+                removed.append(path.name)
+        return removed
+
+    def _idle_runs(self, owner: Path) -> list[tuple[Path, dict[str, Any]]]:
+        """An owner's runs that nothing is working on, oldest first."""
+        out = []
+        for path in owner.iterdir():
+            status_path = path / STATUS_FILE
+            if not RUN_ID_PATTERN.match(path.name) or not status_path.is_file():
+                continue
+            thread = self._threads.get(str(path))
+            if thread is not None and thread.is_alive():
+                continue
+            try:
+                status = json.loads(status_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if status.get("state") in ACTIVE_STATES and thread is not None:
+                continue
+            out.append((path, status))
+        return sorted(out, key=lambda item: float(item[1].get("created") or 0.0))
 
     def _locked_status(self, path: Path, **changes: Any) -> None:
         with self._lock:
@@ -400,6 +458,56 @@ class JobManager:
 
 def _default_train(config: TrainConfig, run_dir: str, token: str | None) -> Any:
     return execute_run(config, run_dir, token)
+
+
+# ------------------------------------------------------------------------------------ storage
+RETENTION_ENV = ("STUDIO_RUN_MAX_AGE_DAYS", "STUDIO_MAX_VISITOR_GB")
+SPACE_RETENTION = (7.0, 5.0)  # days a run is kept; GB of runs per visitor (a BERT-base run is about 3 GB)
+
+
+def retention_policy(environ: dict[str, str] | None = None) -> tuple[float | None, int | None]:
+    """(max age in days, max bytes per visitor). On a Space the defaults above apply, elsewhere none;
+    each variable of ``RETENTION_ENV`` changes its limit, and ``0``/``none``/``off`` removes it."""
+    from trainer_core.runtime import on_space
+
+    environ = os.environ if environ is None else environ
+    values: list[float | None] = []
+    for name, default in zip(RETENTION_ENV, SPACE_RETENTION, strict=True):
+        raw = environ.get(name)
+        if raw is None:
+            values.append(default if on_space() else None)
+            continue
+        raw = raw.strip().lower()
+        if raw in ("", "0", "none", "off"):
+            values.append(None)
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            raise InputError(f"{name}={raw!r} is not a number: give days (age) or GB (size), or 'off'.") from None
+        values.append(number if number > 0 else None)
+    age, gigabytes = values
+    return age, int(gigabytes * 1024**3) if gigabytes is not None else None
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed while we looked
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def disk_full_message(message: str) -> str:
+    """A run that ran out of disk says so plainly, and what to do."""
+    if "No space left on device" not in message and "Errno 28" not in message:
+        return message
+    return (
+        "The disk is full (no space left on device), so the run could not save. Its last complete checkpoint is "
+        "kept: delete some of your older runs, then Resume it. A Space owner can add persistent storage or "
+        "lower STUDIO_MAX_VISITOR_GB / STUDIO_RUN_MAX_AGE_DAYS so old runs are removed sooner."
+    )
 
 
 # ------------------------------------------------------------------------------------ slices
