@@ -305,3 +305,26 @@ def test_a_full_disk_says_what_to_do():
     assert message.startswith("The disk is full")
     assert "Resume" in message and "/data/x" not in message
     assert disk_full_message("another problem") == "another problem"
+
+
+def test_stop_between_two_calls_keeps_the_best_checkpoint_as_the_model(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "6")
+    calls = {"n": 0}
+
+    def gpu(run_dir, seconds, token=None, steps=None):
+        calls["n"] += 1
+        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        (Path(run_dir) / "STOP").touch()  # Stop pressed while the next call waits for a GPU
+        return summary
+
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
+    run_id = jobs.start("visitor", config)
+    info = wait_for(jobs, "visitor", run_id, ("stopped", "failed", "finished"))
+    assert info.state == "stopped", info.error
+    assert calls["n"] == 1
+    model = jobs.model_dir("visitor", run_id)
+    from trainer_core.inference import Predictor
+
+    predictor = Predictor(str(model), device="cpu")
+    assert predictor.label_names == ["negative", "positive"]
+    assert json.loads((model / "results.json").read_text())["stopped"] is True

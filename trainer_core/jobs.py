@@ -547,8 +547,14 @@ def run_in_slices(
     left: int | None = None
     while True:
         if stop.is_set():
-            set_status(path, state="stopped", ended=time.time())
-            on_event({"type": "stopped", "reason": "stopped between two GPU calls; the last checkpoint is kept"})
+            from trainer_core.training import finish_stopped_slices
+
+            stopped = finish_stopped_slices(path)
+            on_event({"type": "stopped", "reason": "stopped between two GPU calls; its best checkpoint is the model"})
+            if stopped is not None:
+                on_event({"type": "done", "result": stopped.to_dict()})
+            set_status(path, state="stopped", ended=time.time(), step=stopped.global_step if stopped else step,
+                       metrics=stopped.metrics if stopped else {})  # fmt: skip
             return "stopped"
         overhead = runtime.slice_overhead(str(path))
         seconds = runtime.next_slice_seconds(total - step, step_seconds, left=left, overhead=overhead)

@@ -1028,6 +1028,41 @@ def train_slice(run_dir: str | Path, seconds: float | None, *, token: str | None
     }
 
 
+def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
+    """A run stopped between two GPU calls: its best (else last) checkpoint becomes the final model, on the CPU.
+
+    Returns None when no checkpoint exists yet (nothing was trained).
+    """
+    source = Path(run_dir) / PREPARED_DIR
+    meta = json.loads((source / "meta.json").read_text(encoding="utf-8"))
+    config = TrainConfig.from_yaml(source / "config.yaml")
+    output_dir = Path(config.training.output_dir)
+    last = _resumable_checkpoint(output_dir, config)
+    if last is None:
+        return None
+    state = json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
+    best = state.get("best_model_checkpoint")
+    chosen = Path(best) if best and (Path(best) / "model.safetensors").is_file() else Path(last)
+    for name in ("model.safetensors", "config.json"):
+        shutil.copy2(chosen / name, output_dir / name)
+    for item in (source / "tokenizer").iterdir():
+        shutil.copy2(item, output_dir / item.name)
+    evals = [e for e in state.get("log_history", []) if any(k.startswith("eval_") for k in e)]
+    metrics = {k.removeprefix("eval_"): v for k, v in (evals[-1] if evals else {}).items() if k.startswith("eval_")}
+    result = TrainResult(
+        output_dir=str(output_dir),
+        metrics=_scores(metrics),
+        label_names=meta["label_names"],
+        global_step=int(state.get("global_step", 0)),
+        train_runtime=0.0,
+        train_samples_per_second=0.0,
+        stopped=True,
+        best_checkpoint=str(chosen),
+    )
+    _write_results(output_dir, result)
+    return result
+
+
 def _same_run(saved_yaml: str, config: TrainConfig) -> bool:
     """Whether a saved config is ``config``, possibly with the batch halved after running out of memory."""
     candidate: TrainConfig | None = config
