@@ -8,6 +8,7 @@ import pytest
 from trainer_core import inference
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor, top_label
+from trainer_core.textlimits import MAX_REQUEST_CHARS, cut_text, cut_texts, max_chars
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, tiny_tokenizer, sentiment_run, single_thread
 
@@ -134,3 +135,151 @@ def test_a_missing_model_is_an_input_error(tmp_path, empty_cache):
     with pytest.raises(InputError):
         get_predictor(str(tmp_path / "no-model"))
     assert not inference._CACHE
+
+
+# ------------------------------------------------------------------ bounded input (issue 10, case 1)
+
+
+class RecordingTokenizer:
+    """The predictor's tokenizer, noting the longest string it is handed."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.longest = 0
+
+    def __call__(self, texts, pairs=None, **kwargs):
+        for group in (texts, pairs or []):
+            for text in [group] if isinstance(group, str) else group:
+                self.longest = max(self.longest, len(text))
+        return self.tokenizer(texts, pairs, **kwargs)
+
+
+def test_texts_are_cut_to_what_the_model_reads_before_tokenization(untrained, monkeypatch):
+    recorder = RecordingTokenizer(untrained.tokenizer)
+    monkeypatch.setattr(untrained, "tokenizer", recorder)
+    # Long enough to show the cut, short enough that an uncut pair does not eat the machine's memory.
+    long = "cat dog " * 2_500  # 20,000 characters
+    limit = max_chars(untrained.max_length)
+    assert limit < 10_000
+
+    probs = untrained.predict_proba([long, "red cat"], [long, long])  # batch and evaluate path
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert recorder.longest == limit
+
+    recorder.longest = 0
+    untrained.predict(long, long)  # demo and CLI path
+    assert recorder.longest == limit
+
+
+def test_the_cut_keeps_every_token_the_model_would_read(tiny_tokenizer):
+    words = ["cat", "dog", "the", "movie", "was", "good"]
+    first = " ".join(words[i % 6] for i in range(6_000))
+    second = " ".join(words[(i * 5) % 6] for i in range(3_000))
+    for max_length in (16, 128):
+        cut_first, cut_second = cut_text(first, max_length), cut_text(second, max_length)
+        assert len(cut_first) == max_chars(max_length) < len(first)
+        assert (
+            tiny_tokenizer(cut_first, truncation=True, max_length=max_length)["input_ids"]
+            == (tiny_tokenizer(first, truncation=True, max_length=max_length)["input_ids"])
+        )
+        # A pair's truncation shares max_length between the sides: still the same tokens after the cut.
+        assert (
+            tiny_tokenizer(cut_first, cut_second, truncation=True, max_length=max_length)["input_ids"]
+            == (tiny_tokenizer(first, second, truncation=True, max_length=max_length)["input_ids"])
+        )
+        short = "the cat sat"
+        assert cut_text(short, max_length) == short
+    assert cut_texts(["a" * 5_000, None, "b"], 16) == ["a" * 256, None, "b"]
+
+
+def test_a_text_over_the_request_limit_is_refused_with_the_sizes(untrained):
+    too_long = "cat " * (MAX_REQUEST_CHARS // 4) + "x"
+    with pytest.raises(InputError, match=r"The text has 100,001 characters; the limit is 100,000\..*send the start"):
+        untrained.predict(too_long)
+    with pytest.raises(InputError, match=r"The second text has 100,001 characters"):
+        untrained.predict("cat", too_long)
+
+
+# ------------------------------------------------------------------ concurrent callers share passes (case 9)
+
+
+def test_concurrent_callers_are_answered_from_shared_forward_passes(trained, sentiment_run):
+    """While the first caller's pass runs, the others queue; the next pass serves all of them at once."""
+    import threading
+    import time
+
+    texts = [row["text"] for row in sentiment_run.test_rows[:12]]
+    alone = [trained.predict(text) for text in texts]
+    passes: list[int] = []
+
+    def hold_first_pass(module, args, kwargs):
+        passes.append(int(kwargs["input_ids"].shape[0]))
+        if len(passes) == 1:  # keep the first pass busy until every other caller is waiting
+            deadline = time.monotonic() + 20
+            while len(getattr(trained, "_queue", [])) < len(texts) - 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    handle = trained.model.register_forward_pre_hook(hold_first_pass, with_kwargs=True)
+    answers: dict[int, dict] = {}
+    try:
+        threads = [
+            threading.Thread(target=lambda i=i: answers.__setitem__(i, trained.predict(texts[i])))
+            for i in range(len(texts))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        handle.remove()
+    assert passes == [1, len(texts) - 1]
+    assert sorted(answers) == list(range(len(texts)))
+    for i, scores in answers.items():
+        assert scores == pytest.approx(alone[i], abs=1e-5)
+
+
+def test_one_callers_failure_does_not_fail_the_others_in_its_batch(untrained, monkeypatch):
+    real = untrained.predict_proba
+
+    def refuse_poison(texts, pairs=None, **kwargs):
+        if "poison" in texts:
+            raise InputError("poisoned")
+        return real(texts, pairs, **kwargs)
+
+    monkeypatch.setattr(untrained, "predict_proba", refuse_poison)
+    from trainer_core.inference import _Pending
+
+    batch = [_Pending("cat dog", None), _Pending("poison", None), _Pending("red", None)]
+    untrained._run_gathered(batch)
+    assert [p.done for p in batch] == [True, True, True]
+    assert isinstance(batch[1].error, InputError)
+    assert batch[0].error is None and batch[2].error is None
+    np.testing.assert_allclose(batch[0].row, real(["cat dog"])[0], atol=1e-5)
+
+
+# ------------------------------------------------------------------ int8 option
+
+
+def test_int8_quantization_is_offered_on_cpu_and_agrees_with_float(trained, sentiment_run):
+    import torch
+
+    quantized = Predictor(str(sentiment_run.output_dir), device="cpu", quantize=True)
+    assert quantized.quantized and not trained.quantized
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    assert isinstance(quantized.model.classifier, Int8Linear)
+    assert not any(type(m) is torch.nn.Linear for m in quantized.model.modules())
+    texts = [row["text"] for row in sentiment_run.test_rows[:40]]
+    fp32, int8 = trained.predict_proba(texts), quantized.predict_proba(texts)
+    np.testing.assert_allclose(int8.sum(axis=1), 1.0, atol=1e-5)
+    assert (fp32.argmax(axis=1) == int8.argmax(axis=1)).mean() >= 0.95
+
+
+def test_int8_quantization_is_refused_off_the_cpu(tiny_model):
+    with pytest.raises(InputError, match=r"int8 quantization runs on the CPU only.*'cuda'"):
+        Predictor(str(tiny_model), device="cuda", quantize=True)
+
+
+def test_the_cache_keeps_float_and_int8_apart(tiny_model, empty_cache):
+    assert get_predictor(str(tiny_model)) is not get_predictor(str(tiny_model), quantize=True)
+    assert get_predictor(str(tiny_model), quantize=True).quantized
