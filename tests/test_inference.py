@@ -283,3 +283,30 @@ def test_int8_quantization_is_refused_off_the_cpu(tiny_model):
 def test_the_cache_keeps_float_and_int8_apart(tiny_model, empty_cache):
     assert get_predictor(str(tiny_model)) is not get_predictor(str(tiny_model), quantize=True)
     assert get_predictor(str(tiny_model), quantize=True).quantized
+
+
+def test_callers_of_a_cold_model_wait_for_one_load_and_share_it(tiny_model, empty_cache, monkeypatch):
+    import threading
+
+    loads: list[str] = []
+
+    class CountingPredictor(Predictor):
+        def __init__(self, model, **kwargs):
+            loads.append(model)
+            super().__init__(model, **kwargs)
+
+    monkeypatch.setattr(inference, "Predictor", CountingPredictor)
+    gate = threading.Barrier(8)
+    got: list[Predictor] = []
+
+    def caller():
+        gate.wait(timeout=30)
+        got.append(get_predictor(str(tiny_model)))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert loads == [str(tiny_model)]
+    assert len(got) == 8 and all(p is got[0] for p in got)

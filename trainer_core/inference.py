@@ -223,6 +223,12 @@ def _quantize_int8(model):
 _CACHE: OrderedDict[tuple[str, str | None, str, bool], Predictor] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 4
+# One lock per model being loaded: fifty callers of a cold model wait for one load and then share the
+# loaded Predictor (and its gathered passes) instead of loading it fifty times.
+_LOADING: dict[tuple[str, str | None, str, bool], threading.Lock] = {}
+# At most this many different models load at once, so a burst of requests naming many models cannot
+# hold many copies of weights in memory together.
+LOAD_SLOTS = threading.BoundedSemaphore(2)
 
 
 def get_predictor(
@@ -236,12 +242,24 @@ def get_predictor(
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    predictor = Predictor(model, token=token, revision=revision, quantize=quantize)
-    with _CACHE_LOCK:
-        _CACHE[key] = predictor
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return predictor
+        loading = _LOADING.setdefault(key, threading.Lock())
+    try:
+        with loading:
+            with _CACHE_LOCK:
+                if key in _CACHE:  # loaded by the caller we waited for
+                    _CACHE.move_to_end(key)
+                    return _CACHE[key]
+            with LOAD_SLOTS:
+                predictor = Predictor(model, token=token, revision=revision, quantize=quantize)
+            with _CACHE_LOCK:
+                _CACHE[key] = predictor
+                while len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+            return predictor
+    finally:
+        with _CACHE_LOCK:
+            if _LOADING.get(key) is loading and not loading.locked():
+                del _LOADING[key]
 
 
 def clear_cache() -> None:

@@ -44,6 +44,9 @@ BATCH_MAX_ROWS = 5_000
 BATCH_MAX_BYTES = 20 * 1024 * 1024
 BATCH_KEEP_SECONDS = 3_600
 PREVIEW_ROWS = 20
+# Predictions of one model by concurrent callers are gathered into shared forward passes by the Predictor;
+# Gradio must let that many callers in at once for it to gather them (its default group limit is 4).
+PREDICT_CONCURRENCY = 32
 
 SENTIMENT_EXAMPLES = [
     ["The staff were friendly and the pasta was the best I've had in years."],
@@ -291,14 +294,31 @@ def render(ctx: AppContext) -> None:
     predict_inputs = [text, text_pair, mode, model, visitor, token_box]
     predict_outputs = [error_box, probabilities, used]
     predict_button.click(
-        predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
+        predict_ui,
+        predict_inputs,
+        predict_outputs,
+        api_visibility="private",
+        concurrency_id="predict",
+        concurrency_limit=PREDICT_CONCURRENCY,
     )
-    text.submit(predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict")
+    text.submit(
+        predict_ui,
+        predict_inputs,
+        predict_outputs,
+        api_visibility="private",
+        concurrency_id="predict",
+        concurrency_limit=PREDICT_CONCURRENCY,
+    )
     for examples in (sentiment_examples, paraphrase_examples):
         examples.load_input_event.then(
-            predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
+            predict_ui,
+            predict_inputs,
+            predict_outputs,
+            api_visibility="private",
+            concurrency_id="predict",
+            concurrency_limit=PREDICT_CONCURRENCY,
         )
-    gr.api(predict, api_name="predict", concurrency_id="predict")
+    gr.api(predict, api_name="predict", concurrency_id="predict", concurrency_limit=PREDICT_CONCURRENCY)
 
     batch_button.click(
         predict_batch,
