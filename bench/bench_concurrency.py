@@ -52,7 +52,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(root: Path, code: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(root: Path, code: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The app in a process of its own, as on a Space: clients and server do not share one interpreter.
 
     ``code``: the checkout whose ``trainer_core`` the server imports (default: this one)."""
@@ -76,17 +76,23 @@ def _start_server(root: Path, code: Path | None = None) -> tuple[subprocess.Pope
     raise RuntimeError("the app did not start within 180 s")
 
 
-class _HttpCaller:
+class HttpCaller:
     """One API user on one keep-alive connection: POST the inputs, then read the event stream to the end."""
 
     def __init__(self, url: str) -> None:
+        import secrets
+
         import httpx
 
         self.url = url.rstrip("/") + "/gradio_api/call/predict"
         self.http = httpx.Client(timeout=300)
+        # One session per caller, as a browser tab or a gradio_client Client keeps (Gradio builds a session's
+        # state once, on its first request).
+        self.session = secrets.token_hex(8)
 
     def predict(self, *data):
-        event_id = self.http.post(self.url, json={"data": list(data)}).raise_for_status().json()["event_id"]
+        body = {"data": list(data), "session_hash": self.session}
+        event_id = self.http.post(self.url, json=body).raise_for_status().json()["event_id"]
         event = None
         with self.http.stream("GET", f"{self.url}/{event_id}") as stream:
             for line in stream.iter_lines():
@@ -116,7 +122,7 @@ class _GradioCaller:
         self.client.close()
 
 
-CALLERS = {"http": _HttpCaller, "gradio_client": _GradioCaller}
+CALLERS = {"http": HttpCaller, "gradio_client": _GradioCaller}
 
 
 def _latencies(
@@ -195,7 +201,7 @@ def run(clients: int, requests: int, *, kind: str = "http", model: str | None = 
 
     work = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     model = model or str(make_tiny_model(work / "model"))
-    server, url = _start_server(work / "app", code)
+    server, url = start_server(work / "app", code)
     try:
         warm = CALLERS[kind](url)
         warm.predict("warm up", None, model, None)
