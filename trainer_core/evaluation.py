@@ -13,6 +13,7 @@ from trainer_core.config import DataConfig
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor
 from trainer_core.metrics import compute_classification_metrics
+from trainer_core.textlimits import cut_text
 
 
 @dataclass
@@ -107,9 +108,10 @@ def evaluate_model(
     wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][:max_errors]
     errors = []
     for i in wrong:
-        row = {"text": texts[i]}
+        # What the model read, not the whole text: a report of a file of huge texts stays small.
+        row = {"text": cut_text(texts[i], predictor.max_length)}
         if pairs is not None:
-            row["text_pair"] = pairs[i]
+            row["text_pair"] = cut_text(pairs[i], predictor.max_length)
         row.update(
             label=predictor.label_names[references[i]],
             predicted=predictor.label_names[predictions[i]],
