@@ -147,7 +147,7 @@ def test_a_missing_text_column_lists_the_columns(sentiment_run, tmp_path):
 
 
 def test_huge_texts_are_cut_before_tokenization_and_in_the_report(sentiment_run, tmp_path, monkeypatch):
-    from trainer_core.textlimits import max_chars
+    from trainer_core.data import CHARS_PER_TOKEN
 
     predictor = Predictor(str(sentiment_run.output_dir), device="cpu")
     seen: list[int] = []
@@ -162,7 +162,7 @@ def test_huge_texts_are_cut_before_tokenization_and_in_the_report(sentiment_run,
     rows = [{"text": huge, "label": "positive"}, *sentiment_run.test_rows[:20]]
     report = evaluate_model(predictor, DataConfig(dataset=str(write_csv(tmp_path / "huge.csv", rows))))
 
-    limit = max_chars(predictor.max_length)
+    limit = predictor.max_length * CHARS_PER_TOKEN
     assert max(seen) == limit
     mistake = next(e for e in report.errors if e["text"].startswith("boring awful"))
     assert len(mistake["text"]) == limit

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from trainer_core import inference
+from trainer_core.data import CHARS_PER_TOKEN, cut_text
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor, top_label
-from trainer_core.textlimits import MAX_REQUEST_CHARS, cut_text, cut_texts, max_chars
+from trainer_core.textlimits import MAX_REQUEST_CHARS
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, tiny_tokenizer, sentiment_run, single_thread
 
@@ -140,6 +141,10 @@ def test_a_missing_model_is_an_input_error(tmp_path, empty_cache):
 # ------------------------------------------------------------------ bounded input (issue 10, case 1)
 
 
+def max_chars(max_length: int) -> int:
+    return max_length * CHARS_PER_TOKEN
+
+
 class RecordingTokenizer:
     """The predictor's tokenizer, noting the longest string it is handed."""
 
@@ -173,23 +178,27 @@ def test_texts_are_cut_to_what_the_model_reads_before_tokenization(untrained, mo
 
 def test_the_cut_keeps_every_token_the_model_would_read(tiny_tokenizer):
     words = ["cat", "dog", "the", "movie", "was", "good"]
-    first = " ".join(words[i % 6] for i in range(6_000))
-    second = " ".join(words[(i * 5) % 6] for i in range(3_000))
+    first = " ".join(words[i % 6] for i in range(1_500))  # about 6,000 characters
+    second = " ".join(words[(i * 5) % 6] for i in range(900))
+    short = "the red cat sat at home"
+
+    def encode(a, b=None, max_length=128):
+        return tiny_tokenizer(a, b, truncation=True, max_length=max_length)
+
     for max_length in (16, 128):
         cut_first, cut_second = cut_text(first, max_length), cut_text(second, max_length)
         assert len(cut_first) == max_chars(max_length) < len(first)
-        assert (
-            tiny_tokenizer(cut_first, truncation=True, max_length=max_length)["input_ids"]
-            == (tiny_tokenizer(first, truncation=True, max_length=max_length)["input_ids"])
-        )
-        # A pair's truncation shares max_length between the sides: still the same tokens after the cut.
-        assert (
-            tiny_tokenizer(cut_first, cut_second, truncation=True, max_length=max_length)["input_ids"]
-            == (tiny_tokenizer(first, second, truncation=True, max_length=max_length)["input_ids"])
-        )
-        short = "the cat sat"
+        assert encode(cut_first, None, max_length) == encode(first, None, max_length)
+        # A pair with one long side (a question and a document): exactly the tokens of the uncut pair.
+        assert encode(cut_first, short, max_length) == encode(first, short, max_length)
+        assert encode(short, cut_first, max_length) == encode(short, first, max_length)
+        # Both sides long: each keeps about half of max_length either way. The tokenizer gives an odd
+        # token to the longer side, which the cut can change, so the split may move by one token.
+        cut, whole = encode(cut_first, cut_second, max_length), encode(first, second, max_length)
+        assert len(cut["input_ids"]) == len(whole["input_ids"]) == max_length
+        assert abs(sum(cut["token_type_ids"]) - sum(whole["token_type_ids"])) <= 1
         assert cut_text(short, max_length) == short
-    assert cut_texts(["a" * 5_000, None, "b"], 16) == ["a" * 256, None, "b"]
+    assert [cut_text(t, 16) for t in ["a" * 5_000, None, "b"]] == ["a" * max_chars(16), None, "b"]
 
 
 def test_a_text_over_the_request_limit_is_refused_with_the_sizes(untrained):

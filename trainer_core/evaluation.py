@@ -13,7 +13,6 @@ from trainer_core.config import DataConfig
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor
 from trainer_core.metrics import compute_classification_metrics
-from trainer_core.textlimits import cut_text
 
 
 @dataclass
@@ -109,9 +108,9 @@ def evaluate_model(
     errors = []
     for i in wrong:
         # What the model read, not the whole text: a report of a file of huge texts stays small.
-        row = {"text": cut_text(texts[i], predictor.max_length)}
+        row = {"text": data_lib.cut_text(texts[i], predictor.max_length)}
         if pairs is not None:
-            row["text_pair"] = cut_text(pairs[i], predictor.max_length)
+            row["text_pair"] = data_lib.cut_text(pairs[i], predictor.max_length)
         row.update(
             label=predictor.label_names[references[i]],
             predicted=predictor.label_names[predictions[i]],

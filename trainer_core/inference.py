@@ -1,6 +1,6 @@
 """Predictions from a trained classifier: one text, a text pair, or a batch.
 
-Every text is cut to what the model can read before it is tokenized (``trainer_core.textlimits``), so memory
+Every text is cut to what the model can read before it is tokenized (``trainer_core.data.cut_text``), so memory
 stays bounded whatever a caller sends. Concurrent single predictions on one ``Predictor`` are gathered into
 batches (``Predictor.predict``): while one forward pass runs, the callers that arrive queue up and the next
 of them runs all of them in one pass, so fifty visitors cost a few passes instead of fifty.
@@ -15,9 +15,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from trainer_core.data import cut_text
 from trainer_core.errors import InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
-from trainer_core.textlimits import check_request_texts, cut_texts
+from trainer_core.textlimits import check_request_texts
 
 DEFAULT_MAX_LENGTH = 512
 # The most single predictions one forward pass gathers from concurrent callers.
@@ -94,13 +95,13 @@ class Predictor:
     ) -> np.ndarray:
         """Class probabilities, one row per text, in input order.
 
-        Each text is cut to ``textlimits.max_chars(self.max_length)`` characters before tokenization: the
-        model reads no more than that, and the tokenizer's cost (quadratic for pairs) stays bounded.
+        Each text is cut with ``data.cut_text`` before tokenization: the model reads no more than that, and
+        the tokenizer's cost (quadratic for pairs) stays bounded.
         """
         if pairs is not None and len(pairs) != len(texts):
             raise InputError(f"Got {len(texts)} texts but {len(pairs)} second texts: give one pair per row.")
-        texts = cut_texts(("" if t is None else str(t) for t in texts), self.max_length)
-        pairs = None if pairs is None else cut_texts(("" if t is None else str(t) for t in pairs), self.max_length)
+        texts = [cut_text("" if t is None else str(t), self.max_length) for t in texts]
+        pairs = None if pairs is None else [cut_text("" if t is None else str(t), self.max_length) for t in pairs]
         probs = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
         if len(texts) == 1:
             order = np.zeros(1, dtype=np.int64)
