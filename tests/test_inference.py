@@ -319,3 +319,13 @@ def test_callers_of_a_cold_model_wait_for_one_load_and_share_it(tiny_model, empt
         thread.join(timeout=60)
     assert loads == [str(tiny_model)]
     assert len(got) == 8 and all(p is got[0] for p in got)
+
+
+def test_cli_predict_refuses_a_huge_text_and_offers_int8(capsys, sentiment_run):
+    from trainer_core.cli import main
+
+    model = str(sentiment_run.output_dir)
+    assert main(["predict", "--model", model, "--text", "cat " * 30_000]) == 2
+    assert "The text has 120,000 characters; the limit is 100,000" in capsys.readouterr().err
+    assert main(["predict", "--model", model, "--text", "a wonderful and brilliant film", "--int8", "--json"]) == 0
+    assert '"label": "positive"' in capsys.readouterr().out.strip().splitlines()[-1]
