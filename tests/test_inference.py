@@ -329,3 +329,12 @@ def test_cli_predict_refuses_a_huge_text_and_offers_int8(capsys, sentiment_run):
     assert "The text has 120,000 characters; the limit is 100,000" in capsys.readouterr().err
     assert main(["predict", "--model", model, "--text", "a wonderful and brilliant film", "--int8", "--json"]) == 0
     assert '"label": "positive"' in capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_the_owner_turns_int8_on_for_the_app_on_cpu_only(tiny_model, empty_cache, monkeypatch):
+    monkeypatch.delenv(inference.INT8_ENV, raising=False)
+    assert not get_predictor(str(tiny_model)).quantized
+    monkeypatch.setenv(inference.INT8_ENV, "1")
+    assert get_predictor(str(tiny_model)).quantized
+    monkeypatch.setattr(inference, "pick_device", lambda: "cuda")
+    assert not inference.default_quantize()

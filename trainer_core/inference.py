@@ -9,6 +9,7 @@ of them runs all of them in one pass, so fifty visitors cost a few passes instea
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from trainer_core.textlimits import check_request_texts
 DEFAULT_MAX_LENGTH = 512
 # The most single predictions one forward pass gathers from concurrent callers.
 MAX_GATHERED = 64
+# Set to 1 to serve the app's predictions with dynamic int8 linear layers when they run on the CPU.
+INT8_ENV = "STUDIO_INT8"
 
 
 def pick_device() -> str:
@@ -232,11 +235,18 @@ _LOADING: dict[tuple[str, str | None, str, bool], threading.Lock] = {}
 LOAD_SLOTS = threading.BoundedSemaphore(2)
 
 
+def default_quantize() -> bool:
+    """int8 for the app's predictors when the owner sets ``STUDIO_INT8=1`` and the model runs on the CPU."""
+    return os.environ.get(INT8_ENV, "").strip().lower() in ("1", "true", "yes") and pick_device() == "cpu"
+
+
 def get_predictor(
-    model: str, *, token: str | None = None, revision: str | None = None, quantize: bool = False
+    model: str, *, token: str | None = None, revision: str | None = None, quantize: bool | None = None
 ) -> Predictor:
     """A cached Predictor. The key includes a hash of the token, so a model loaded with one visitor's
-    token is never handed to a visitor without it."""
+    token is never handed to a visitor without it. ``quantize=None`` follows ``default_quantize()``."""
+    if quantize is None:
+        quantize = default_quantize()
     token_key = hashlib.sha256(token.encode()).hexdigest() if token else ""
     key = (model, revision, token_key, bool(quantize))
     with _CACHE_LOCK:
@@ -272,4 +282,4 @@ def top_label(scores: dict[str, float]) -> str:
     return max(scores, key=scores.get)
 
 
-__all__ = ["Predictor", "clear_cache", "get_predictor", "top_label"]
+__all__ = ["INT8_ENV", "Predictor", "clear_cache", "default_quantize", "get_predictor", "top_label"]
