@@ -198,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="Hub model id or a trained run's output directory.")
     predict.add_argument("--text", required=True, help="The text to classify.")
     predict.add_argument("--text-pair", default=None, help="The second text, for sentence-pair models.")
+    predict.add_argument(
+        "--int8",
+        action="store_true",
+        help="Run on the CPU with dynamic int8 linear layers: faster, with predictions that can differ slightly "
+        "from the float model (bench/RESULTS.md).",
+    )
     predict.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
     push = commands.add_parser("push", help="Push (or retry pushing) a finished run's model to the Hub.")
@@ -420,7 +426,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from trainer_core.hub import resolve_token
     from trainer_core.inference import Predictor, top_label
 
-    predictor = Predictor(args.model, token=resolve_token())
+    predictor = Predictor(args.model, token=resolve_token(), device="cpu" if args.int8 else None, quantize=args.int8)
     scores = predictor.predict(args.text, args.text_pair)
     label = top_label(scores)
     _emit({"label": label, "scores": scores}, args.json, f"{label} ({scores[label]:.3f})")

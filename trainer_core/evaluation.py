@@ -107,9 +107,10 @@ def evaluate_model(
     wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][:max_errors]
     errors = []
     for i in wrong:
-        row = {"text": texts[i]}
+        # What the model read, not the whole text: a report of a file of huge texts stays small.
+        row = {"text": data_lib.cut_text(texts[i], predictor.max_length)}
         if pairs is not None:
-            row["text_pair"] = pairs[i]
+            row["text_pair"] = data_lib.cut_text(pairs[i], predictor.max_length)
         row.update(
             label=predictor.label_names[references[i]],
             predicted=predictor.label_names[predictions[i]],
