@@ -260,9 +260,7 @@ class TrainingConfig:
     gradient_accumulation_steps: int = field(
         default=1, metadata=_help("Accumulate gradients over this many batches before each optimizer step.", minimum=1)
     )
-    learning_rate: float = field(
-        default=3e-5, metadata=_help("Peak learning rate of the linear schedule.", minimum=0, maximum=1e-2)
-    )
+    learning_rate: float = field(default=3e-5, metadata=_help("Peak learning rate of the linear schedule.", minimum=0))
     weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay.", minimum=0))
     warmup_ratio: float = field(
         default=0.1,

@@ -34,9 +34,26 @@ class Studio:
         return visitor_identity(visitor)
 
 
+def ui_client(url: str, **kwargs: Any):
+    """A gradio_client Client that also sees the page's own events (``/ui_*``, undocumented endpoints),
+    so the tests can drive them as the page does; the public API is the documented endpoints."""
+    from gradio_client import Client
+    from gradio_client import utils as client_utils
+
+    class UIClient(Client):
+        def _get_api_info(self):
+            original = client_utils.RAW_API_INFO_URL
+            client_utils.RAW_API_INFO_URL = original + "&all_endpoints=True"
+            try:
+                return super()._get_api_info()
+            finally:
+                client_utils.RAW_API_INFO_URL = original
+
+    return UIClient(url, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory) -> Studio:
-    from gradio_client import Client
 
     from trainer_core.ui import build_app
     from trainer_core.ui.context import AppContext
@@ -47,7 +64,9 @@ def studio(tmp_path_factory) -> Studio:
     demo = build_app(context=ctx)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
-        client = Client(demo.local_url, verbose=False, download_files=str(root / "downloads"), analytics_enabled=False)
+        client = ui_client(
+            demo.local_url, verbose=False, download_files=str(root / "downloads"), analytics_enabled=False
+        )
         yield Studio(client=client, ctx=ctx, demo=demo)
     finally:
         demo.close()

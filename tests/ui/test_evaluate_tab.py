@@ -45,7 +45,7 @@ def evaluate(studio, **inputs) -> dict:
         "compare_model": None,
         "dataset_file": None,
     } | inputs
-    result = studio.client.predict(**arguments, api_name="/evaluate")
+    result = studio.client.predict(**arguments, api_name="/ui_evaluate")
     assert len(result) == len(OUTPUTS)
     return dict(zip(OUTPUTS, result, strict=True))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from trainer_core.errors import InputError
@@ -24,7 +24,6 @@ class AppContext:
     hardware: Hardware
     on_space: bool
     browser_secret: str
-    shared: dict = field(default_factory=dict)  # components one tab offers to another, by role
 
     @classmethod
     def create(cls, root: str | Path | None = None, *, train_fn=None) -> AppContext:
