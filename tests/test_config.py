@@ -44,6 +44,7 @@ from trainer_core.errors import InputError
         ({"logging_steps": 0}, "logging_steps must be at least 1"),
         ({"eval_steps": 0}, "eval_steps must be at least 1"),
         ({"save_total_limit": 0}, "save_total_limit must be at least 1"),
+        ({"early_stopping_patience": -1}, "early_stopping_patience must be at least 1 evaluation"),
     ],
 )
 def test_training_options_are_rejected_with_a_message(options, expected):

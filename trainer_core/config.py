@@ -322,6 +322,11 @@ class TrainingConfig:
             problems.append(f"logging_steps must be at least 1, got {self.logging_steps}")
         if self.eval_steps is not None and self.eval_steps < 1:
             problems.append(f"eval_steps must be at least 1, got {self.eval_steps}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            problems.append(
+                f"early_stopping_patience must be at least 1 evaluation (or empty for none), "
+                f"got {self.early_stopping_patience}"
+            )
         if self.save_total_limit < 1:
             problems.append(f"save_total_limit must be at least 1, got {self.save_total_limit}")
         if not 0 <= self.seed < 2**32:
