@@ -275,10 +275,21 @@ def admit(config: TrainConfig, run_dir: str | Path, *, active_states: tuple[str,
     run_dir = Path(run_dir)
     try:
         config = check_config(config, limits)
-        make_room(run_dir.parent, limits, active_states=active_states, keep=run_dir)
+        removed = make_room(run_dir.parent, limits, active_states=active_states, keep=run_dir)
     except InputError:
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()
         raise
+    if removed:
+        env = ENV_VARS["max_stored_runs"]
+        _append_event(
+            run_dir,
+            {
+                "type": "limit",
+                "limit": "max_stored_runs",
+                "message": f"Removed your oldest run(s) {', '.join(removed)}: this Space keeps at most "
+                f"{limits.max_stored_runs} runs per visitor ({env}). " + WAY_OUT.format(env=env),
+            },
+        )
     watch_run(run_dir, limits)
     return config
