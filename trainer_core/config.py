@@ -73,7 +73,7 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
     """``(True, value)`` converted to ``kind`` where that loses nothing, else ``(False, value)``.
 
     Strings that spell a number are accepted because YAML 1.1 reads ``3e-5`` as text, and form fields
-    send whole numbers as floats (``32.0``).
+    send whole numbers as floats (``32.0``); whole numbers are accepted as text (``dataset_config: 2019``).
     """
     if kind is bool:
         if isinstance(value, str) and value.strip().lower() in ("true", "yes", "false", "no"):
@@ -96,6 +96,9 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
             return True, int(value)
         return isinstance(value, int), value
     if kind is str:
+        # YAML reads an unquoted config name such as `2019` as a number; a whole number spells the same text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, str(value)
         return isinstance(value, str), value
     origin = typing.get_origin(kind)
     if origin is list:
