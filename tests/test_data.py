@@ -676,3 +676,15 @@ def test_a_huge_max_length_does_not_lift_the_preview_cut(tiny_tokenizer):
     guard = LengthGuard(tiny_tokenizer, limit=limit)
     data_lib.preview(DataConfig(dataset="memory", max_length=10**9), tokenizer=guard, raw=raw)
     assert guard.longest == limit
+
+
+def test_evaluation_cuts_long_pairs_before_the_tokenizer(tiny_model, tmp_path):
+    from trainer_core.evaluation import evaluate_model
+    from trainer_core.inference import Predictor
+
+    predictor = Predictor(str(tiny_model), device="cpu")
+    predictor.tokenizer = LengthGuard(predictor.tokenizer, limit=predictor.max_length * data_lib.CHARS_PER_TOKEN)
+    path = write_csv(tmp_path / "pairs.csv", long_pairs(4, 50_000))
+    report = evaluate_model(predictor, DataConfig(dataset=str(path)))
+    assert report.rows == 4
+    assert predictor.tokenizer.longest == predictor.max_length * data_lib.CHARS_PER_TOKEN
