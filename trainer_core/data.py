@@ -572,8 +572,8 @@ CHARS_PER_TOKEN = 20
 per token, so the cut lies far beyond what truncation keeps; it only bounds pathological inputs."""
 
 PREVIEW_MEASURED_TOKENS = 2048
-"""The preview measures token lengths exactly up to max(4 x max_length, this), so its histogram and p95
-show how far texts run past max_length; longer texts are cut there first."""
+"""The preview measures token lengths exactly up to max(4 x max_length, this) tokens (at most 8 x this),
+so its histogram and p95 show how far texts run past max_length; longer texts are cut there first."""
 
 
 def cut_text(text: Any, max_length: int) -> Any:
@@ -743,7 +743,8 @@ def preview(
                 [texts[i] for i in clean],
                 tokenizer,
                 [pairs[i] for i in clean] if pairs is not None else None,
-                measure_up_to=max(4 * max_length, PREVIEW_MEASURED_TOKENS),
+                # Capped too: a max_length typed far past any model's must not undo the bound.
+                measure_up_to=min(max(4 * max_length, PREVIEW_MEASURED_TOKENS), 8 * PREVIEW_MEASURED_TOKENS),
             )
             stats = token_stats(lengths, max_length)
             if stats.truncated:

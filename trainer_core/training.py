@@ -567,7 +567,7 @@ def _check_output_dir(path: Path) -> None:
     free = shutil.disk_usage(path).free
     if free < 200 * 1024 * 1024:
         raise InputError(
-            f"Only {free // (1024 * 1024)} MB free on the disk of '{path}': a run needs room for checkpoints. "
+            f"Only {free // (1024 * 1024)} MiB free on the disk of '{path}': a run needs room for checkpoints. "
             "Free some space or choose another --output-dir."
         )
 
