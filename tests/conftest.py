@@ -35,7 +35,20 @@ def _free_port() -> int:
 
 HUB_PORT = _free_port()
 HUB_ENDPOINT = f"http://127.0.0.1:{HUB_PORT}"
-HF_HOME = tempfile.mkdtemp(prefix="trainer-studio-hf-home-")
+# Everything the session writes outside tmp_path (the Hub cache, gradio's uploads, the app's batch files, the
+# temp files of libraries and of the CLI subprocesses, which inherit TMPDIR) goes under one folder, removed
+# when the session ends (pytest_unconfigure below).
+SESSION_TMP = tempfile.mkdtemp(prefix="trainer-studio-tests-")
+os.environ["TMPDIR"] = SESSION_TMP
+tempfile.tempdir = SESSION_TMP
+os.environ["GRADIO_TEMP_DIR"] = os.path.join(SESSION_TMP, "gradio")
+HF_HOME = tempfile.mkdtemp(prefix="hf-home-", dir=SESSION_TMP)
+_SESSION_PID = os.getpid()
+
+
+def pytest_unconfigure(config):
+    if os.getpid() == _SESSION_PID:  # never from a forked worker that happens to run this
+        shutil.rmtree(SESSION_TMP, ignore_errors=True)
 
 
 for _var in (

@@ -83,6 +83,37 @@ class StoppedEvent(TypedDict):
     reason: str
 
 
+class PausingEvent(TypedDict):
+    type: Literal["pausing"]
+    step: int
+    reason: str
+
+
+class PausedEvent(TypedDict):
+    type: Literal["paused"]
+    step: int
+    total_steps: int
+    reason: str
+    checkpoint: NotRequired[str | None]
+    message: NotRequired[str]
+
+
+class ResumeRequestedEvent(TypedDict):
+    type: Literal["resume_requested"]
+
+
+class SliceEvent(TypedDict):
+    """One GPU call of a run trained in slices (ZeroGPU): booked ("waiting"), then "done"."""
+
+    type: Literal["slice"]
+    slice: int
+    status: Literal["waiting", "done"]
+    step: int
+    total_steps: int
+    seconds: float
+    steps: NotRequired[int]
+
+
 class OomRetryEvent(TypedDict):
     type: Literal["oom_retry"]
     batch_size: int
@@ -117,6 +148,10 @@ Event = (
     | PushEvent
     | StoppingEvent
     | StoppedEvent
+    | PausingEvent
+    | PausedEvent
+    | ResumeRequestedEvent
+    | SliceEvent
     | OomRetryEvent
     | LimitEvent
     | DoneEvent

@@ -28,6 +28,7 @@ TRAIN_OUTPUTS = (
     "actions",
     "retry",
     "run_state",
+    "resume",
 )
 
 
