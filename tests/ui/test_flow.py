@@ -159,3 +159,32 @@ def test_stop_on_a_queued_run_shows_at_once():
     assert "will not start" in after["progress"]
     assert before["stop"]["visible"] is True and after["stop"]["visible"] is False
     assert after["actions"]["visible"] is False and after["retry"]["visible"] is False
+
+
+def test_a_run_can_be_renamed_and_deleted_by_its_owner_only(ctx, monkeypatch):
+    import dataclasses
+
+    from trainer_core.errors import InputError
+    from trainer_core.ui import train_tab
+
+    _run(ctx.jobs, "browser:me", RUN_OK, "finished", model="/x/bert-tiny", dataset="/d/reviews.csv")
+    _run(ctx.jobs, "browser:me", RUN_RUNNING, "queued")
+    error, dropdown, _table = train_tab.rename_ui(ctx, "me", RUN_OK, "  my   first run ")
+    assert error["visible"] is False
+    assert ("my first run", RUN_OK) in dropdown["choices"]
+    assert [label for label, _ in run_choices(ctx, "me", None, [])] == ["my first run"]
+    # An empty name goes back to model, data and time; a long one is refused, naming the field.
+    _e, dropdown, _t = train_tab.rename_ui(ctx, "me", RUN_OK, "")
+    assert any(label.startswith("bert-tiny on reviews.csv · ") for label, _ in dropdown["choices"])
+    assert "Run name: at most 80 characters" in train_tab.rename_ui(ctx, "me", RUN_OK, "x" * 81)[0]["value"]
+    # Another visitor can neither rename nor delete it; an active run must stop first.
+    assert "among your runs" in train_tab.rename_ui(ctx, "someone-else", RUN_OK, "mine now")[0]["value"]
+    assert "among your runs" in train_tab.delete_ui(ctx, "someone-else", RUN_OK)[0]["value"]
+    info = ctx.jobs.info
+    with monkeypatch.context() as patch:  # the run's worker is alive (a test has none)
+        patch.setattr(ctx.jobs, "info", lambda *a: dataclasses.replace(info(*a), state="running"))
+        assert "stop it first" in train_tab.delete_ui(ctx, "me", RUN_RUNNING)[0]["value"]
+    error, dropdown, *_ = train_tab.delete_ui(ctx, "me", RUN_OK)
+    assert error["visible"] is False and [v for _, v in dropdown["choices"]] == [RUN_RUNNING]
+    with pytest.raises(InputError):
+        ctx.jobs.info("browser:me", RUN_OK)

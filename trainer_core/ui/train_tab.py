@@ -176,7 +176,7 @@ class Followers:
 
 def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[Any, Any]:
     infos = ctx.jobs.list_runs(identity)
-    choices = [(sources.run_label(info), info.run_id) for info in infos]  # the state is in the progress line
+    choices = [(sources.run_name(ctx.jobs, identity, info), info.run_id) for info in infos]  # state: progress line
     return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
 
 
@@ -416,6 +416,43 @@ def stop_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: g
     return error_update(None), answer, gr.update(visible=False)
 
 
+def rename_ui(
+    ctx: AppContext, visitor: str | None, run_id: str | None, name: str | None, profile: gr.OAuthProfile | None = None
+):
+    """Rename the run shown under 'Your runs' (an empty name: model, data and time again)."""
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        sources.rename_run(ctx.jobs, identity, run_id, name)
+    except StudioError as err:
+        return error_update(str(err)), gr.skip(), gr.skip()
+    dropdown, table = runs_update(ctx, identity, run_id)
+    return error_update(None), dropdown, table
+
+
+def delete_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None = None):
+    """Delete the run shown under 'Your runs' with its model; the view goes back to idle."""
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        sources.delete_run(ctx.jobs, identity, run_id)
+    except StudioError as err:
+        return (error_update(str(err)), *[gr.skip()] * 6)
+    dropdown, table = runs_update(ctx, identity, None)
+    idle = plots.RunView()
+    return (
+        error_update(None),
+        dropdown,
+        table,
+        idle.progress_html("idle"),
+        gr.update(value=None, visible=False),
+        gr.update(value=None, visible=False),
+        gr.update(visible=False),
+    )
+
+
 def retry_push(
     ctx: AppContext,
     visitor: str | None,
@@ -587,7 +624,7 @@ def runs_api(ctx: AppContext, profile: gr.OAuthProfile | None = None, request: g
     return [
         {
             "run_id": info.run_id,
-            "name": sources.run_label(info),
+            "name": sources.run_name(ctx.jobs, identity, info),
             "state": info.state,
             "model": sources.short_name(info.model),
             "dataset": sources.short_name(info.dataset),
@@ -681,6 +718,18 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                     scale=4,
                 )
                 refresh = gr.Button("Refresh", scale=1, min_width=80, elem_id="train-refresh")
+            with gr.Accordion("Rename or delete this run", open=False), gr.Row():
+                run_name_box = gr.Textbox(
+                    label="Run name",
+                    placeholder="e.g. reviews, lr 3e-5",
+                    info="Empty: model, data and start time.",
+                    scale=3,
+                    elem_id="train-run-name",
+                )
+                rename_button = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
+                delete_button = gr.Button(
+                    "Delete run", variant="stop", size="sm", scale=1, min_width=80, elem_id="train-delete"
+                )
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
             with gr.Row(visible=False) as actions:
                 evaluate_button = gr.Button("Evaluate this run →", variant="primary", elem_id="train-evaluate")
@@ -864,6 +913,15 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         api_visibility="undocumented",
         concurrency_limit=None,
         show_progress="hidden",
+    )
+    rename_button.click(
+        bind(ctx, rename_ui), [header.visitor, runs, run_name_box], [errors, runs, runs_table], api_visibility="private"
+    )
+    delete_button.click(
+        bind(ctx, delete_ui),
+        [header.visitor, runs],
+        [errors, runs, runs_table, progress, loss_plot, score_plot, actions],
+        api_visibility="private",
     )
     retry_inputs = [header.visitor, header.token, runs, widgets["repo_id"], widgets["private"]]
     for button in (retry, push_button):
