@@ -420,6 +420,9 @@ def build_training_arguments(
         report_to=list(t.report_to) or "none",
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # Under torchrun on a machine without CUDA, accelerate sets up data parallelism (gloo) only when told
+        # the run is on CPU; otherwise each process trains alone on all the data.
+        use_cpu=world_size > 1 and not torch.cuda.is_available(),
         push_to_hub=repo_id is not None,
         hub_model_id=repo_id,
         hub_token=token,
@@ -497,7 +500,9 @@ def train(
     Raises ``InputError`` (bad input, before training) or ``StudioError``. A failed push does not
     raise: it is reported in events and ``TrainResult.push_errors`` and the local output is kept.
     """
-    emit = on_event or (lambda event: None)
+    # Under torchrun / accelerate launch every process runs this; only the main one reports, writes and pushes.
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    emit = (on_event if main_process else None) or (lambda event: None)
     run = prepared or prepare_run(config, token)
     config, token = run.config, run.token
     output_dir = Path(config.training.output_dir)
@@ -557,7 +562,8 @@ def train(
         is_pair=spec.text_pair is not None,
         language=preset.language if (preset := get_preset(config.task)) else None,
     )
-    hub_lib.write_model_card(output_dir, card)
+    if main_process:
+        hub_lib.write_model_card(output_dir, card)
     trainer.card_writer = lambda directory: hub_lib.write_model_card(directory, card)
 
     result = TrainResult(
@@ -570,7 +576,7 @@ def train(
         stopped=stopped,
         best_checkpoint=trainer.state.best_model_checkpoint,
     )
-    if run.repo_id and trainer.pushes is not None:
+    if run.repo_id and trainer.pushes is not None and main_process:
         trainer.pushes.finish()
         result.push_errors = trainer.pushes.errors()
         _write_results(output_dir, result)
@@ -587,7 +593,8 @@ def train(
             logger.warning("Push of the final model failed: %s", message)
             emit({"type": "push", "status": "failed", "step": trainer.state.global_step, "final": True,
                   "error": message})  # fmt: skip
-    _write_results(output_dir, result)
+    if main_process:
+        _write_results(output_dir, result)
     emit({"type": "done", "result": result.to_dict()})
     return result
 
@@ -623,7 +630,7 @@ def _build_trainer(
         callbacks=callbacks,
     )
     events.trainer = trainer
-    if run.repo_id:
+    if run.repo_id and trainer.is_world_process_zero():
         trainer.pushes = events.pushes = CheckpointPushes(trainer, emit, run.token)
     # Progress leaves through events only; the stock printer would write every log dict to stdout.
     trainer.remove_callback(PrinterCallback)
@@ -634,11 +641,16 @@ def _new_trainer(**kwargs: Any) -> Any:
     """The Trainer; with pushing on, its constructor creates the Hub repo, so a Hub fault here says so."""
     hub_lib.apply_timeouts()
     try:
-        return _studio_trainer_class()(**kwargs)
+        trainer = _studio_trainer_class()(**kwargs)
     except Exception as err:
         if hub_lib.is_timeout(err):
             raise HubError(hub_lib.timeout_message("when creating the repo")) from None
         raise
+    # The classifiers' forward takes **kwargs, so transformers assumes they sum their loss over the tokens it
+    # counts and scales it by the number of processes (and skips dividing by gradient accumulation). They
+    # return a mean: under torchrun the loss and the gradients came out doubled.
+    trainer.model_accepts_loss_kwargs = False
+    return trainer
 
 
 def _is_out_of_memory(err: BaseException) -> bool:
