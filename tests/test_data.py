@@ -668,3 +668,23 @@ def test_preview_of_a_big_local_file_reads_only_the_scanned_rows(tmp_path, monke
 def test_preview_of_a_small_local_file_counts_its_rows(tmp_path):
     path = write_csv(tmp_path / "small.csv", sentiment_rows(30))
     assert data_lib.preview(DataConfig(dataset=str(path)), scan_rows=200).splits == {"train": 30}
+
+
+def test_a_huge_max_length_does_not_lift_the_preview_cut(tiny_tokenizer):
+    raw = raw_of(train=Dataset.from_list(long_pairs(2, 200_000)))
+    limit = 8 * data_lib.PREVIEW_MEASURED_TOKENS * data_lib.CHARS_PER_TOKEN
+    guard = LengthGuard(tiny_tokenizer, limit=limit)
+    data_lib.preview(DataConfig(dataset="memory", max_length=10**9), tokenizer=guard, raw=raw)
+    assert guard.longest == limit
+
+
+def test_evaluation_cuts_long_pairs_before_the_tokenizer(tiny_model, tmp_path):
+    from trainer_core.evaluation import evaluate_model
+    from trainer_core.inference import Predictor
+
+    predictor = Predictor(str(tiny_model), device="cpu")
+    predictor.tokenizer = LengthGuard(predictor.tokenizer, limit=predictor.max_length * data_lib.CHARS_PER_TOKEN)
+    path = write_csv(tmp_path / "pairs.csv", long_pairs(4, 50_000))
+    report = evaluate_model(predictor, DataConfig(dataset=str(path)))
+    assert report.rows == 4
+    assert predictor.tokenizer.longest == predictor.max_length * data_lib.CHARS_PER_TOKEN

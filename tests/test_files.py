@@ -474,3 +474,15 @@ def test_max_rows_of_parquet_and_xlsx(tmp_path):
         assert list(frame["text"]) == ["t0", "t1", "t2", "t3"], name
         assert frame.attrs["complete"] is False
         assert read_table(tmp_path / name, max_rows=30).attrs["complete"] is True
+
+
+def test_a_nearly_full_disk_is_reported_in_mib(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from trainer_core import training
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - 50 * 2**20, 50 * 2**20))
+    with pytest.raises(InputError, match=r"Only 50 MiB free on the disk"):
+        training._check_output_dir(tmp_path / "out")

@@ -73,7 +73,7 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
     """``(True, value)`` converted to ``kind`` where that loses nothing, else ``(False, value)``.
 
     Strings that spell a number are accepted because YAML 1.1 reads ``3e-5`` as text, and form fields
-    send whole numbers as floats (``32.0``).
+    send whole numbers as floats (``32.0``); whole numbers are accepted as text (``dataset_config: 2019``).
     """
     if kind is bool:
         if isinstance(value, str) and value.strip().lower() in ("true", "yes", "false", "no"):
@@ -96,6 +96,9 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
             return True, int(value)
         return isinstance(value, int), value
     if kind is str:
+        # YAML reads an unquoted config name such as `2019` as a number; a whole number spells the same text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, str(value)
         return isinstance(value, str), value
     origin = typing.get_origin(kind)
     if origin is list:
@@ -322,6 +325,11 @@ class TrainingConfig:
             problems.append(f"logging_steps must be at least 1, got {self.logging_steps}")
         if self.eval_steps is not None and self.eval_steps < 1:
             problems.append(f"eval_steps must be at least 1, got {self.eval_steps}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            problems.append(
+                f"early_stopping_patience must be at least 1 evaluation (or empty for none), "
+                f"got {self.early_stopping_patience}"
+            )
         if self.save_total_limit < 1:
             problems.append(f"save_total_limit must be at least 1, got {self.save_total_limit}")
         if not 0 <= self.seed < 2**32:

@@ -165,6 +165,11 @@ def _hub_error(dataset: str, err: Exception) -> Exception:
     return InputError(f"Could not load dataset '{dataset}': {text.strip().splitlines()[0] if text else name}")
 
 
+def _hub_token(token: str | bool | None) -> str | bool | None:
+    # False is an anonymous visitor: kept, so the Hub libraries do not fall back to the server's HF_TOKEN.
+    return token if token is False else (token or None)
+
+
 def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
     """All splits of the dataset, unmodified. Raises InputError or HubError with what to do."""
     if not cfg.dataset:
@@ -173,7 +178,7 @@ def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
         return load_local(cfg.dataset)
     try:
         loaded = datasets.load_dataset(
-            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
         )
     except Exception as err:
         raise _hub_error(cfg.dataset, err) from err
@@ -189,18 +194,18 @@ def stream_sample(
     dataset card states it: a preview without downloading a whole dataset (Yelp is 650,000 reviews)."""
     try:
         builder = datasets.load_dataset_builder(
-            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
         )
         if builder.info.splits:
             splits = {name: info.num_examples for name, info in builder.info.splits.items()}
         else:
             names = datasets.get_dataset_split_names(
-                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
             )
             splits = dict.fromkeys(names)
         require_split(splits, split, cfg.dataset)
         stream = datasets.load_dataset(
-            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=token or None,
+            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=_hub_token(token),
             streaming=True,
         )  # fmt: skip
         sample = Dataset.from_list(list(stream.take(rows)), features=stream.features)
@@ -567,8 +572,8 @@ CHARS_PER_TOKEN = 20
 per token, so the cut lies far beyond what truncation keeps; it only bounds pathological inputs."""
 
 PREVIEW_MEASURED_TOKENS = 2048
-"""The preview measures token lengths exactly up to max(4 x max_length, this), so its histogram and p95
-show how far texts run past max_length; longer texts are cut there first."""
+"""The preview measures token lengths exactly up to max(4 x max_length, this) tokens (at most 8 x this),
+so its histogram and p95 show how far texts run past max_length; longer texts are cut there first."""
 
 
 def cut_text(text: Any, max_length: int) -> Any:
@@ -738,7 +743,8 @@ def preview(
                 [texts[i] for i in clean],
                 tokenizer,
                 [pairs[i] for i in clean] if pairs is not None else None,
-                measure_up_to=max(4 * max_length, PREVIEW_MEASURED_TOKENS),
+                # Capped too: a max_length typed far past any model's must not undo the bound.
+                measure_up_to=min(max(4 * max_length, PREVIEW_MEASURED_TOKENS), 8 * PREVIEW_MEASURED_TOKENS),
             )
             stats = token_stats(lengths, max_length)
             if stats.truncated:

@@ -98,8 +98,14 @@ def timeout_message(what: str) -> str:
     )
 
 
-def resolve_token(explicit: str | None = None) -> str | None:
-    """The token to use: the one given, else HF_TOKEN, else the stored login (huggingface-cli login)."""
+def resolve_token(explicit: str | bool | None = None) -> str | bool | None:
+    """The token to use: the one given, else HF_TOKEN, else the stored login (huggingface-cli login).
+
+    ``False`` means anonymous (a Space's visitor without a token) and stays ``False``: the server's own
+    HF_TOKEN is never used for them.
+    """
+    if explicit is False:
+        return False
     if explicit:
         return explicit.strip()
     if os.environ.get("HF_TOKEN"):

@@ -62,6 +62,9 @@ BATCH_MAX_ROWS = 5_000
 BATCH_MAX_BYTES = 20 * 1024 * 1024
 BATCH_KEEP_SECONDS = 3_600
 PREVIEW_ROWS = 20
+# Predictions of one model by concurrent callers are gathered into shared forward passes by the Predictor;
+# Gradio must let that many callers in at once for it to gather them (its default group limit is 4).
+PREDICT_CONCURRENCY = 32
 
 SENTIMENT_EXAMPLES = [
     ["The staff were friendly and the pasta was the best I've had in years."],
@@ -420,13 +423,13 @@ def build(ctx: AppContext, header: Header) -> DemoTab:
     predict_inputs = [text, text_pair, mode, model, visitor, token_box]
     predict_outputs = [errors, probabilities, used]
     handler = bind(ctx, predict_ui)
-    predict_button.click(handler, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict")
-    text.submit(handler, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict")
+    # Gradio lets the lowest limit of the group apply, so every event of the group names it.
+    gathered = {"concurrency_id": "predict", "concurrency_limit": PREDICT_CONCURRENCY}
+    predict_button.click(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
+    text.submit(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
     for examples in (sentiment_examples, paraphrase_examples):
-        examples.load_input_event.then(
-            handler, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
-        )
-    gr.api(bind(ctx, predict), api_name="predict", concurrency_id="predict")
+        examples.load_input_event.then(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
+    gr.api(bind(ctx, predict), api_name="predict", **gathered)
 
     batch_button.click(
         bind(ctx, predict_batch),

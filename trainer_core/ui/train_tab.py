@@ -7,13 +7,14 @@ the page lists the visitor's runs, follows a running one again and puts its sett
 Handlers are module-level functions of ``(ctx, ...)`` that return values keyed by output name
 (``OUTPUTS``); ``build`` lays the tab out, binds them and returns a ``TrainTab`` handle.
 
-UI events (undocumented endpoints): ``/ui_train``, ``/ui_attach``, ``/ui_stop``, ``/ui_runs``,
-``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/runs``.
+UI events (undocumented endpoints): ``/ui_train``, ``/ui_attach``, ``/ui_stop``, ``/ui_resume``, ``/ui_runs``,
+``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/resume``, ``/runs``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import inspect
 import itertools
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from typing import Any
 
 import gradio as gr
 
+from trainer_core import jobs as jobs_lib
 from trainer_core.config import HubConfig, TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.jobs import FileStopFlag, event_writer
@@ -59,6 +61,7 @@ OUTPUTS = (
     "stop",
     "actions",
     "retry",
+    "resume",
 )
 
 
@@ -179,7 +182,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
     active = info.state in plots.ACTIVE_STATES
     ended_with_model = info.state in sources.MODEL_STATES
     failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
-    progress = view.progress_html(info.state, info.queue_position)
+    progress = _progress_html(view, info)
     if info.state == "queued" and stop_set:
         progress = plots.RunView().progress_html("stopping-queued")
     return {
@@ -197,9 +200,58 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
         },
         "start": gr.update(interactive=not active),
         "stop": gr.update(visible=active and not stop_set),
+        "resume": gr.update(visible=info.state in ("paused", "interrupted")),
         "actions": gr.update(visible=ended_with_model),
         "retry": gr.update(visible=not active and failed_push),
     }
+
+
+def _progress_html(view: plots.RunView, info: Any) -> str:
+    """The progress bar; a run trained in slices (ZeroGPU) says which slice, and whether it waits or is paused."""
+    note = jobs_lib.status_text(info)
+    if note is None:
+        return view.progress_html(info.state, info.queue_position)
+    fraction = info.step / info.total_steps if info.total_steps else 0.0
+    return (
+        f'<div class="ts-progress" data-state="{html.escape(info.state)}">'
+        f'<progress value="{round(fraction * 100)}" max="100" style="width:100%"></progress>'
+        f"<div>{html.escape(note)}</div></div>"
+    )
+
+
+async def resume(
+    ctx: AppContext, followers: Followers, identity: str, run_id: str | None, token: str | bool | None,
+    session: str | None,
+) -> AsyncIterator[dict[str, Any]]:  # fmt: skip
+    """Continue a paused (or interrupted) run from its last checkpoint, then follow it."""
+    if not run_id:
+        raise InputError("No run selected: choose one under 'Your runs'.")
+    if not ctx.jobs.resume(identity, run_id, token=token):
+        state = ctx.jobs.info(identity, run_id).state
+        raise InputError(f"Run {run_id} is {state}: only a paused or interrupted run can be resumed.")
+    yield {"error": error_update(None)}
+    async for updates in follow(ctx, followers, identity, run_id, session):
+        yield updates
+
+
+async def resume_api(
+    ctx: AppContext,
+    followers: Followers,
+    run_id: str,
+    token: str | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
+) -> AsyncIterator[dict]:
+    """Resume one of your paused runs from its last checkpoint and stream it like /train."""
+    hf_token = secret(oauth_token, token, ctx)
+    try:
+        identity = caller_identity(None, profile, request)
+        async for updates in resume(ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)):
+            if "events" in updates:
+                yield updates["events"]
+    except StudioError as err:
+        raise user_error(err, hf_token, token) from err
 
 
 async def follow(
@@ -487,7 +539,9 @@ def make_train_api(ctx: AppContext, followers: Followers):
         try:
             identity = caller_identity(None, profile, request)
             config = api_config(ctx, identity, values)
-            async for updates in start(ctx, followers, identity, config, hf_token, None):
+            # Keyed by the caller's session: with None, two API callers would end each other's stream.
+            session = getattr(request, "session_hash", None)
+            async for updates in start(ctx, followers, identity, config, hf_token, session):
                 if "events" in updates:
                     yield updates["events"]
         except StudioError as err:
@@ -603,6 +657,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Row():
                 start_button = gr.Button("Start training", variant="primary", elem_id="train-start")
                 stop_button = gr.Button("Stop", variant="stop", visible=False, elem_id="train-stop")
+                resume_button = gr.Button("Resume", visible=False, elem_id="train-resume")
                 show_config = gr.Button("Show as CLI / YAML", elem_id="train-show-config")
             errors = error_box("train-error")
             notice = gr.Markdown(elem_id="train-notice")
@@ -677,6 +732,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         "events": events_json,
         "start": start_button,
         "stop": stop_button,
+        "resume": resume_button,
         "actions": actions,
         "retry": retry,
     }
@@ -729,6 +785,25 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         async for updates in attach(ctx, followers, visitor, run_id, profile, request):
             yield to_components(updates)
 
+    async def resume_event(
+        visitor: str | None,
+        token: str | None,
+        run_id: str | None,
+        oauth_token: gr.OAuthToken | None,
+        profile: gr.OAuthProfile | None,
+        request: gr.Request,
+    ):
+        hf_token = secret(oauth_token, token, ctx)
+        try:
+            identity = caller_identity(visitor, profile, None)
+            async for updates in resume(
+                ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)
+            ):
+                yield to_components(updates)
+        except StudioError as err:
+            message = user_message(err, hf_token, token)
+            yield to_components({"error": error_update(message), "events": {"error": message}})
+
     async def load_event(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
         async for updates in on_load(ctx, followers, visitor, profile, request):
             yield to_components(updates)
@@ -774,6 +849,15 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         api_visibility="undocumented",
         concurrency_limit=None,
     )
+    resume_button.click(
+        resume_event,
+        [header.visitor, header.token, runs],
+        stream_outputs,
+        api_name="ui_resume",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
     retry_inputs = [header.visitor, header.token, runs, widgets["repo_id"], widgets["private"]]
     for button in (retry, push_button):
         button.click(
@@ -803,6 +887,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
     gr.api(make_train_api(ctx, followers), api_name="train", concurrency_limit=None)
     gr.api(bind_followers(ctx, followers, follow_api), api_name="follow", concurrency_limit=None)
     gr.api(bind(ctx, stop_api), api_name="stop", concurrency_limit=None)
+    gr.api(bind_followers(ctx, followers, resume_api), api_name="resume", concurrency_limit=None)
     gr.api(bind(ctx, runs_api), api_name="runs")
 
     return TrainTab(
