@@ -628,9 +628,8 @@ def train(
     With ``limits`` the run may pause (``TrainResult.paused``) with a resumable checkpoint; calling
     ``train`` again with the same config continues it.
     """
-    # Under torchrun / accelerate launch every process runs this; only the main one reports, writes and pushes.
-    main_process = int(os.environ.get("RANK", "0")) == 0
-    emit = (on_event if main_process else None) or (lambda event: None)
+    # Under torchrun / accelerate launch every process runs this; only the main one reports.
+    emit = (on_event if _is_main_process() else None) or (lambda event: None)
     run = prepared or prepare_run(config, token)
     config = run.config
     _check_not_another_run(Path(config.training.output_dir), config)
@@ -639,6 +638,11 @@ def train(
     train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
     eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
     return train_tokenized(run, train_set, eval_set, emit=emit, stop=stop, limits=limits)
+
+
+def _is_main_process() -> bool:
+    """Rank 0 of a torchrun / accelerate launch, or a single process."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _prepared_event(run: PreparedRun) -> Event:
@@ -663,6 +667,7 @@ def train_tokenized(
     """
     config, token = run.config, run.token
     repo_id = run.repo_id if push else None
+    main_process = _is_main_process()  # only it writes the results and the card, and pushes
     output_dir = Path(config.training.output_dir)
     _check_not_another_run(output_dir, config)
     resume = _resumable_checkpoint(output_dir, config)
