@@ -161,7 +161,7 @@ def test_default_config_round_trips(tmp_path):
 
 def test_yaml_is_readable_with_sections():
     raw = yaml.safe_load(full_config().to_yaml())
-    assert list(raw) == ["task", "data", "model", "training", "hub"]
+    assert list(raw) == ["task", "data", "model", "training", "hub", "chosen"]
     assert raw["training"]["learning_rate"] == 2e-5
 
 

@@ -49,6 +49,9 @@ TRAIN_FLAGS: dict[str, tuple[str, str]] = {
     "--eval-steps": ("training", "eval_steps"),
     "--save-total-limit": ("training", "save_total_limit"),
     "--early-stopping-patience": ("training", "early_stopping_patience"),
+    "--model-selection": ("training", "model_selection"),
+    "--search": ("training", "search_trials"),
+    "--search-time-budget": ("training", "search_time_budget"),
     "--report-to": ("training", "report_to"),
     "--push-to-hub": ("hub", "repo_id"),
     "--hub-strategy": ("hub", "strategy"),
@@ -198,6 +201,13 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "push" and event["status"] in ("done", "failed"):
         detail = f": {event['error']}" if event.get("error") else ""
         print(f"push at step {event['step']} {event['status']}{detail}", file=sys.stderr)
+    elif kind == "recipe":
+        if event["choices"]:
+            print(f"defaults chosen for this run ({event['model']}):", file=sys.stderr)
+        for choice in event["choices"]:
+            print(f"  {choice['option']} = {choice['value']}: {choice['reason']}", file=sys.stderr)
+    elif kind == "search_trial":
+        print(f"search trial {event['trial']}: {event['params']} -> {event['objective']:.4f}", file=sys.stderr)
     elif kind == "resume":
         print(f"resuming from {event['checkpoint']}", file=sys.stderr)
 

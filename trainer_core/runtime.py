@@ -82,8 +82,10 @@ def estimate_gpu_seconds(config: Any, train_rows: int | None = None) -> int:
     plus a fixed allowance for loading the model and the per-epoch evaluations.
     """
     t = config.training
-    steps = t.max_steps if t.max_steps > 0 else math.ceil((train_rows or 10000) / t.batch_size) * max(t.epochs, 1)
-    tokens_per_step = t.batch_size * (config.data.max_length or 256) * 0.6
+    # Unset options are chosen when the run starts (trainer_core.recipe); guess with the usual ones.
+    batch, epochs = t.batch_size or 32, t.epochs or 3.0
+    steps = t.max_steps if t.max_steps > 0 else math.ceil((train_rows or 10000) / batch) * max(epochs, 1)
+    tokens_per_step = batch * (config.data.max_length or 256) * 0.6
     seconds = 45 + steps * tokens_per_step / 60_000
     return int(min(MAX_GPU_SECONDS, max(MIN_GPU_SECONDS, seconds * 1.5)))
 

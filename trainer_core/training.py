@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from trainer_core import data as data_lib
 from trainer_core import hub as hub_lib
+from trainer_core import recipe
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
@@ -284,7 +285,7 @@ def build_training_arguments(
         logging_steps=t.logging_steps,
         logging_first_step=True,
         **_eval_schedule(config, train_rows, world_size),
-        load_best_model_at_end=True,
+        load_best_model_at_end=t.model_selection != "last",
         metric_for_best_model=metric,
         greater_is_better=True,
         save_total_limit=t.save_total_limit,
@@ -329,6 +330,7 @@ class PreparedRun:
     model_config: dict[str, Any]
     repo_id: str | None
     token: str | None
+    choices: list[recipe.Choice] = field(default_factory=list)
 
 
 def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
@@ -344,8 +346,13 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     read_token = push_token or hub_lib.resolve_token(token)
     _check_output_dir(Path(config.training.output_dir))
     raw = data_lib.load_raw(config.data, read_token)
+    hold_out = None
+    if config.data.validation_size is None and config.data.train_split in raw:
+        hold_out = recipe.validation_share(len(raw[config.data.train_split]))
+        config.data.validation_size = hold_out.value
     prepared = data_lib.prepare(config.data, raw, preset=preset, seed=config.training.seed)
     model_config = check_no_remote_code(config.model.model, read_token, config.model.revision)
+    choices = _apply_recipe(config, prepared, model_config, hold_out)
     tokenizer = load_tokenizer(config.model.model, read_token, config.model.revision)
     limit = max_positions(tokenizer, model_config)
     if not max_length_given and limit is not None and config.data.max_length > limit:
@@ -353,7 +360,21 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     check_max_length(config.model.model, config.data.max_length, tokenizer, model_config)
     if repo_id is not None:
         config.hub.repo_id = repo_id
-    return PreparedRun(config, prepared, tokenizer, model_config, repo_id, push_token or read_token)
+    return PreparedRun(config, prepared, tokenizer, model_config, repo_id, push_token or read_token, choices)
+
+
+def _apply_recipe(
+    config: TrainConfig, prepared: data_lib.PreparedData, model_config: dict[str, Any], hold_out: recipe.Choice | None
+) -> list[recipe.Choice]:
+    """Fill the options the user left unset and record why in ``config.chosen``; given values stay."""
+    choices = recipe.training_choices(config.training, model_config, len(prepared.train), len(prepared.eval))
+    if hold_out is not None and prepared.eval_source.endswith(f"held out (seed {config.training.seed})"):
+        choices.insert(0, hold_out)  # only worth reporting when no eval split made it moot
+    config.training = dataclasses.replace(
+        config.training, **{c.name: c.value for c in choices if c.section == "training"}
+    )
+    config.chosen = {**config.chosen, **{c.key: c.reason for c in choices}}
+    return choices
 
 
 def train(
@@ -376,6 +397,9 @@ def train(
     emit({"type": "prepared", "train_rows": len(run.data.train), "eval_rows": len(run.data.eval),
           "labels": run.data.label_names, "eval_source": run.data.eval_source,
           "problems": [dataclasses.asdict(p) for p in run.data.problems]})  # fmt: skip
+    if run.choices:
+        emit({"type": "recipe", "model": recipe.model_size(run.model_config).describe(),
+              "choices": [c.to_dict() for c in run.choices]})  # fmt: skip
 
     spec = run.data.columns
     train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
@@ -383,6 +407,12 @@ def train(
     resume = _resumable_checkpoint(output_dir, config)
     if resume:
         emit({"type": "resume", "checkpoint": resume})
+    searched = None
+    if config.training.search_trials > 0 and not resume:
+        from trainer_core import search as search_lib
+
+        searched = search_lib.run_search(config, run, train_set, eval_set, emit, stop)
+        config.chosen = {**config.chosen, **search_lib.apply_best(config, searched)}
     while True:
         trainer, events = _build_trainer(config, run, train_set, eval_set, emit, stop)
         config.save(output_dir / CONFIG_FILE)
@@ -428,6 +458,7 @@ def train(
         eval_split=run.data.eval_source,
         is_pair=spec.text_pair is not None,
         language=preset.language if (preset := get_preset(config.task)) else None,
+        extra={"chosen": dict(config.chosen), **({"search": searched.to_dict()} if searched else {})},
     )
     hub_lib.write_model_card(output_dir, card)
     trainer.card_writer = lambda directory: hub_lib.write_model_card(directory, card)
@@ -548,6 +579,7 @@ def _hyperparameters(config: TrainConfig, trainer: Any) -> dict[str, Any]:
         "weight_decay": t.weight_decay,
         "warmup_ratio": t.warmup_ratio,
         "lr_scheduler": "linear",
+        "model_selection": "last" if t.model_selection == "last" else "best",
         "max_length": config.data.max_length,
         "seed": t.seed,
         "mixed_precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "no",
