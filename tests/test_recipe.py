@@ -185,3 +185,49 @@ def test_choices_are_in_the_events_the_saved_config_and_the_card(tiny_model, rev
     assert "## How the settings were chosen" in card
     assert shown["training.model_selection"]["reason"] in card
     assert result.best_checkpoint is None or result.global_step == 4
+
+
+# ---------------------------------------------------------------------------------- GPU speed flags
+
+
+def test_a_cpu_run_gets_no_speed_flags_and_unchanged_arguments(tiny_model, reviews, tmp_path):
+    from trainer_core.training import Accelerator, build_training_arguments, gpu_speed_flags
+
+    assert gpu_speed_flags(Accelerator(cuda=False, cpus=16)) == ({}, [])
+    run = prepare_run(auto_config(tiny_model, reviews, tmp_path / "run"))
+    args = build_training_arguments(run.config, 57, "f1", None, None, Accelerator(cuda=False, cpus=16))
+    from transformers import TrainingArguments
+
+    stock = TrainingArguments(output_dir=str(tmp_path / "stock"))
+    assert (args.optim, args.tf32) == (stock.optim, stock.tf32)  # the stock choices, untouched
+    assert args.dataloader_num_workers == 0
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "expected"),
+    [
+        # An A100 / H100 (Ampere or newer) with 16 CPUs.
+        ({"cuda": True, "capability": (8, 0), "cpus": 16},
+         {"optim": "adamw_torch_fused", "tf32": True, "dataloader_num_workers": 4,
+          "dataloader_persistent_workers": True}),
+        # A T4 (Turing): no TF32 tensor cores; 2 CPUs leave one worker.
+        ({"cuda": True, "capability": (7, 5), "cpus": 2},
+         {"optim": "adamw_torch_fused", "dataloader_num_workers": 1, "dataloader_persistent_workers": True}),
+        # ZeroGPU: a forked worker, no dataloader processes.
+        ({"cuda": True, "capability": (9, 0), "cpus": 8, "zero_gpu": True},
+         {"optim": "adamw_torch_fused", "tf32": True}),
+    ],
+)  # fmt: skip
+def test_gpu_speed_flags_follow_the_hardware(accelerator, expected):
+    from trainer_core.training import Accelerator, gpu_speed_flags
+
+    flags, reasons = gpu_speed_flags(Accelerator(**accelerator))
+    assert flags == expected
+    assert len(reasons) == len({"optim", "tf32", "dataloader_num_workers"} & set(flags))
+
+
+def test_bert_style_models_load_with_sdpa_attention(tiny_model):
+    from trainer_core.modeling import load_model
+
+    model = load_model(str(tiny_model), ["a", "b"])
+    assert model.config._attn_implementation == "sdpa"

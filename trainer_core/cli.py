@@ -202,10 +202,11 @@ def _print_event(event: dict[str, Any]) -> None:
         detail = f": {event['error']}" if event.get("error") else ""
         print(f"push at step {event['step']} {event['status']}{detail}", file=sys.stderr)
     elif kind == "recipe":
-        if event["choices"]:
-            print(f"defaults chosen for this run ({event['model']}):", file=sys.stderr)
+        print(f"defaults chosen for this run ({event['model']}):", file=sys.stderr)
         for choice in event["choices"]:
             print(f"  {choice['option']} = {choice['value']}: {choice['reason']}", file=sys.stderr)
+        for line in event.get("speed", []):
+            print(f"  {line}", file=sys.stderr)
     elif kind == "search_trial":
         print(f"search trial {event['trial']}: {event['params']} -> {event['objective']:.4f}", file=sys.stderr)
     elif kind == "resume":
