@@ -512,6 +512,8 @@ class HubDouble:
 
         ``mode="status"``: answer ``status`` (500 unless given) with a JSON ``{"error": message}``.
         ``mode="drop"``: read the request, then close the connection without any answer.
+        ``mode="hang"``: read the request and answer nothing until :meth:`heal` or :meth:`reset` (or ``delay``
+        seconds, 600 unless given), then close the connection: a Hub that accepted the call and hangs.
         ``delay``: wait that many seconds first. With ``delay`` and neither ``status`` nor ``mode="drop"``,
         the request is then answered normally (a slow answer, not an error).
         ``method`` / ``path_contains`` narrow which requests match (e.g. ``method="GET"`` on ``"resolve"``).
@@ -538,6 +540,9 @@ class HubDouble:
         """Remove the injected faults (of one endpoint, or all)."""
         with self._lock:
             self._faults = [f for f in self._faults if endpoint is not None and f.endpoint != endpoint]
+            # Hung requests give up now (their clients see the connection close).
+            self._wake_delays.set()
+            self._wake_delays = threading.Event()
 
     def _add_fault(
         self,
@@ -552,8 +557,10 @@ class HubDouble:
     ) -> None:
         if endpoint != "*" and endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS} or '*'")
-        if mode not in ("status", "drop"):
-            raise ValueError("mode must be 'status' or 'drop'")
+        if mode not in ("status", "drop", "hang"):
+            raise ValueError("mode must be 'status', 'drop' or 'hang'")
+        if mode == "hang" and not delay:
+            delay = 600.0
         if mode == "status" and status is None and not delay:
             status = 500
         fault = _Fault(
@@ -806,7 +813,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             double._wait(fault.delay)
         with double._lock:
             stale = generation != double._generation
-        if stale or (fault is not None and fault.mode == "drop"):
+        if stale or (fault is not None and fault.mode in ("drop", "hang")):
             # A delayed request that outlived a reset() is dropped too: it must not touch the next test's state.
             double._record(self._recorded(req, None), generation)
             self.close_connection = True

@@ -172,6 +172,59 @@ def test_bad_learning_rate(capsys, reviews, tmp_path, value, expected):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--epochs", "inf"], "training.epochs must be a finite number, got inf"),
+        (["--epochs", "nan"], "training.epochs must be a finite number, got nan"),
+        (["--seed", "-5"], "seed must be between 0 and 2**32 - 1"),
+        (["--seed", str(2**32)], "seed must be between 0 and 2**32 - 1"),
+        (["--report-to", "wandbb"], "unknown tracker(s) wandbb"),
+    ],
+)
+def test_bad_training_values_fail_before_any_preparation(capsys, tmp_path, flags, expected):
+    # The dataset does not exist: the error names the option, so it came before any loading.
+    missing = tmp_path / "nowhere.csv"
+    code, out, err = run_cli(capsys, "train", "--dataset", missing, "--output-dir", tmp_path / "out", *flags)
+    assert_clean_input_error(code, out, err, expected)
+    assert "nowhere.csv" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_tracker_that_is_not_installed_fails_before_any_preparation(capsys, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
+    code, out, err = run_cli(
+        capsys, "train", "--dataset", tmp_path / "nowhere.csv", "--output-dir", tmp_path / "out", "--report-to", "wandb"
+    )
+    assert_clean_input_error(code, out, err, "report_to names wandb, which is not installed", "pip install wandb")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_yaml_string_for_a_number_names_the_field(capsys, tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text('data:\n  dataset: d.csv\ntraining:\n  epochs: "three"\n', encoding="utf-8")
+    code, out, err = run_cli(capsys, "train", "--config", path)
+    assert_clean_input_error(code, out, err, "training.epochs must be a number or empty, got 'three'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["evaluate", "--model", "m", "--dataset", "d.csv", "--batch-size", "0"], "--batch-size: must be at least 1"),
+        (["evaluate", "--model", "m", "--dataset", "d.csv", "--max-rows", "0"], "--max-rows: must be at least 1"),
+        (["preview", "--dataset", "d.csv", "--rows", "-3"], "--rows: must be at least 0"),
+        (["preview", "--dataset", "d.csv", "--max-length", "4"], "--max-length: must be at least 8"),
+        (["evaluate", "--model", "m", "--dataset", "d.csv", "--batch-size", "big"], "'big' is not a whole number"),
+    ],
+)
+def test_bad_counts_are_usage_errors(capsys, argv, expected):
+    code, out, err = run_cli(capsys, *argv)
+    assert_clean_input_error(code, out, err, expected)
+
+
 def test_bad_repo_id(capsys, reviews, tmp_path):
     code, out, err = run_cli(capsys, "train", "--dataset", reviews, "--push-to-hub", "bad repo")
     assert_clean_input_error(code, out, err, "'bad repo' is not a valid Hub repo id")
@@ -224,14 +277,16 @@ def test_flags_override_the_config_file(tmp_path):
         "training:\n  epochs: 2\n  batch_size: 4\n  learning_rate: 0.001\n  report_to: [trackio]\n",
         encoding="utf-8",
     )
-    config = parse("train", "--config", path, "--epochs", "3", "--max-length", "32", "--report-to", "a,b")
+    config = parse(
+        "train", "--config", path, "--epochs", "3", "--max-length", "32", "--report-to", "trackio,tensorboard"
+    )
     assert config.task == "sst2"
     assert config.data.dataset == "reviews.csv"
     assert config.data.max_length == 32
     assert config.training.epochs == 3.0
     assert config.training.batch_size == 4
     assert config.training.learning_rate == 0.001
-    assert config.training.report_to == ["a", "b"]
+    assert config.training.report_to == ["trackio", "tensorboard"]
     assert parse("train", "--config", path, "--task", "custom").task == "custom"
 
 

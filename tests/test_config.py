@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import yaml
@@ -16,8 +17,18 @@ from trainer_core.errors import InputError
     [
         ({"learning_rate": 0.0}, "learning_rate must be > 0, got 0.0"),
         ({"learning_rate": -1e-5}, "learning_rate must be > 0"),
-        ({"learning_rate": math.nan}, "learning_rate must be > 0"),
-        ({"learning_rate": math.inf}, "learning_rate must be > 0"),
+        ({"learning_rate": math.nan}, "training.learning_rate must be a finite number, got nan"),
+        ({"learning_rate": math.inf}, "training.learning_rate must be a finite number, got inf"),
+        ({"epochs": math.inf}, "training.epochs must be a finite number, got inf"),
+        ({"seed": -5}, "seed must be between 0 and 2**32 - 1"),
+        ({"seed": 2**32}, "seed must be between 0 and 2**32 - 1"),
+        ({"epochs": "three"}, "training.epochs must be a number or empty, got 'three' (text)"),
+        ({"batch_size": 2.5}, "training.batch_size must be a whole number or empty, got 2.5"),
+        ({"batch_size": True}, "training.batch_size must be a whole number or empty, got True"),
+        ({"eval_steps": "often"}, "training.eval_steps must be a whole number or empty, got 'often'"),
+        ({"group_by_length": "maybe"}, "training.group_by_length must be true or false"),
+        ({"report_to": ["wandb", 3]}, "training.report_to must be a list of text, got ['wandb', 3]"),
+        ({"report_to": ["wandbb"]}, "unknown tracker(s) wandbb; known: azure_ml"),
         ({"learning_rate": 0.5}, "far too high"),
         ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
         ({"eval_batch_size": 0}, "eval_batch_size must be at least 1"),
@@ -220,3 +231,75 @@ def test_field_help_is_available_for_flags():
     assert "learning rate" in field_help(TrainingConfig, "learning_rate").lower()
     with pytest.raises(KeyError):
         field_help(TrainingConfig, "nope")
+
+
+def test_a_yaml_string_where_a_number_is_expected_names_the_field(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text('training:\n  epochs: "three"\n', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        TrainConfig.from_yaml(path)
+    assert "training.epochs must be a number or empty, got 'three' (text)" in str(caught.value)
+    assert "not supported between" not in str(caught.value)
+
+
+def test_yaml_numbers_that_pyyaml_reads_as_text_are_converted(tmp_path):
+    # YAML 1.1 has no float without a dot: `3e-5` arrives as the string '3e-5'.
+    path = tmp_path / "run.yaml"
+    path.write_text("training:\n  learning_rate: 3e-5\n  batch_size: '16'\n  epochs: 2\n", encoding="utf-8")
+    config = TrainConfig.from_yaml(path)
+    assert config.training.learning_rate == 3e-5
+    assert config.training.batch_size == 16
+    assert isinstance(config.training.epochs, float)
+
+
+@pytest.mark.parametrize(
+    ("section", "options", "expected"),
+    [
+        (DataConfig, {"max_length": "long"}, "Invalid data options: data.max_length must be a whole number or empty"),
+        (DataConfig, {"validation_size": "a tenth"}, "data.validation_size must be a number"),
+        (DataConfig, {"dataset": 5}, "data.dataset must be text, got 5 (int)"),
+        (ModelConfig, {"model": ["bert"]}, "model.model must be text"),
+        (HubConfig, {"private": "sometimes"}, "hub.private must be true or false"),
+    ],
+)
+def test_every_section_checks_its_field_types(section, options, expected):
+    with pytest.raises(InputError, match=re.escape(expected)):
+        section(**options)
+
+
+def test_the_type_check_covers_new_fields_from_their_annotations():
+    from dataclasses import dataclass
+
+    from trainer_core.config import field_problems
+
+    @dataclass
+    class Extra:
+        patience: int | None = None
+        ratio: float = 0.5
+        names: list[str] | None = None
+
+    value = Extra(patience="2", ratio="x", names=["a", 1])
+    problems = field_problems(value, "extra")
+    assert value.patience == 2
+    assert problems == [
+        "extra.ratio must be a number, got 'x' (text)",
+        "extra.names must be a list of text or empty, got ['a', 1] (list)",
+    ]
+
+
+def test_whole_numbers_sent_as_floats_become_ints():
+    config = TrainingConfig(batch_size=16.0, seed=7.0, max_steps=-1.0)
+    assert (config.batch_size, config.seed, config.max_steps) == (16, 7, -1)
+    assert all(type(v) is int for v in (config.batch_size, config.seed, config.max_steps))
+
+
+def test_a_tracker_that_is_not_installed_is_named_with_the_fix(monkeypatch):
+    import importlib.util
+
+    from trainer_core.config import check_trackers_installed
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
+    with pytest.raises(InputError, match=r"report_to names wandb, which is not installed.*pip install wandb"):
+        check_trackers_installed(["trackio", "wandb"])
+    check_trackers_installed(["trackio"])

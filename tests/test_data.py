@@ -493,3 +493,155 @@ def test_a_large_validation_share_of_few_rows_leaves_training_rows():
     raw = raw_of(train=table(text=["a", "b", "c", "d"], label=[0, 1, 0, 1]))
     prepared = prepare(raw, validation_size=0.89)
     assert len(prepared.train) >= 1 and len(prepared.eval) >= 1
+
+
+# ------------------------------------------------------------------ preview and training agree
+
+
+def test_negative_integer_labels_are_dropped_by_preview_and_training_alike():
+    # {-1, 0, 1, 5}: 5 makes the ids non-contiguous, so the labels are re-encoded; -1 still means "no label".
+    labels = [-1, 0, 1, 5] * 6
+    raw = raw_of(train=table(text=[f"text {i}" for i in range(len(labels))], label=labels))
+
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    assert shown.label_names == ["0", "1", "5"]
+    assert shown.label_counts == {"0": 6, "1": 6, "5": 6}
+    (dropped,) = [p for p in shown.problems if p.kind == "unknown_label"]
+    assert dropped.count == 6
+    assert "training drops them" in dropped.message
+
+    prepared = prepare(raw, validation_size=0.2)
+    assert prepared.label_names == ["0", "1", "5"]
+    assert len(prepared.train) + len(prepared.eval) == 18
+    (problem,) = [p for p in prepared.problems if p.kind == "missing_label"]
+    assert problem.count == dropped.count
+    assert "-1" in problem.message
+
+
+def test_negative_labels_in_an_eval_split_are_dropped_not_unknown():
+    raw = raw_of(
+        train=table(text=[f"t{i}" for i in range(6)], label=[0, 1, 5, 0, 1, 5]),
+        validation=table(text=["x", "y", "z"], label=[5, -1, 0]),
+    )
+    prepared = prepare(raw)
+    assert [prepared.label_names[i] for i in prepared.eval["label"]] == ["5", "0"]
+
+
+def test_label_names_that_look_negative_are_kept_as_names():
+    raw = raw_of(train=table(text=[f"t{i}" for i in range(6)], label=["-1", "up", "-1", "up", "-1", "up"]))
+    prepared = prepare(raw, validation_size=0.3)
+    assert prepared.label_names == ["-1", "up"]
+    assert len(prepared.train) + len(prepared.eval) == 6
+
+
+def test_a_thousand_labels_with_one_row_each_are_refused_before_training():
+    raw = raw_of(train=table(text=[f"text {i}" for i in range(1000)], label=[f"id-{i}" for i in range(1000)]))
+    with pytest.raises(InputError) as caught:
+        prepare(raw)
+    message = str(caught.value)
+    assert "has 1000 classes for 1000 rows (1000 classes have a single row)" in message
+    assert "not an id or free text" in message
+
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    (problem,) = [p for p in shown.problems if p.kind == "too_many_classes"]
+    assert "1000 classes for 1000 rows" in problem.message
+
+
+def test_a_few_rare_classes_are_a_warning_not_an_error():
+    labels = ["a"] * 10 + ["b"] * 10 + ["c"]
+    raw = raw_of(
+        train=table(text=[f"t{i}" for i in range(len(labels))], label=labels),
+        validation=table(text=["x", "y"], label=["a", "b"]),
+    )
+    prepared = prepare(raw)
+    (problem,) = [p for p in prepared.problems if p.kind == "rare_classes"]
+    assert problem.count == 1
+    assert "(c)" in problem.message
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    assert [p.kind for p in shown.problems if p.kind == "rare_classes"] == ["rare_classes"]
+
+
+# ----------------------------------------------------------------------- bounded tokenizer work
+
+
+class LengthGuard:
+    """Wraps a tokenizer and refuses any text longer than ``limit`` characters, so a test of the cut
+    fails at once on code that hands a huge text to the tokenizer (instead of using gigabytes)."""
+
+    def __init__(self, tokenizer, limit: int) -> None:
+        self.tokenizer, self.limit, self.longest = tokenizer, limit, 0
+
+    def __call__(self, texts, pairs=None, **kwargs):
+        for text in [*texts, *(pairs or [])]:
+            self.longest = max(self.longest, len(text))
+            assert len(text) <= self.limit, f"the tokenizer got a text of {len(text):,} characters"
+        return self.tokenizer(texts, pairs, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.tokenizer, name)
+
+
+def long_pairs(n: int, words: int) -> list[dict]:
+    return [{"sentence1": "good film " * words, "sentence2": "bad plot " * words, "label": i % 2} for i in range(n)]
+
+
+def test_cut_text_keeps_short_texts_and_non_strings():
+    assert data_lib.cut_text("short", 16) == "short"
+    assert data_lib.cut_text(None, 16) is None
+    assert data_lib.cut_text("x" * 10_000, 16) == "x" * (16 * data_lib.CHARS_PER_TOKEN)
+
+
+def test_ten_long_pairs_are_cut_before_tokenization(tiny_tokenizer):
+    # 10 pairs of 200,000 words each: uncut, pair truncation took 6.8 GB (huggingface/tokenizers#2035).
+    prepared = prepare(raw_of(train=Dataset.from_list(long_pairs(10, 100_000))), validation_size=0.2)
+    guard = LengthGuard(tiny_tokenizer, limit=32 * data_lib.CHARS_PER_TOKEN)
+    tokenized = data_lib.tokenize(prepared.train, guard, prepared.columns, max_length=32)
+    assert guard.longest == 32 * data_lib.CHARS_PER_TOKEN
+    assert len(tokenized) == len(prepared.train)
+    assert all(length == 32 for length in tokenized["length"])
+
+
+def test_the_cut_does_not_change_what_truncation_keeps(tiny_tokenizer):
+    rows = long_pairs(4, 500)  # 5,000 characters per text: well past the cut at max_length 16
+    prepared = prepare(raw_of(train=Dataset.from_list(rows)), validation_size=0.25)
+    tokenized = data_lib.tokenize(prepared.train, tiny_tokenizer, prepared.columns, max_length=16)
+    uncut = tiny_tokenizer(
+        list(prepared.train["sentence1"]), list(prepared.train["sentence2"]), truncation=True, max_length=16
+    )["input_ids"]
+    assert tokenized["input_ids"] == uncut
+
+
+def test_preview_measures_cut_texts_and_still_counts_them_as_truncated(tiny_tokenizer):
+    rows = long_pairs(6, 50_000)
+    raw = raw_of(train=Dataset.from_list(rows))
+    limit = data_lib.PREVIEW_MEASURED_TOKENS * data_lib.CHARS_PER_TOKEN
+    guard = LengthGuard(tiny_tokenizer, limit=limit)
+    shown = data_lib.preview(DataConfig(dataset="memory", max_length=64), tokenizer=guard, raw=raw)
+    assert guard.longest == limit
+    assert shown.token_stats.truncated == 6
+    assert shown.token_stats.max > 64
+
+
+@pytest.mark.slow
+def test_training_on_ten_long_pairs_stays_within_memory(tiny_model, tmp_path):
+    """A separate process trains on 10 pairs of 200,000 words and reports its peak RSS."""
+    import subprocess
+    import sys
+
+    dataset = write_csv(tmp_path / "pairs.csv", long_pairs(10, 100_000))
+    script = f"""
+import resource
+from trainer_core.config import DataConfig, ModelConfig, TrainConfig, TrainingConfig
+from trainer_core.training import train
+config = TrainConfig(
+    data=DataConfig(dataset={str(dataset)!r}, max_length=32, validation_size=0.2),
+    model=ModelConfig(model={str(tiny_model)!r}),
+    training=TrainingConfig(output_dir={str(tmp_path / "out")!r}, max_steps=2, batch_size=4, learning_rate=1e-3),
+)
+train(config)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    peak_mib = int(done.stdout.strip().splitlines()[-1])
+    assert peak_mib < 2048, f"peak RSS {peak_mib} MiB"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from trainer_core.errors import InputError
-from trainer_core.ui import plots
+from trainer_core.ui import plots, uploads
 from trainer_core.ui.plots import RunView
 
 T0 = time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))
@@ -348,13 +348,13 @@ def test_preview_of_a_pair_dataset_without_labels_or_lengths():
     ],
 )
 def test_sanitize_upload_name(name, safe):
-    assert plots.sanitize_upload_name(name) == safe
+    assert uploads.sanitize_upload_name(name) == safe
 
 
 @pytest.mark.parametrize("name", ["model.bin", "archive.zip", "noextension", "", None, "data.csv.exe", "../"])
 def test_sanitize_upload_name_refuses_unreadable_types(name):
     with pytest.raises(InputError, match="Cannot use a file"):
-        plots.sanitize_upload_name(name)
+        uploads.sanitize_upload_name(name)
 
 
 def test_store_and_find_uploads(tmp_path):
@@ -362,14 +362,14 @@ def test_store_and_find_uploads(tmp_path):
     source.parent.mkdir()
     source.write_text("text,label\ngood,1\n", encoding="utf-8")
     folder = tmp_path / "uploads" / "visitor"
-    name = plots.store_upload(source, folder)
+    name = uploads.store_upload(source, folder)
     assert name == "My_Reviews.csv"
     assert (folder / name).read_text(encoding="utf-8") == "text,label\ngood,1\n"
-    assert plots.upload_path(folder, name) == folder / name
+    assert uploads.upload_path(folder, name) == folder / name
     # The browser's name wins over the temp file's name, and cannot leave the folder.
-    assert plots.store_upload(source, folder, "../../evil.csv") == "evil.csv"
+    assert uploads.store_upload(source, folder, "../../evil.csv") == "evil.csv"
     assert (folder / "evil.csv").is_file() and not (tmp_path / "evil.csv").exists()
-    assert set(plots.list_uploads(folder)) == {"My_Reviews.csv", "evil.csv"}
+    assert set(uploads.list_uploads(folder)) == {"My_Reviews.csv", "evil.csv"}
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temp files left
 
 
@@ -379,30 +379,30 @@ def test_upload_path_refuses_names_that_are_not_stored_uploads(tmp_path):
     (tmp_path / "secret.csv").write_text("x\n")
     for name in ("../secret.csv", "missing.csv", "/etc/passwd", "", None, "  "):
         with pytest.raises(InputError):
-            plots.upload_path(folder, name)
+            uploads.upload_path(folder, name)
 
 
 def test_uploads_are_capped_per_visitor(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "MAX_UPLOADS_PER_VISITOR", 3)
+    monkeypatch.setattr(uploads, "MAX_UPLOADS_PER_VISITOR", 3)
     source = tmp_path / "data.csv"
     source.write_text("text,label\na,1\n")
     folder = tmp_path / "uploads"
     for i in range(5):
-        plots.store_upload(source, folder, f"file{i}.csv")
+        uploads.store_upload(source, folder, f"file{i}.csv")
         os.utime(folder / f"file{i}.csv", (T0 + i, T0 + i))
-    assert plots.list_uploads(folder) == ["file4.csv", "file3.csv", "file2.csv"]
+    assert uploads.list_uploads(folder) == ["file4.csv", "file3.csv", "file2.csv"]
 
 
 def test_store_upload_refuses_missing_and_huge_files(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="did not arrive"):
-        plots.store_upload(tmp_path / "gone.csv", tmp_path / "uploads")
+        uploads.store_upload(tmp_path / "gone.csv", tmp_path / "uploads")
     big = tmp_path / "big.csv"
     big.write_text("text,label\n" + "x,1\n" * 100)
-    monkeypatch.setattr(plots, "DEFAULT_MAX_BYTES", 100)
+    monkeypatch.setattr(uploads, "DEFAULT_MAX_BYTES", 100)
     with pytest.raises(InputError, match="limited to"):
-        plots.store_upload(big, tmp_path / "uploads")
-    assert plots.list_uploads(tmp_path / "uploads") == []
-    assert plots.list_uploads(tmp_path / "nowhere") == []
+        uploads.store_upload(big, tmp_path / "uploads")
+    assert uploads.list_uploads(tmp_path / "uploads") == []
+    assert uploads.list_uploads(tmp_path / "nowhere") == []
 
 
 def test_column_widths_leave_room_for_short_columns():

@@ -118,3 +118,113 @@ def test_push_without_any_token_says_how_to_get_one(hub, tiny_model, sentiment_c
     code = main(_train_args(tiny_model, sentiment_csv, tmp_path / "run", "alice/model"))
     assert code == 2
     assert "HF_TOKEN" in capsys.readouterr().err
+
+
+# -- push status is the truth (RELIABILITY: "push status lies", "no time-out when the Hub hangs") --------------------
+
+
+@pytest.fixture
+def short_hub_timeout(monkeypatch):
+    """Hub requests give up after 1 s; the client of later tests gets the default time-out back."""
+    from trainer_core import hub as hub_lib
+
+    monkeypatch.setenv(hub_lib.TIMEOUT_ENV, "1")
+    hub_lib.apply_timeouts()
+    yield 1
+    monkeypatch.delenv(hub_lib.TIMEOUT_ENV)
+    hub_lib.apply_timeouts()
+
+
+def _record_events(monkeypatch) -> list[dict]:
+    """The training events the CLI prints, kept for assertions (the CLI's own printing still runs)."""
+    from trainer_core import cli
+
+    events: list[dict] = []
+    printer = cli._print_event
+
+    def record(event: dict) -> None:
+        events.append(event)
+        printer(event)
+
+    monkeypatch.setattr(cli, "_print_event", record)
+    return events
+
+
+def _saves_args(model: Path, data: Path, out: Path, repo: str) -> list[str]:
+    args = _train_args(model, data, out, repo)
+    args[args.index("--max-steps") + 1] = "20"
+    args[args.index("--eval-steps") + 1] = "5"
+    return args
+
+
+def _terminal_pushes(events: list[dict]) -> dict[object, list[str]]:
+    """Each save's (and the final model's) push outcomes, in order."""
+    outcomes: dict[object, list[str]] = {}
+    for event in events:
+        if event["type"] == "push" and event["status"] in ("done", "failed"):
+            outcomes.setdefault("final" if event.get("final") else event["step"], []).append(event["status"])
+    return outcomes
+
+
+def test_each_save_push_ends_once_when_every_commit_is_refused(
+    hub, tiny_model, sentiment_csv, tmp_path, capsys, monkeypatch
+):
+    from trainer_core.ui.plots import RunView
+
+    monkeypatch.setenv("HF_TOKEN", ALICE_TOKEN)
+    monkeypatch.setattr("trainer_core.hub.time.sleep", lambda seconds: None)
+    events = _record_events(monkeypatch)
+    hub.fail_all("commit", status=403, message="Forbidden: this repo is locked")
+    out = tmp_path / "run"
+
+    assert main(_saves_args(tiny_model, sentiment_csv, out, "alice/locked")) == 1
+
+    saves = [event["step"] for event in events if event["type"] == "checkpoint"]
+    assert saves == [5, 10, 15, 20]
+    assert _terminal_pushes(events) == {
+        5: ["failed"],
+        10: ["failed"],
+        15: ["failed"],
+        20: ["failed"],
+        "final": ["failed"],
+    }
+    started = {
+        event["step"] for event in events if event["type"] == "push" and event["status"] in ("started", "queued")
+    }
+    assert started >= set(saves), "every save's push is announced before it ends"
+
+    err = capsys.readouterr().err
+    assert err.count("push of the checkpoint of step 5 failed") == 1
+    assert err.count("push of the final model failed") == 1
+    assert "push at step" not in err
+
+    result = json.loads((out / "results.json").read_text())
+    assert len(result["push_errors"]) == len(set(result["push_errors"])) == 1
+    assert "5, 10, 15, 20" in result["push_errors"][0] and "final model" in result["push_errors"][0]
+    view = RunView()
+    view.add(events)
+    assert "uploading" not in view.push_markdown() and "waiting" not in view.push_markdown()
+    assert view.result_markdown("finished").count("Push failed") == 1
+    assert str(tmp_path) not in view.result_markdown("finished") + view.push_markdown()
+
+
+def test_later_checkpoints_are_pushed_once_a_hung_push_times_out(
+    hub, tiny_model, sentiment_csv, tmp_path, capsys, monkeypatch, short_hub_timeout
+):
+    monkeypatch.setenv("HF_TOKEN", ALICE_TOKEN)
+    events = _record_events(monkeypatch)
+    # The first commit (step 5's model) hangs; on today's code that push is never resolved and blocks the rest.
+    hub.fail_next("commit", mode="hang", delay=30)
+    out = tmp_path / "run"
+
+    assert main(_saves_args(tiny_model, sentiment_csv, out, "alice/stuck")) == 0
+
+    outcomes = _terminal_pushes(events)
+    assert outcomes[5] == ["failed"]
+    assert all(len(outcomes[step]) == 1 for step in (10, 15, 20)), outcomes
+    assert outcomes[20] == ["done"] and outcomes["final"] == ["done"]
+    failed = next(e for e in events if e["type"] == "push" and e.get("step") == 5 and e["status"] == "failed")
+    assert "no answer from the Hub within 1 s" in failed["error"]
+    state = json.loads(hub.files("alice/stuck")["last-checkpoint/trainer_state.json"])
+    assert state["global_step"] == 20, "the Hub's last checkpoint follows training after a stuck push"
+    assert "push of the checkpoint of step 5 failed" in capsys.readouterr().err

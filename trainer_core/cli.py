@@ -7,57 +7,101 @@ is one JSON object. Exit status: 0 success, 2 bad input (message, no traceback),
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import sys
+import types
+import typing
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
-from trainer_core.config import DataConfig, HubConfig, ModelConfig, TrainConfig, TrainingConfig, field_help
-from trainer_core.errors import InputError, StudioError
+from trainer_core.config import (
+    SECTIONS,
+    DataConfig,
+    HubConfig,
+    TrainConfig,
+    check_trackers_installed,
+    field_help,
+)
+from trainer_core.errors import InputError, PushError, StudioError
 
-# Flag -> (config section, field). One table feeds parsing, YAML overrides and `as_cli_command`.
-TRAIN_FLAGS: dict[str, tuple[str, str]] = {
-    "--model": ("model", "model"),
-    "--model-revision": ("model", "revision"),
-    "--dataset": ("data", "dataset"),
-    "--dataset-config": ("data", "dataset_config"),
-    "--dataset-revision": ("data", "dataset_revision"),
-    "--text-column": ("data", "text_column"),
-    "--text-pair-column": ("data", "text_pair_column"),
-    "--label-column": ("data", "label_column"),
-    "--train-split": ("data", "train_split"),
-    "--eval-split": ("data", "eval_split"),
-    "--validation-size": ("data", "validation_size"),
-    "--max-train-samples": ("data", "max_train_samples"),
-    "--max-eval-samples": ("data", "max_eval_samples"),
-    "--max-length": ("data", "max_length"),
-    "--output-dir": ("training", "output_dir"),
-    "--epochs": ("training", "epochs"),
-    "--max-steps": ("training", "max_steps"),
-    "--batch-size": ("training", "batch_size"),
-    "--eval-batch-size": ("training", "eval_batch_size"),
-    "--gradient-accumulation-steps": ("training", "gradient_accumulation_steps"),
-    "--learning-rate": ("training", "learning_rate"),
-    "--weight-decay": ("training", "weight_decay"),
-    "--warmup-ratio": ("training", "warmup_ratio"),
-    "--seed": ("training", "seed"),
-    "--mixed-precision": ("training", "mixed_precision"),
-    "--logging-steps": ("training", "logging_steps"),
-    "--eval-steps": ("training", "eval_steps"),
-    "--save-total-limit": ("training", "save_total_limit"),
-    "--early-stopping-patience": ("training", "early_stopping_patience"),
-    "--model-selection": ("training", "model_selection"),
-    "--search": ("training", "search_trials"),
-    "--search-time-budget": ("training", "search_time_budget"),
-    "--report-to": ("training", "report_to"),
-    "--push-to-hub": ("hub", "repo_id"),
-    "--hub-strategy": ("hub", "strategy"),
+# Flags whose names predate their generation from the config; every other field's flag is its name.
+FLAG_NAMES: dict[tuple[str, str], str] = {
+    ("model", "revision"): "--model-revision",
+    ("hub", "repo_id"): "--push-to-hub",
+    ("hub", "strategy"): "--hub-strategy",
+    ("hub", "private"): "--hub-private",
+    ("training", "search_trials"): "--search",
 }
-SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig, "hub": HubConfig}
-NUMBER_TYPES = {"int": int, "float": float, "int | None": int, "float | None": float}
+SECTION_CLASSES = dict(SECTIONS)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One `train` flag, generated from one config field: its type, choices, default and help come from there."""
+
+    flag: str
+    section: str
+    name: str
+    kind: str  # bool, int, float, list, str
+    choices: tuple[str, ...] | None
+    default: Any
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.name if self.section == "training" else f"{self.section}_{self.name}"
+
+
+def _kind(hint: Any) -> str:
+    """bool, int, float, list or str, from a field's type (``X | None`` counts as X)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1 else hint
+    if typing.get_origin(base) is list or base is list:
+        return "list"
+    if typing.get_origin(base) is typing.Literal:
+        return "str"
+    return {bool: "bool", int: "int", float: "float"}.get(base, "str")
+
+
+def _default(spec: dataclasses.Field) -> Any:
+    if spec.default is not dataclasses.MISSING:
+        return spec.default
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return None
+
+
+def generate_flags() -> dict[str, Flag]:
+    """Every field of every config section as a `train` flag: adding a config field adds its flag."""
+    flags: dict[str, Flag] = {}
+    for section, section_cls in SECTION_CLASSES.items():
+        hints = typing.get_type_hints(section_cls)
+        for spec in fields(section_cls):
+            flag = FLAG_NAMES.get((section, spec.name), "--" + spec.name.replace("_", "-"))
+            if flag in flags:
+                raise RuntimeError(f"Two config fields would share the flag {flag}: add one of them to FLAG_NAMES.")
+            choices = spec.metadata.get("choices")
+            hint = hints[spec.name]
+            if typing.get_origin(hint) is typing.Literal and not choices:
+                choices = typing.get_args(hint)
+            flags[flag] = Flag(
+                flag=flag,
+                section=section,
+                name=spec.name,
+                kind=_kind(hint),
+                choices=tuple(choices) if choices else None,
+                default=_default(spec),
+                help=spec.metadata.get("help", ""),
+            )
+    return flags
+
+
+TRAIN_FLAGS = generate_flags()
+NUMBER_TYPES = {"int": int, "float": float}
 
 
 class UsageError(InputError):
@@ -69,21 +113,46 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}. Run '{self.prog} --help' for the options.")
 
 
-def _dest(flag: str) -> str:
-    return flag.removeprefix("--").replace("-", "_")
+def _count(minimum: int) -> Any:
+    """An argparse type for a whole number of at least ``minimum``: a usage error, not a crash later."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
 
-def _field_type(section: str, name: str) -> Any:
-    for f in fields(SECTION_CLASSES[section]):
-        if f.name == name:
-            return NUMBER_TYPES.get(str(f.type), str)
-    raise KeyError(name)
+    parse.__name__ = "count"  # argparse names the type in "invalid <name> value"
+    return parse
 
 
 def _add_column_flags(parser: argparse.ArgumentParser) -> None:
     for flag in ("--text-column", "--text-pair-column", "--label-column", "--dataset-config", "--dataset-revision"):
-        section, name = TRAIN_FLAGS[flag]
-        parser.add_argument(flag, dest=_dest(flag), default=None, help=field_help(SECTION_CLASSES[section], name))
+        spec = TRAIN_FLAGS[flag]
+        parser.add_argument(flag, dest=spec.name, default=None, help=spec.help)
+
+
+def _add_train_flag(parser: argparse.ArgumentParser, spec: Flag) -> None:
+    shown = ",".join(spec.default) if isinstance(spec.default, list) else spec.default
+    help_text = spec.help + (f" (default: {shown})" if shown not in (None, "", []) else "")
+    if spec.kind == "bool":
+        # --x and --no-x both exist, so a YAML value can be overridden either way.
+        parser.add_argument(
+            spec.flag, dest=spec.dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
+        )
+        return
+    parser.add_argument(
+        spec.flag,
+        dest=spec.dest,
+        default=None,
+        type=NUMBER_TYPES.get(spec.kind, str),
+        choices=spec.choices,
+        metavar=spec.name.upper() if spec.choices is None else None,
+        help=help_text,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,9 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", help="Show a dataset's splits, columns, labels, lengths and problems.")
     preview.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
     preview.add_argument("--split", default=None, help="Split to inspect (default: train).")
-    preview.add_argument("--rows", type=int, default=5, help="Rows to show.")
+    preview.add_argument("--rows", type=_count(0), default=5, help="Rows to show.")
     preview.add_argument("--tokenizer", default=None, help="Model id or directory whose tokenizer measures lengths.")
-    preview.add_argument("--max-length", type=int, default=None, help=field_help(DataConfig, "max_length"))
+    preview.add_argument("--max-length", type=_count(8), default=None, help=field_help(DataConfig, "max_length"))
     preview.add_argument("--task", default="custom", help=field_help(TrainConfig, "task"))
     _add_column_flags(preview)
     preview.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
@@ -106,26 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="Fine-tune a model; optionally push it to the Hub.")
     train.add_argument("--config", default=None, help="YAML file with every option; flags override it.")
     train.add_argument("--task", default=None, help=field_help(TrainConfig, "task"))
-    for flag, (section, name) in TRAIN_FLAGS.items():
-        train.add_argument(
-            flag,
-            dest=_dest(flag),
-            default=None,
-            type=_field_type(section, name),
-            help=field_help(SECTION_CLASSES[section], name),
-        )
-    train.add_argument("--hub-private", action="store_true", default=None, help=field_help(HubConfig, "private"))
-    train.add_argument(
-        "--no-group-by-length", action="store_true", default=None, help="Sample batches at random instead."
-    )
+    for spec in TRAIN_FLAGS.values():
+        _add_train_flag(train, spec)
     train.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
     evaluate = commands.add_parser("evaluate", help="Metrics, confusion matrix and errors of a model on a split.")
     evaluate.add_argument("--model", required=True, help="Hub model id or a trained run's output directory.")
     evaluate.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
     evaluate.add_argument("--split", default=None, help="Split to evaluate (default: validation, else test).")
-    evaluate.add_argument("--max-rows", type=int, default=None, help="Evaluate on at most this many rows.")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="Rows per forward pass.")
+    evaluate.add_argument("--max-rows", type=_count(1), default=None, help="Evaluate on at most this many rows.")
+    evaluate.add_argument("--batch-size", type=_count(1), default=64, help="Rows per forward pass.")
     _add_column_flags(evaluate)
     evaluate.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
@@ -150,14 +209,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raw = TrainConfig.from_yaml(args.config).to_dict()
     if args.task is not None:
         raw["task"] = args.task
-    for flag, (section, name) in TRAIN_FLAGS.items():
-        value = getattr(args, _dest(flag))
+    for spec in TRAIN_FLAGS.values():
+        value = getattr(args, spec.dest)
         if value is not None:
-            raw[section][name] = [v for v in value.split(",") if v] if name == "report_to" else value
-    if args.hub_private:
-        raw["hub"]["private"] = True
-    if args.no_group_by_length:
-        raw["training"]["group_by_length"] = False
+            raw[spec.section][spec.name] = [v for v in value.split(",") if v] if spec.kind == "list" else value
     return TrainConfig.from_dict(raw)
 
 
@@ -169,15 +224,14 @@ def as_cli_command(config: TrainConfig) -> str:
     parts = ["python", "-m", "trainer_core", "train"]
     if config.task != defaults.task:
         parts += ["--task", config.task]
-    for flag, (section, name) in TRAIN_FLAGS.items():
-        value = getattr(getattr(config, section), name)
-        if value == getattr(getattr(defaults, section), name) or value is None:
+    for spec in TRAIN_FLAGS.values():
+        value = getattr(getattr(config, spec.section), spec.name)
+        if value == getattr(getattr(defaults, spec.section), spec.name) or value is None:
             continue
-        parts += [flag, ",".join(value) if isinstance(value, list) else str(value)]
-    if config.hub.private:
-        parts.append("--hub-private")
-    if not config.training.group_by_length:
-        parts.append("--no-group-by-length")
+        if spec.kind == "bool":
+            parts.append(spec.flag if value else "--no-" + spec.flag.removeprefix("--"))
+        else:
+            parts += [spec.flag, ",".join(value) if isinstance(value, list) else str(value)]
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -199,8 +253,10 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "checkpoint":
         print(f"saved {event['path']}", file=sys.stderr)
     elif kind == "push" and event["status"] in ("done", "failed"):
+        what = "the final model" if event.get("final") else f"the checkpoint of step {event['step']}"
+        carried = f" (with the push of step {event['with_step']})" if event.get("with_step") is not None else ""
         detail = f": {event['error']}" if event.get("error") else ""
-        print(f"push at step {event['step']} {event['status']}{detail}", file=sys.stderr)
+        print(f"push of {what} {event['status']}{carried}{detail}", file=sys.stderr)
     elif kind == "recipe":
         print(f"defaults chosen for this run ({event['model']}):", file=sys.stderr)
         for choice in event["choices"]:
@@ -242,7 +298,10 @@ def run_preview(args: argparse.Namespace) -> int:
     cfg = resolve_data(_data_config(args, max_length=args.max_length), preset)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
     result = data_lib.preview(cfg, split=args.split, rows=args.rows, tokenizer=tokenizer, preset=preset)
-    lines = [f"{result.dataset} [{result.split}]", "splits: " + ", ".join(f"{k}={v}" for k, v in result.splits.items())]
+    sizes = [f"{k}={v}" if v is not None else f"{k}=more than {result.rows_scanned}" for k, v in result.splits.items()]
+    lines = [f"{result.dataset} [{result.split}]", "splits: " + ", ".join(sizes)]
+    if any(v is None for v in result.splits.values()):
+        lines.append(f"(only the first {result.rows_scanned} rows were read; counts below describe those)")
     lines.append("features: " + ", ".join(f"{k}: {v}" for k, v in result.features.items()))
     if result.columns:
         pair = f", pair={result.columns.text_pair}" if result.columns.text_pair else ""
@@ -264,6 +323,7 @@ def run_train(args: argparse.Namespace) -> int:
     from trainer_core.training import train
 
     config = config_from_args(args)
+    check_trackers_installed(config.training.report_to)
     # Under torchrun / accelerate launch every process runs this; only the main one reports.
     main_process = int(os.environ.get("RANK", "0")) == 0
     result = train(config, on_event=_print_event if main_process else None)
@@ -325,7 +385,10 @@ def run_push(args: argparse.Namespace) -> int:
     repo_id = hub_lib.check_write_access(args.repo, token)
     if not os.path.isfile(os.path.join(args.output_dir, "config.json")):
         raise InputError(f"'{args.output_dir}' holds no trained model (no config.json). Give a run's output directory.")
-    url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
+    try:
+        url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
+    except PushError as err:
+        raise PushError(f"{err} Retry with `python -m trainer_core push {args.output_dir} --repo {repo_id}`.") from None
     _emit({"pushed_repo": repo_id, "commit_url": url}, args.json, f"pushed to {repo_id}")
     return 0
 

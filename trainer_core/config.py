@@ -8,8 +8,12 @@ no I/O happen in ``__post_init__``, so a bad value fails before anything is down
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
 import math
 import re
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -22,10 +26,141 @@ MixedPrecision = Literal["auto", "no", "fp16", "bf16"]
 MIXED_PRECISION_CHOICES = ("auto", "no", "fp16", "bf16")
 MODEL_SELECTION_CHOICES = ("best", "last")
 HUB_STRATEGIES = ("end", "every_save", "checkpoint", "all_checkpoints")
+# Trackers the transformers Trainer reports to, and the module each needs installed.
+TRACKERS = {
+    "azure_ml": "azureml",
+    "clearml": "clearml",
+    "codecarbon": "codecarbon",
+    "comet_ml": "comet_ml",
+    "dagshub": "dagshub",
+    "dvclive": "dvclive",
+    "flyte": "flytekit",
+    "kubeflow": "kubeflow",
+    "mlflow": "mlflow",
+    "neptune": "neptune",
+    "swanlab": "swanlab",
+    "tensorboard": "tensorboard",
+    "trackio": "trackio",
+    "wandb": "wandb",
+}
 
 
 def _help(text: str, **extra: Any) -> dict[str, Any]:
+    """Field metadata: ``help`` feeds --help and the UI's tooltips; ``minimum``/``maximum`` (inclusive) and
+    ``choices`` feed the form's checks and widgets. ``__post_init__`` stays the final word on validity."""
     return {"help": text, **extra}
+
+
+# ------------------------------------------------------------------------------------ type checks
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    # The annotations are strings (``from __future__ import annotations``); resolve them once per class.
+    return typing.get_type_hints(cls)
+
+
+def _type_name(kind: Any) -> str:
+    if typing.get_origin(kind) is list:
+        return "a list of " + ", ".join(_type_name(arg).removeprefix("a ") for arg in typing.get_args(kind))
+    return {int: "a whole number", float: "a number", str: "text", bool: "true or false"}.get(
+        kind, getattr(kind, "__name__", str(kind))
+    )
+
+
+def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
+    """``(True, value)`` converted to ``kind`` where that loses nothing, else ``(False, value)``.
+
+    Strings that spell a number are accepted because YAML 1.1 reads ``3e-5`` as text, and form fields
+    send whole numbers as floats (``32.0``).
+    """
+    if kind is bool:
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "false", "no"):
+            return True, value.strip().lower() in ("true", "yes")
+        return isinstance(value, bool), value
+    if kind in (int, float):
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                try:
+                    value = float(value.strip())
+                except ValueError:
+                    return False, value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False, value
+        if kind is float:
+            return True, float(value)
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return True, int(value)
+        return isinstance(value, int), value
+    if kind is str:
+        return isinstance(value, str), value
+    origin = typing.get_origin(kind)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind) or (Any,)
+        if not isinstance(value, (list, tuple)):
+            return False, value
+        items = []
+        for item in value:
+            ok, item = _coerce(item, item_kind)
+            if not ok:
+                return False, value
+            items.append(item)
+        return True, items
+    if origin is Literal:
+        return value in typing.get_args(kind), value
+    if isinstance(kind, type):
+        return isinstance(value, kind), value
+    return True, value  # a type this checker does not know: leave it to the field's own checks
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value[:60]}' (text)"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def field_problems(instance: Any, section: str) -> list[str]:
+    """Check and convert every field of a config dataclass against its declared type.
+
+    Works from the dataclass's own annotations, so a new field is covered without listing it here:
+    ``epochs: "three"`` from YAML or an API call is reported as ``training.epochs must be a number``
+    instead of a ``TypeError`` deep inside a comparison. Numbers must be finite (``inf`` epochs would
+    train forever, a NaN learning rate trains nothing). Optional fields accept ``None``. Values that
+    convert without loss (``"3e-5"``, ``32.0`` for an int) are converted in place.
+    """
+    problems = []
+    hints = _field_types(type(instance))
+    for f in fields(instance):
+        kind = hints.get(f.name, Any)
+        value = getattr(instance, f.name)
+        options = [kind]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            options = list(typing.get_args(kind))
+        if value is None and type(None) in options:
+            continue
+        for option in options:
+            if option is type(None):
+                continue
+            ok, converted = _coerce(value, option)
+            if ok:
+                if isinstance(converted, float) and not math.isfinite(converted):
+                    problems.append(f"{section}.{f.name} must be a finite number, got {converted}")
+                setattr(instance, f.name, converted)
+                break
+        else:
+            wanted = " or ".join(_type_name(o) if o is not type(None) else "empty" for o in options)
+            problems.append(f"{section}.{f.name} must be {wanted}, got {_describe_value(value)}")
+    return problems
+
+
+def check_field_types(instance: Any, section: str) -> None:
+    """``field_problems`` as an ``InputError``: called first in every config's ``__post_init__``, so
+    the range checks after it compare numbers with numbers."""
+    problems = field_problems(instance, section)
+    if problems:
+        raise InputError(f"Invalid {section} options: " + "; ".join(problems) + ".")
 
 
 @dataclass
@@ -65,21 +200,26 @@ class DataConfig:
         default=None,
         metadata=_help(
             "Share of the training split held out for evaluation when there is no eval split. Default: 5% under "
-            "10,000 rows, else 2,000 rows (at most 10%)."
+            "10,000 rows, else 2,000 rows (at most 10%).",
+            minimum=0.01,
+            maximum=0.89,
         ),
     )
     max_train_samples: int | None = field(
-        default=None, metadata=_help("Use at most this many training rows (a seeded random subset).")
+        default=None, metadata=_help("Use at most this many training rows (a seeded random subset).", minimum=1)
     )
     max_eval_samples: int | None = field(
-        default=None, metadata=_help("Use at most this many evaluation rows (a seeded random subset).")
+        default=None, metadata=_help("Use at most this many evaluation rows (a seeded random subset).", minimum=1)
     )
     max_length: int | None = field(
         default=None,
-        metadata=_help("Maximum tokens per example; longer texts are truncated. Default: the preset's, else 256."),
+        metadata=_help(
+            "Maximum tokens per example; longer texts are truncated. Default: the preset's, else 256.", minimum=8
+        ),
     )
 
     def __post_init__(self) -> None:
+        check_field_types(self, "data")
         if self.validation_size is not None and not 0.0 < self.validation_size < 0.9:
             raise InputError(f"validation_size must be between 0 and 0.9, got {self.validation_size}.")
         if self.max_length is not None and self.max_length < 8:
@@ -101,6 +241,9 @@ class ModelConfig:
     )
     revision: str | None = field(default=None, metadata=_help("Hub revision (branch, tag or commit) of the model."))
 
+    def __post_init__(self) -> None:
+        check_field_types(self, "model")
+
 
 @dataclass
 class TrainingConfig:
@@ -111,34 +254,41 @@ class TrainingConfig:
     epochs: float | None = field(
         default=None,
         metadata=_help(
-            "Number of passes over the training data. Default: 5 under 500 rows, 3 up to 50,000, then 2, then 1."
+            "Number of passes over the training data. Default: 5 under 500 rows, 3 up to 50,000, then 2, then 1.",
+            minimum=0,
         ),
     )
     max_steps: int = field(
-        default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).")
+        default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).", minimum=-1)
     )
     batch_size: int | None = field(
-        default=None, metadata=_help("Training batch size per device. Default: 32, or 16 under 500 rows.")
+        default=None, metadata=_help("Training batch size per device. Default: 32, or 16 under 500 rows.", minimum=1)
     )
-    eval_batch_size: int = field(default=64, metadata=_help("Evaluation batch size per device."))
+    eval_batch_size: int = field(default=64, metadata=_help("Evaluation batch size per device.", minimum=1))
     gradient_accumulation_steps: int = field(
-        default=1, metadata=_help("Accumulate gradients over this many batches before each optimizer step.")
+        default=1, metadata=_help("Accumulate gradients over this many batches before each optimizer step.", minimum=1)
     )
     learning_rate: float | None = field(
         default=None,
         metadata=_help(
             "Peak learning rate of the linear schedule. Default: from the model's size (1e-4 small, 5e-5 base, "
-            "2e-5 large)."
+            "2e-5 large).",
+            minimum=0,
+            maximum=1e-2,
         ),
     )
-    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay."))
+    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay.", minimum=0))
     warmup_ratio: float | None = field(
         default=None,
         metadata=_help(
-            "Share of the steps spent warming the learning rate up from zero. Default: 10%, at most 500 steps."
+            "Share of the steps spent warming the learning rate up from zero. Default: 10%, at most 500 steps.",
+            minimum=0,
+            maximum=0.9,
         ),
     )
-    seed: int = field(default=42, metadata=_help("Random seed for data order, held-out split and initialisation."))
+    seed: int = field(
+        default=42, metadata=_help("Random seed for data order, held-out split and initialisation.", minimum=0)
+    )
     mixed_precision: str = field(
         default="auto",
         metadata=_help(
@@ -149,9 +299,9 @@ class TrainingConfig:
     group_by_length: bool = field(
         default=True, metadata=_help("Batch texts of similar length together so less padding is computed.")
     )
-    logging_steps: int = field(default=10, metadata=_help("Log the training loss every N steps."))
+    logging_steps: int = field(default=10, metadata=_help("Log the training loss every N steps.", minimum=1))
     eval_steps: int | None = field(
-        default=None, metadata=_help("Evaluate and save every N steps instead of every epoch.")
+        default=None, metadata=_help("Evaluate and save every N steps instead of every epoch.", minimum=1)
     )
     model_selection: str | None = field(
         default=None,
@@ -165,24 +315,30 @@ class TrainingConfig:
         default=0,
         metadata=_help(
             "Try this many settings (learning rate, epochs, batch) with optuna on the held-out rows first, then "
-            "train the best on all the rows. 0: no search."
+            "train the best on the training rows. 0: no search.",
+            minimum=0,
         ),
     )
     search_time_budget: float | None = field(
         default=None, metadata=_help("Stop the search after this many seconds (the trials done so far count).")
     )
-    save_total_limit: int = field(default=2, metadata=_help("Keep at most this many checkpoints (the best is kept)."))
+    save_total_limit: int = field(
+        default=2, metadata=_help("Keep at most this many checkpoints (the best is kept).", minimum=1)
+    )
     early_stopping_patience: int | None = field(
-        default=None, metadata=_help("Stop when the metric has not improved for this many evaluations.")
+        default=None, metadata=_help("Stop when the metric has not improved for this many evaluations.", minimum=1)
     )
     report_to: list[str] = field(
         default_factory=list, metadata=_help("Experiment trackers to log to, e.g. ['trackio'].")
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.report_to, str):
+            self.report_to = [item for item in re.split(r"[,\s]+", self.report_to) if item and item != "none"]
+        check_field_types(self, "training")
         problems = []
         if self.learning_rate is None:
-            pass  # chosen from the model's size when the run starts
+            pass  # chosen from the model's size when the run starts (trainer_core.recipe)
         elif not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
         elif self.learning_rate > 1e-2:
@@ -215,8 +371,13 @@ class TrainingConfig:
             problems.append(f"search_time_budget must be > 0 seconds, got {self.search_time_budget}")
         if self.save_total_limit < 1:
             problems.append(f"save_total_limit must be at least 1, got {self.save_total_limit}")
-        if isinstance(self.report_to, str):
-            self.report_to = [item for item in re.split(r"[,\s]+", self.report_to) if item and item != "none"]
+        if not 0 <= self.seed < 2**32:
+            problems.append(f"seed must be between 0 and 2**32 - 1 = {2**32 - 1}, got {self.seed}")
+        unknown = [name for name in self.report_to if name not in TRACKERS and name != "all"]
+        if unknown:
+            problems.append(
+                f"report_to: unknown tracker(s) {', '.join(unknown)}; known: {', '.join(sorted(TRACKERS))}, all"
+            )
         if problems:
             raise InputError("Invalid training options: " + "; ".join(problems) + ".")
 
@@ -241,6 +402,7 @@ class HubConfig:
     )
 
     def __post_init__(self) -> None:
+        check_field_types(self, "hub")
         if self.repo_id is not None:
             self.repo_id = self.repo_id.strip() or None
         if self.repo_id is not None and (
@@ -273,6 +435,10 @@ class TrainConfig:
             "Informational; a config that sets those values keeps them."
         ),
     )
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, str):
+            raise InputError(f"task must be a preset name such as sst2 or custom, got {_describe_value(self.task)}.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -323,6 +489,30 @@ class TrainConfig:
         except yaml.YAMLError as err:
             raise InputError(f"Config file '{path}' is not valid YAML: {err}") from None
         return cls.from_dict(raw)
+
+
+def check_trackers_installed(report_to: list[str]) -> None:
+    """Refuse trackers that are not installed, before any data or model is loaded.
+
+    Not part of ``__post_init__``: a config that names wandb is still valid on a machine that has it,
+    and a saved config must load anywhere.
+    """
+    missing = []
+    for name in report_to:
+        module = TRACKERS.get(name)
+        if name == "tensorboard":
+            found = any(importlib.util.find_spec(m) is not None for m in ("tensorboard", "tensorboardX"))
+        else:
+            found = module is None or importlib.util.find_spec(module) is not None
+        if not found:
+            missing.append(name)
+    if missing:
+        install = " ".join("tensorboard" if m == "tensorboard" else TRACKERS[m].replace("_", "-") for m in missing)
+        raise InputError(
+            f"report_to names {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed. "
+            f"Install {'it' if len(missing) == 1 else 'them'} (pip install {install}) or drop "
+            f"{'it' if len(missing) == 1 else 'them'} from --report-to."
+        )
 
 
 def field_help(section_cls: type, name: str) -> str:

@@ -298,6 +298,27 @@ def _is_blank(value: Any) -> bool:
     )
 
 
+def _is_negative_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, np.integer, float, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and float(value) < 0
+    )
+
+
+def is_missing_label(value: Any, mapping: dict[Any, int] | None) -> bool:
+    """True for a row that has no label: blank, or a negative number (GLUE test splits use -1).
+
+    Negative numbers count as missing whether or not the other labels were re-encoded ({-1, 0, 1, 5}
+    trains on 0, 1 and 5), unless the labels are names (then "-1" is a name like any other).
+    Preview and training both use this, so what the preview says is dropped is what training drops.
+    """
+    if _is_blank(value):
+        return True
+    numeric_labels = mapping is None or not any(isinstance(key, str) for key in mapping)
+    return numeric_labels and _is_negative_number(value)
+
+
 def label_names_of(
     dataset: Dataset, column: str, hint: Sequence[str] | None = None
 ) -> tuple[list[str], dict[Any, int] | None]:
@@ -332,7 +353,7 @@ def encode_labels(
     ids: list[int] = []
     unknown: set[str] = set()
     for value in dataset[column]:
-        if _is_blank(value) or (mapping is None and int(value) < 0):
+        if is_missing_label(value, mapping):
             ids.append(-1)
             continue
         key = _label_key(value, mapping)
@@ -361,6 +382,40 @@ def _label_key(value: Any, mapping: dict[Any, int] | None) -> int | None:
     if isinstance(value, (int, np.integer, float)) and not isinstance(next(iter(mapping)), str):
         return mapping.get(int(value))
     return mapping.get(str(value).strip())
+
+
+# ------------------------------------------------------------------------------- class balance
+
+RARE_CLASS_ROWS = 2  # fewer rows than this: the class cannot be both learned and evaluated
+
+
+def too_many_classes(counts: Iterable[int], column: str | None) -> str | None:
+    """A message when there are so many classes for so few rows that training cannot learn them.
+
+    1,000 labels with one row each would otherwise train without complaint to accuracy 0: the column
+    is most likely an id or free text, not a class.
+    """
+    counts = [c for c in counts if c > 0]
+    rows, classes = sum(counts), len(counts)
+    if classes <= 2 or classes * RARE_CLASS_ROWS <= rows:
+        return None
+    single = sum(1 for c in counts if c == 1)
+    return (
+        f"The label column '{column}' has {classes} classes for {rows} rows ({single} classes have a single row): "
+        "a classifier cannot learn a class from one or two examples. Check that this column holds the classes "
+        "(not an id or free text), or gather more rows per class."
+    )
+
+
+def rare_classes(counts: dict[str, int]) -> str | None:
+    rare = sorted(name for name, count in counts.items() if 0 < count < RARE_CLASS_ROWS)
+    if not rare:
+        return None
+    shown = ", ".join(rare[:10]) + (", ..." if len(rare) > 10 else "")
+    return (
+        f"{len(rare)} class(es) have fewer than {RARE_CLASS_ROWS} rows ({shown}): the model can hardly learn them "
+        "and the evaluation may not contain them."
+    )
 
 
 # -------------------------------------------------------------------------------- preparing data
@@ -434,12 +489,16 @@ def prepare(
     names, mapping = label_names_of(train, spec.label, hint)
     train, dropped = encode_labels(train, spec.label, names, mapping, cfg.train_split)
     if dropped:
-        problems.append(Problem("missing_label", f"Dropped {dropped} training rows without a label.", dropped))
+        problems.append(
+            Problem("missing_label", f"Dropped {dropped} training rows without a label (empty or -1).", dropped)
+        )
     if evaluation is not None:
         evaluation, dropped_eval = encode_labels(evaluation, spec.label, names, mapping, eval_name)
         if dropped_eval:
             problems.append(
-                Problem("missing_label", f"Dropped {dropped_eval} eval rows without a label.", dropped_eval)
+                Problem(
+                    "missing_label", f"Dropped {dropped_eval} eval rows without a label (empty or -1).", dropped_eval
+                )
             )
 
     train, empty = drop_empty_texts(train, spec)
@@ -450,7 +509,14 @@ def prepare(
         if empty_eval:
             problems.append(Problem("empty_text", f"Dropped {empty_eval} eval rows with an empty text.", empty_eval))
 
-    present = sorted(set(train[LABEL]))
+    class_counts = Counter(train[LABEL])
+    too_many = too_many_classes(class_counts.values(), spec.label)
+    if too_many:
+        raise InputError(too_many + " Nothing was trained.")
+    rare = rare_classes({names[k]: v for k, v in class_counts.items()})
+    if rare:
+        problems.append(Problem("rare_classes", rare, sum(1 for v in class_counts.values() if v < RARE_CLASS_ROWS)))
+    present = sorted(class_counts)
     if len(present) < 2:
         only = names[present[0]] if present else "none"
         raise InputError(
@@ -488,15 +554,42 @@ def prepare(
 # ---------------------------------------------------------------------------------- tokenization
 
 
+CHARS_PER_TOKEN = 20
+"""Characters kept per token of ``max_length`` before tokenizing. English averages 4 to 5 characters
+per token, so the cut lies far beyond what truncation keeps; it only bounds pathological inputs."""
+
+PREVIEW_MEASURED_TOKENS = 2048
+"""The preview measures token lengths exactly up to max(4 x max_length, this), so its histogram and p95
+show how far texts run past max_length; longer texts are cut there first."""
+
+
+def cut_text(text: Any, max_length: int) -> Any:
+    """``text`` cut to ``max_length * CHARS_PER_TOKEN`` characters, before any tokenizer sees it.
+
+    A tokenizer reads the whole string even when it truncates to ``max_length`` tokens, and truncating
+    a sentence pair costs time and memory quadratic in its length (huggingface/tokenizers#2035): two
+    1.2M-character texts took the app past 20 GB. Cutting characters first bounds that work while
+    leaving the tokens that truncation keeps unchanged. Anything that is not a string (None, NaN) is
+    returned as it is. Training, preview and evaluation data preparation call this; inference should
+    use the same rule.
+    """
+    limit = max(1, max_length) * CHARS_PER_TOKEN
+    if isinstance(text, str) and len(text) > limit:
+        return text[:limit]
+    return text
+
+
 def tokenize(dataset: Dataset, tokenizer: Any, spec: ColumnSpec, max_length: int) -> Dataset:
     """Tokenize without padding (the collator pads each batch) and record each row's length.
 
     Sentence pairs are encoded as pairs so the model sees [CLS] a [SEP] b [SEP] with segment ids.
+    Texts are cut with ``cut_text`` first, so a few huge rows cannot exhaust memory.
     """
 
     def encode(batch: dict[str, list]) -> dict[str, Any]:
-        second = batch[spec.text_pair] if spec.text_pair else None
-        encoded = tokenizer(batch[spec.text], second, truncation=True, max_length=max_length)
+        first = [cut_text(t, max_length) for t in batch[spec.text]]
+        second = [cut_text(t, max_length) for t in batch[spec.text_pair]] if spec.text_pair else None
+        encoded = tokenizer(first, second, truncation=True, max_length=max_length)
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
@@ -504,8 +597,17 @@ def tokenize(dataset: Dataset, tokenizer: Any, spec: ColumnSpec, max_length: int
     return dataset.map(encode, batched=True, remove_columns=drop, desc="Tokenizing")
 
 
-def token_lengths(texts: Sequence[str], tokenizer: Any, pairs: Sequence[str] | None = None) -> np.ndarray:
-    """Untruncated token counts, special tokens included."""
+def token_lengths(
+    texts: Sequence[str], tokenizer: Any, pairs: Sequence[str] | None = None, *, measure_up_to: int | None = None
+) -> np.ndarray:
+    """Token counts without truncation, special tokens included.
+
+    With ``measure_up_to``, texts are first cut (``cut_text``) so that counts are exact up to about that
+    many tokens and a huge text costs no more than one of that size.
+    """
+    if measure_up_to is not None:
+        texts = [cut_text(t, measure_up_to) for t in texts]
+        pairs = [cut_text(t, measure_up_to) for t in pairs] if pairs is not None else None
     encoded = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=False)
     return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
 
@@ -606,17 +708,26 @@ def preview(
                 problems.append(
                     Problem(
                         "unknown_label",
-                        f"{unknown} rows have no label (or -1); training drops them.",
+                        f"{unknown} rows have no label (empty or -1); training drops them.",
                         unknown,
                     )
                 )
             if len([c for c in label_counts.values() if c]) == 1:
                 problems.append(Problem("single_class", "Only one class occurs in the scanned rows."))
+            too_many = too_many_classes(label_counts.values(), spec.label)
+            rare = rare_classes(label_counts)
+            if too_many:
+                problems.append(Problem("too_many_classes", too_many + " Training refuses this."))
+            elif rare:
+                problems.append(Problem("rare_classes", rare, sum(1 for v in label_counts.values() if 0 < v < 2)))
         if tokenizer is not None:
             clean = [i for i, t in enumerate(texts) if not _is_blank(t) and (pairs is None or not _is_blank(pairs[i]))]
             max_length = cfg.max_length or (preset.max_length if preset is not None else DEFAULT_MAX_LENGTH)
             lengths = token_lengths(
-                [texts[i] for i in clean], tokenizer, [pairs[i] for i in clean] if pairs is not None else None
+                [texts[i] for i in clean],
+                tokenizer,
+                [pairs[i] for i in clean] if pairs is not None else None,
+                measure_up_to=max(4 * max_length, PREVIEW_MEASURED_TOKENS),
             )
             stats = token_stats(lengths, max_length)
             if stats.truncated:
@@ -650,7 +761,7 @@ def _count_labels(values: Sequence[Any], names: list[str], mapping: dict[Any, in
     counts = dict.fromkeys(names, 0)
     missing = 0
     for value in values:
-        if _is_blank(value) or (isinstance(value, (int, np.integer)) and mapping is None and value < 0):
+        if is_missing_label(value, mapping):
             missing += 1
             continue
         key = _label_key(value, mapping)

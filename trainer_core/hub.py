@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,63 @@ logger = logging.getLogger(__name__)
 
 # Files of a run directory that are not part of the published model.
 PUSH_IGNORE = ["checkpoint-*", "checkpoint-*/**", "_*", "events.jsonl", "*.lock", "runs/**", "trackio/**"]
+
+TIMEOUT_ENV = "TRAINER_STUDIO_HUB_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
+
+
+def hub_timeout() -> float:
+    """Seconds one Hub request may wait for an answer (TRAINER_STUDIO_HUB_TIMEOUT, default 60)."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        value = DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def apply_timeouts() -> None:
+    """Give every request of huggingface_hub (and so of transformers and datasets) a time-out.
+
+    huggingface_hub's shared client waits forever by default (``timeout=None``): a Hub that accepts the
+    connection and never answers hangs whoami, repo creation, preupload and commit with it. The client is
+    built lazily, so installing the factory here covers every later call in this process. Requests that
+    set their own time-out (downloads) keep it.
+    """
+    import httpx2
+    from huggingface_hub.utils import _http
+
+    seconds = hub_timeout()
+
+    def factory() -> Any:
+        client = _http.default_client_factory()
+        client.timeout = httpx2.Timeout(seconds, connect=min(seconds, 10.0))
+        return client
+
+    factory.trainer_studio_timeout = seconds  # type: ignore[attr-defined]
+    current = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
+    if getattr(current, "trainer_studio_timeout", None) != seconds:
+        _http.set_client_factory(factory)
+
+
+def is_timeout(err: BaseException) -> bool:
+    import httpx2
+
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (httpx2.TimeoutException, TimeoutError)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def timeout_message(what: str) -> str:
+    return (
+        f"The Hugging Face Hub did not answer {what} within {hub_timeout():g} s. It may be down or slow "
+        f"(see https://status.huggingface.co): try again later, or wait longer by setting {TIMEOUT_ENV}."
+    )
 
 
 def resolve_token(explicit: str | None = None) -> str | None:
@@ -47,9 +105,12 @@ def _status(err: Exception) -> int | None:
 def whoami(token: str) -> dict[str, Any]:
     from huggingface_hub import HfApi
 
+    apply_timeouts()
     try:
         return HfApi().whoami(token=token)
     except Exception as err:
+        if is_timeout(err):
+            raise HubError(timeout_message("the token check (whoami)")) from None
         status = _status(err)
         if status == 401:
             raise HubAccessError(
@@ -209,6 +270,9 @@ def write_model_card(output_dir: str | Path, info: CardInfo) -> Path:
 
 
 def _retryable(err: Exception) -> bool:
+    if is_timeout(err):
+        # huggingface_hub already retried what it retries; waiting the full time-out again only delays the error.
+        return False
     status = _status(err)
     return status is None or status >= 500 or status == 429
 
@@ -226,10 +290,18 @@ def with_retries(action: Callable[[], Any], *, attempts: int = 3, backoff: float
     raise AssertionError("unreachable")
 
 
+_LOCAL_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+-]+/)+([\w.+-]*)")
+
+
 def describe_push_error(err: BaseException, token: str | None) -> str:
+    """One line about a failed push, fit for any visitor: no token and no folder of the server."""
+    if is_timeout(err):
+        return f"no answer from the Hub within {hub_timeout():g} s"
     status = _status(err) if isinstance(err, Exception) else None
     reason = f"HTTP {status}" if status else type(err).__name__
     detail = redact(str(err).strip().splitlines()[0] if str(err).strip() else "", token)
+    # An OSError names the server's file; the name alone says enough.
+    detail = _LOCAL_PATH.sub(lambda match: match.group(1) or "a local folder", detail)
     return f"{reason}: {detail}"[:300] if detail else reason
 
 
@@ -245,10 +317,12 @@ def push_folder(
 ) -> str:
     """Upload the run's final model (not its checkpoints) to ``repo_id``; return the commit url.
 
-    Safe to repeat: a retry after a failure uploads whatever the repo is missing.
+    Safe to repeat: a retry after a failure uploads whatever the repo is missing. The error names neither
+    the token nor ``output_dir`` (a server folder on a Space): callers add their own way to retry.
     """
     from huggingface_hub import HfApi
 
+    apply_timeouts()
     api = HfApi()
     try:
         with_retries(
@@ -269,7 +343,7 @@ def push_folder(
         )
     except Exception as err:
         raise PushError(
-            f"Pushing to '{repo_id}' failed ({describe_push_error(err, token)}). The model is kept in "
-            f"'{output_dir}'; push it again later with `python -m trainer_core push {output_dir} --repo {repo_id}`."
+            f"Pushing to '{repo_id}' failed ({describe_push_error(err, token)}). The model is kept: push it "
+            "again once the problem is fixed."
         ) from None
     return str(getattr(info, "commit_url", info))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trainer_core import limits
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, StudioError
 
@@ -155,6 +156,7 @@ class JobManager:
             run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
             path = owner / run_id
             path.mkdir()
+            config = limits.admit(config, path, active_states=ACTIVE_STATES)
             config = dataclasses.replace(
                 config, training=dataclasses.replace(config.training, output_dir=str(path / MODEL_DIR))
             )

@@ -23,7 +23,7 @@ from trainer_core import data as data_lib
 from trainer_core import hub as hub_lib
 from trainer_core import recipe
 from trainer_core.config import TrainConfig
-from trainer_core.errors import InputError, StudioError
+from trainer_core.errors import HubError, InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.runtime import precision_flags
@@ -72,31 +72,15 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
     class _EventCallback(TrainerCallback):
         def __init__(self) -> None:
             self.trainer: Any = None
-            self._reported_jobs: set[int] = set()
+            self.pushes: CheckpointPushes | None = None
             self._last_progress = 0.0
             self.started = time.monotonic()
             self.stopped = False
-            self.failed: list[Event] = []
 
         # -- helpers
         def _push_updates(self, state: Any) -> None:
-            pending = getattr(self.trainer, "push_in_progress", None)
-            for job in getattr(pending, "jobs", None) or []:
-                if id(job) in self._reported_jobs or not job.done():
-                    continue
-                self._reported_jobs.add(id(job))
-                error = job.exception()
-                if error is None:
-                    emit({"type": "push", "status": "done", "step": state.global_step})
-                else:
-                    event = {
-                        "type": "push",
-                        "status": "failed",
-                        "step": state.global_step,
-                        "error": hub_lib.describe_push_error(error, token),
-                    }
-                    self.failed.append(event)
-                    emit(event)
+            if self.pushes is not None and state.is_world_process_zero:
+                self.pushes.poll()
 
         # -- Trainer hooks
         def on_train_begin(self, args, state, control, **kwargs):
@@ -165,8 +149,6 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
                 return
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             emit({"type": "checkpoint", "step": state.global_step, "path": path})
-            if args.push_to_hub:
-                emit({"type": "push", "status": "started", "step": state.global_step})
             self._push_updates(state)
 
         def on_train_end(self, args, state, control, **kwargs):
@@ -174,6 +156,100 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
                 self._push_updates(state)
 
     return _EventCallback()
+
+
+class CheckpointPushes:
+    """The pushes of a run's saves, each with one status: ``queued`` or ``started``, then ``done`` or ``failed``.
+
+    transformers uploads a save in the background and silently drops the push of any save made while an
+    upload is still running, so one slow or hung push would leave the Hub at that checkpoint for the rest of
+    the run. Here such a save waits and is pushed as soon as the upload before it ends (with a time-out, a
+    hung one ends too). A waiting save that a newer save overtakes is carried by the newer push and shares
+    its outcome (``"with_step"``), so no save is left without an end. Everything runs on the training thread:
+    the uploads' futures are polled, never called back.
+    """
+
+    def __init__(self, trainer: Any, emit: EventSink, token: str | None) -> None:
+        self.trainer = trainer
+        self.emit = emit
+        self.token = token
+        self._active: tuple[int, list[int], list[Any]] | None = None  # step, steps it carries, upload futures
+        self._waiting: tuple[int, str, list[int]] | None = None  # step, checkpoint folder, steps it carries
+        self._outbox: list[Event] = []
+        self.failures: list[tuple[int, str]] = []  # (step, error); -1 is the final model
+
+    def save(self, step: int, folder: str) -> None:
+        """A checkpoint was written: push it now, or after the upload in progress."""
+        self._collect()
+        if self._active is None:
+            self._start(step, folder, [])
+            return
+        carried = [*self._waiting[2], self._waiting[0]] if self._waiting else []
+        self._waiting = (step, folder, carried)
+        self._outbox.append({"type": "push", "status": "queued", "step": step})
+
+    def poll(self) -> None:
+        self._collect()
+        self._flush()
+
+    def finish(self) -> None:
+        """Wait for every save's push, the waiting one included: the end of training is not the end of pushes."""
+        from concurrent import futures
+
+        self._collect()
+        while self._active is not None:
+            futures.wait(self._active[2])
+            self._collect()
+        self._flush()
+
+    def errors(self) -> list[str]:
+        """The failures for a result: one line per distinct error, naming the steps it hit."""
+        grouped: dict[str, list[int]] = {}
+        for step, error in self.failures:
+            grouped.setdefault(error, []).append(step)
+        lines = []
+        for error, steps in grouped.items():
+            names = [str(s) for s in steps if s >= 0]
+            what = []
+            if names:
+                what.append(
+                    f"checkpoint{'s' if len(names) > 1 else ''} of step{'s' if len(names) > 1 else ''} "
+                    + ", ".join(names)
+                )
+            if -1 in steps:
+                what.append("final model")
+            lines.append(f"{' and '.join(what)}: {error}")
+        return lines
+
+    def _start(self, step: int, folder: str, carried: list[int]) -> None:
+        jobs = self.trainer._upload_checkpoint(step, folder)
+        self._active = (step, carried, jobs)
+        self._outbox.append({"type": "push", "status": "started", "step": step})
+
+    def _collect(self) -> None:
+        while self._active is not None and all(job.done() for job in self._active[2]):
+            step, carried, jobs = self._active
+            self._active = None
+            errors = [job.exception() for job in jobs if job.exception() is not None]
+            message = hub_lib.describe_push_error(errors[0], self.token) if errors else None
+            for each in [*carried, step]:
+                event: Event = {"type": "push", "status": "failed" if errors else "done", "step": each}
+                if each != step:
+                    event["with_step"] = step
+                if message:
+                    event["error"] = message
+                    self.failures.append((each, message))
+                self._outbox.append(event)
+            if errors:
+                logger.warning("Push of the checkpoint of step %d failed: %s", step, message)
+            if self._waiting is not None:
+                waiting, self._waiting = self._waiting, None
+                self._start(*waiting)
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        for event in outbox:
+            self.emit(event)
 
 
 def _studio_trainer_class() -> type:
@@ -188,6 +264,58 @@ def _studio_trainer_class() -> type:
         """
 
         card_writer: Callable[[str], None] | None = None
+        pushes: CheckpointPushes | None = None
+
+        def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+            if self.pushes is None or not self.is_world_process_zero() or self.args.hub_strategy == "end":
+                return super()._push_from_checkpoint(checkpoint_folder)
+            self.pushes.save(self.state.global_step, checkpoint_folder)
+
+        def _upload_checkpoint(self, step: int, checkpoint_folder: str) -> list[Any]:
+            """Start the background uploads of one save, as transformers does, under that save's step."""
+            import torch
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+            from transformers.utils.hub import PushInProgress, hf_api
+
+            folder = Path(checkpoint_folder)
+            output_dir = Path(self.args.output_dir)
+            # The published model follows the checkpoint: copy its weights and config to the run's top level.
+            for path in folder.iterdir():
+                if path.is_file() and (
+                    path.name in ("config.json", "generation_config.json") or path.name.startswith("model")
+                ):
+                    shutil.copy(path, output_dir / path.name)
+            if self.processing_class is not None:
+                self.processing_class.save_pretrained(str(output_dir))
+            torch.save(self.args, output_dir / "training_args.bin")
+            message = f"Training in progress, step {step}"
+            api = hf_api()  # transformers' shared client: one upload at a time, in order, final push included
+            jobs = [
+                api.upload_folder(
+                    repo_id=self.hub_model_id,
+                    folder_path=str(output_dir),
+                    commit_message=message,
+                    token=self.args.hub_token,
+                    run_as_future=True,
+                    ignore_patterns=["_*", f"{PREFIX_CHECKPOINT_DIR}-*"],
+                    revision=self.args.hub_revision,
+                )
+            ]
+            if self.args.hub_strategy in ("checkpoint", "all_checkpoints"):
+                jobs.append(
+                    api.upload_folder(
+                        repo_id=self.hub_model_id,
+                        folder_path=str(folder),
+                        path_in_repo="last-checkpoint" if self.args.hub_strategy == "checkpoint" else folder.name,
+                        commit_message=message + ", checkpoint",
+                        token=self.args.hub_token,
+                        run_as_future=True,
+                        revision=self.args.hub_revision,
+                    )
+                )
+            # transformers' own waits (final push, end of training) see these uploads too.
+            self.push_in_progress = PushInProgress(jobs)
+            return jobs
 
         def _grouped_sampler(self, dataset: Any, source: Any, batch_size: int, generator: Any = None) -> Any:
             if (
@@ -528,11 +656,11 @@ def train(
         stopped=stopped,
         best_checkpoint=trainer.state.best_model_checkpoint,
     )
-    if run.repo_id:
-        trainer._finish_current_push()
-        events._push_updates(trainer.state)
-        result.push_errors = [e["error"] for e in events.failed]
+    if run.repo_id and trainer.pushes is not None:
+        trainer.pushes.finish()
+        result.push_errors = trainer.pushes.errors()
         _write_results(output_dir, result)
+        emit({"type": "push", "status": "started", "step": trainer.state.global_step, "final": True})
         try:
             hub_lib.with_retries(lambda: trainer.push_to_hub(commit_message="End of training"), attempts=3)
             result.pushed_repo = run.repo_id
@@ -540,7 +668,9 @@ def train(
                   "repo_id": run.repo_id})  # fmt: skip
         except Exception as err:
             message = hub_lib.describe_push_error(err, token)
-            result.push_errors.append(message)
+            trainer.pushes.failures.append((-1, message))
+            result.push_errors = trainer.pushes.errors()
+            logger.warning("Push of the final model failed: %s", message)
             emit({"type": "push", "status": "failed", "step": trainer.state.global_step, "final": True,
                   "error": message})  # fmt: skip
     _write_results(output_dir, result)
@@ -568,7 +698,7 @@ def _build_trainer(
     callbacks: list[Any] = [events]
     if config.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
-    trainer = _studio_trainer_class()(
+    trainer = _new_trainer(
         model=model,
         args=args,
         train_dataset=train_set,
@@ -579,9 +709,22 @@ def _build_trainer(
         callbacks=callbacks,
     )
     events.trainer = trainer
+    if run.repo_id:
+        trainer.pushes = events.pushes = CheckpointPushes(trainer, emit, run.token)
     # Progress leaves through events only; the stock printer would write every log dict to stdout.
     trainer.remove_callback(PrinterCallback)
     return trainer, events
+
+
+def _new_trainer(**kwargs: Any) -> Any:
+    """The Trainer; with pushing on, its constructor creates the Hub repo, so a Hub fault here says so."""
+    hub_lib.apply_timeouts()
+    try:
+        return _studio_trainer_class()(**kwargs)
+    except Exception as err:
+        if hub_lib.is_timeout(err):
+            raise HubError(hub_lib.timeout_message("when creating the repo")) from None
+        raise
 
 
 def _is_out_of_memory(err: BaseException) -> bool:

@@ -10,7 +10,7 @@ from gradio_client import handle_file
 from trainer_core.errors import InputError
 from trainer_core.jobs import owner_key
 from trainer_core.ui import dataset_tab
-from trainer_core.ui.plots import store_upload
+from trainer_core.ui.uploads import store_upload
 
 PREVIEW_OUTPUTS = (
     "error",

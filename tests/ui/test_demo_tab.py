@@ -27,14 +27,16 @@ def batch(studio, file, mode="sentiment", model="", visitor=None):
 def predict_batch(studio, file, mode="sentiment", model="", visitor=None):
     error, path, status, preview = batch(studio, file, mode, model, visitor)
     assert error == {"__type__": "update", "visible": False, "value": ""}
-    return Path(path), status, preview
+    assert preview["visible"] is True
+    return Path(path), status, preview["value"]
 
 
 def batch_error(studio, file, mode="sentiment", model="", visitor=None) -> str:
-    """The message in the batch error box; the other outputs are left as they were."""
-    error, *rest = batch(studio, file, mode, model, visitor)
+    """The message in the batch error box; the previous file's results are cleared."""
+    error, path, status, preview = batch(studio, file, mode, model, visitor)
     assert error["visible"] is True
-    assert rest == [{"__type__": "update"}] * 3
+    assert path is None and status == ""
+    assert preview["visible"] is False and not (preview.get("value") or {}).get("data")
     return error["value"]
 
 

@@ -223,8 +223,18 @@ def test_push_failures_show_and_retry_push_works(studio, hub, visitor, sentiment
     assert alice_token not in json.dumps(outputs, default=str)
     assert "model.safetensors" not in hub.files("alice/flaky")
 
-    hub.heal()
+    assert last["result"].count("Push failed") == 1, last["result"]
+
+    # A retry that fails too names no folder of the server.
     run_id = last["events"]["run_id"]
+    run_dir = str(studio.ctx.jobs.run_dir(studio.identity(visitor), run_id))
+    notice, answer = studio.client.predict(
+        visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/retry_push"
+    )
+    assert answer["pushed"] is False and "500" in answer["error"], answer
+    assert run_dir not in value(notice) + answer["error"] and "trainer_core push" not in answer["error"]
+
+    hub.heal()
     notice, answer = studio.client.predict(
         visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/retry_push"
     )
@@ -232,6 +242,12 @@ def test_push_failures_show_and_retry_push_works(studio, hub, visitor, sentiment
     assert "✅" in value(notice)
     assert "model.safetensors" in hub.files("alice/flaky")
     assert alice_token not in value(notice) + json.dumps(answer)
+    # The run's push status follows the retry: the final model now shows done, and the result no failure.
+    attached = studio.client.submit(visitor=visitor, run_id=run_id, api_name="/attach")
+    attached.result(timeout=60)
+    shown = named(attached.outputs()[-1])
+    assert "final model: ✅ done" in shown["pushes"], shown["pushes"]
+    assert "Push failed" not in shown["result"] and "alice/flaky" in shown["result"]
 
     # Without a token, retrying says how to get one.
     notice, answer = studio.client.predict(visitor=visitor, run_id=run_id, repo_id="", api_name="/retry_push")

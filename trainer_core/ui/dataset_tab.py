@@ -22,7 +22,7 @@ from trainer_core.errors import InputError, StudioError
 from trainer_core.files import SUPPORTED_SUFFIXES
 from trainer_core.jobs import owner_key
 from trainer_core.tasks import CUSTOM, PRESETS, get_preset, resolve_data
-from trainer_core.ui import plots
+from trainer_core.ui import plots, uploads
 from trainer_core.ui.context import EXAMPLES_DIR, AppContext, pick_token, visitor_identity
 
 SOURCE_HUB = "Hub dataset"
@@ -137,7 +137,7 @@ def resolve_dataset(
     """What ``DataConfig.dataset`` should be: a Hub id, or a path to an upload of this visitor or an example."""
     if source == SOURCE_UPLOAD:
         identity = visitor_identity(visitor, username)
-        return str(plots.upload_path(uploads_folder(ctx, identity), upload_name))
+        return str(uploads.upload_path(uploads_folder(ctx, identity), upload_name))
     if source == SOURCE_EXAMPLE:
         return str(_example_path(example))
     dataset = check_local_allowed(ctx, dataset or "", "dataset")
@@ -412,13 +412,13 @@ def render(ctx: AppContext) -> None:
         try:
             identity = visitor_identity(visitor, profile.username if profile else None)
             folder = uploads_folder(ctx, identity)
-            name = plots.store_upload(file, folder)
+            name = uploads.store_upload(file, folder)
         except StudioError as err:
             return error_update(str(err)), None, gr.skip(), gr.skip()
         return (
             error_update(None),
             None,
-            gr.update(choices=plots.list_uploads(folder), value=name),
+            gr.update(choices=uploads.list_uploads(folder), value=name),
             SOURCE_UPLOAD,
         )
 
@@ -432,7 +432,7 @@ def render(ctx: AppContext) -> None:
     def refresh_uploads(visitor_id: str | None, current: str | None, profile: gr.OAuthProfile | None):
         if not visitor_id and profile is None:
             return gr.skip()
-        names = plots.list_uploads(
+        names = uploads.list_uploads(
             uploads_folder(ctx, visitor_identity(visitor_id, profile.username if profile else None))
         )
         return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
@@ -471,8 +471,8 @@ def render(ctx: AppContext) -> None:
         try:
             if source == SOURCE_UPLOAD and upload_file:
                 folder = uploads_folder(ctx, visitor_identity(visitor, username))
-                upload_name = plots.store_upload(upload_file, folder)
-                uploads_update = gr.update(choices=plots.list_uploads(folder), value=upload_name)
+                upload_name = uploads.store_upload(upload_file, folder)
+                uploads_update = gr.update(choices=uploads.list_uploads(folder), value=upload_name)
             preset = get_preset(task or CUSTOM)
             cfg = data_config_from_form(
                 ctx,
@@ -542,12 +542,10 @@ def render(ctx: AppContext) -> None:
             text_u,
             pair_u,
             label_u,
-            gr.update(value=labels, sort=list(labels["label"]) or None),
-            gr.update(
-                value=histogram if len(histogram) else None,
-                sort=plots.histogram_bins(info) or None,
-                caption=plots.truncation_caption(info),
-            ),
+            # No `sort` here: in gradio 6.31 a sort sent with the value leaves the chart one update behind.
+            # The charts are built with sort=None, which keeps the rows' own order (labels, then bins).
+            gr.update(value=labels),
+            gr.update(value=histogram if len(histogram) else None, caption=plots.truncation_caption(info)),
             plots.problems_markdown(info, warnings),
             info,
             None if source == SOURCE_UPLOAD else gr.skip(),

@@ -190,7 +190,11 @@ def render(ctx: AppContext) -> None:
         batch_error = gr.Markdown(visible=False, elem_id="demo-batch-error", elem_classes=["ts-error"])
         batch_status = gr.Markdown(elem_id="demo-batch-status")
         batch_preview = gr.Dataframe(
-            label=f"First {PREVIEW_ROWS} rows", interactive=False, wrap=True, elem_id="demo-batch-preview"
+            label=f"First {PREVIEW_ROWS} rows",
+            interactive=False,
+            wrap=True,
+            visible=False,  # no empty placeholder table before a file has been predicted
+            elem_id="demo-batch-preview",
         )
 
     def predict_ui(
@@ -280,13 +284,14 @@ def render(ctx: AppContext) -> None:
             result = charts.predictions_frame(frame, probs, labels, predicted=keep)
             path = charts.write_predictions_csv(result, batch_dir(), Path(file).name)
         except Exception as err:
-            return error_update(user_message(err, hf_token)), gr.skip(), gr.skip(), gr.skip()
+            # The previous file's results go: an error shown beside them would read as theirs.
+            return error_update(user_message(err, hf_token)), None, "", gr.update(value=None, visible=False)
         skipped = len(frame) - len(rows)
         note = f" {skipped} rows with an empty text were left without a prediction." if skipped else ""
         status = f"Predicted {len(rows):,} rows with `{_shown(model, name)}` in {seconds:.1f} s.{note}"
         added = [c for c in result.columns if c not in frame.columns]
         preview = result[[*added, *frame.columns]].head(PREVIEW_ROWS)  # the predictions first, in view
-        return error_update(None), str(path), status, preview
+        return error_update(None), str(path), status, gr.update(value=preview, visible=True)
 
     predict_inputs = [text, text_pair, mode, model, visitor, token_box]
     predict_outputs = [error_box, probabilities, used]

@@ -87,16 +87,12 @@ def visitor_runs(ctx: AppContext, visitor: str | None, profile: Any) -> tuple[st
 def run_choices(
     ctx: AppContext, visitor: str | None, profile: Any, extra: list[tuple[str, str]], *, include: str | None = None
 ) -> list:
-    """Model choices: the visitor's runs that have a model (and the run ``include``, whatever its state)."""
+    """Model choices: the visitor's ended runs that have a model. A failed or running run is not offered,
+    even when it is the one picked in the Train tab (``include`` is kept for callers; it adds nothing)."""
     identity, runs = visitor_runs(ctx, visitor, profile)
     if identity is None:
         return list(extra)
-    choices = sources.model_choices(runs, ctx.jobs, identity, extra)
-    if include and all(value != sources.run_choice(include) for _, value in choices):
-        for info in runs:
-            if info.run_id == include:
-                choices.insert(0, (sources.run_label(info), sources.run_choice(include)))
-    return choices
+    return sources.model_choices(runs, ctx.jobs, identity, extra)
 
 
 def data_choices(ctx: AppContext, visitor: str | None, profile: Any) -> list:

@@ -1,18 +1,15 @@
-"""Pure helpers behind the Dataset and Train tabs: no gradio here, so all of it is unit-tested directly.
+"""Plots and what they show, for the Dataset and Train tabs: no gradio here, so all of it is unit-tested directly.
 
 - a dataset preview (``DatasetPreview.to_dict()``) -> the tables, chart frames and markdown the tab shows;
-- a run's events (``events.jsonl``) -> loss and metric curves, progress, log lines and push statuses;
-- uploaded file names -> safe names inside the visitor's own folder.
+- a run's events (``events.jsonl``) -> loss and metric curves, progress, log lines and push statuses.
+
+Upload storage lives in ``trainer_core.ui.uploads``.
 """
 
 from __future__ import annotations
 
 import html
-import os
-import re
-import shutil
 import time
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from trainer_core.errors import InputError
-from trainer_core.files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
-
 # Metrics worth a curve; the rest of an eval event (runtime, samples per second, ...) is bookkeeping.
 SCORE_METRICS = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+# The final model's push sorts after every checkpoint's, whatever step it was made at (a retry has none).
+FINAL_PUSH_KEY = 1 << 62
 ACTIVE_STATES = ("queued", "running", "stopping")
-MAX_UPLOADS_PER_VISITOR = 20
+LOSS_SERIES = ("train", "eval")
 
 
 # ----------------------------------------------------------------------------------------- formatting
@@ -58,90 +54,6 @@ def _number(value: Any, digits: int = 4) -> str:
             return f"{value:.2e}"
         return f"{value:.{digits}f}"
     return str(value)
-
-
-# ------------------------------------------------------------------------------------------- uploads
-
-_UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
-
-
-def sanitize_upload_name(name: str | None) -> str:
-    """A safe file name for an upload, from what the browser called it.
-
-    Only the last path component survives (both / and \\ count as separators), characters other than
-    letters, digits, '_', '-' and '.' become '_', leading dots go (no hidden files, no '..'), the stem is
-    kept short and the extension lower-cased. Raises InputError for a type ``read_table`` cannot read.
-    """
-    raw = unicodedata.normalize("NFKC", str(name or "")).replace("\x00", "")
-    base = re.split(r"[\\/]", raw)[-1].strip()
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    suffix = "." + suffix.lower() if suffix else ""
-    if suffix not in SUPPORTED_SUFFIXES:
-        shown = suffix or "no extension"
-        raise InputError(
-            f"Cannot use a file with {shown}: upload a {', '.join(s.lstrip('.') for s in SUPPORTED_SUFFIXES)} file."
-        )
-    stem = _UNSAFE.sub("_", stem)
-    stem = re.sub(r"_{2,}", "_", stem).strip("._-")[:80].rstrip("._-")
-    return (stem or "upload") + suffix
-
-
-def store_upload(source: str | Path, folder: str | Path, original_name: str | None = None) -> str:
-    """Copy an uploaded file into ``folder`` (the visitor's own) under a sanitized name; return that name.
-
-    The name comes from ``original_name`` (what the browser sent) or the source file's name; it never
-    decides where the file goes beyond a single safe component. A same-named earlier upload is replaced.
-    Only the newest ``MAX_UPLOADS_PER_VISITOR`` files are kept.
-    """
-    source = Path(source)
-    name = sanitize_upload_name(original_name or source.name)
-    if not source.is_file():
-        raise InputError("The upload did not arrive: upload the file again.")
-    size = source.stat().st_size
-    if size > DEFAULT_MAX_BYTES:
-        raise InputError(
-            f"The file is {size / 2**20:.0f} MiB; uploads are limited to {DEFAULT_MAX_BYTES // 2**20} MiB. "
-            "Put a large dataset on the Hub and give its id instead."
-        )
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    tmp = folder / f".{name}.{os.getpid()}.part"
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
-    for old in list_uploads(folder)[MAX_UPLOADS_PER_VISITOR:]:
-        (folder / old).unlink(missing_ok=True)
-    return name
-
-
-def list_uploads(folder: str | Path) -> list[str]:
-    """The names of the files in an uploads folder, newest first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
-    ]
-    return [p.name for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)]
-
-
-def upload_path(folder: str | Path, name: str | None) -> Path:
-    """The stored upload called ``name`` inside ``folder``; refuses names that are not plain stored names."""
-    if not name or not str(name).strip():
-        raise InputError("No uploaded file chosen: upload a CSV, TSV, JSON, JSONL, Parquet or XLSX file first.")
-    name = str(name).strip()
-    try:
-        safe = sanitize_upload_name(name)
-    except InputError:
-        safe = None
-    path = Path(folder) / name
-    if safe != name or not path.is_file():
-        raise InputError(f"No upload called '{name}' among your files: upload it again.")
-    return path
 
 
 # ------------------------------------------------------------------------------------- dataset preview
@@ -364,7 +276,9 @@ class RunView:
                     if isinstance(metrics.get(name), (int, float)):
                         self.scores.append({"step": step, "value": float(metrics[name]), "metric": name})
             elif kind == "push":
-                key = (int(event.get("step", 0)), bool(event.get("final")))
+                # One line per save and one for the final model, whatever its step: a retry replaces its status.
+                final = bool(event.get("final"))
+                key = (FINAL_PUSH_KEY if final else int(event.get("step", 0)), final)
                 self.pushes[key] = event
             elif kind == "stopping":
                 self.stop_requested = True
@@ -378,9 +292,21 @@ class RunView:
 
     # -- what the tab shows
     def loss_frame(self) -> pd.DataFrame:
+        """Train and eval loss; both series are always present (an empty one as a single blank row).
+
+        The browser's chart fixes its colour domain from the first data it draws and later only swaps
+        the data: a series that first appears later (eval loss) is never drawn until a reload.
+        """
         if not self.loss:
             return _empty_frame(step="int64", loss="float64", split="str")
-        return pd.DataFrame(self.loss)
+        rows = list(self.loss)
+        first = min(row["step"] for row in rows)
+        for split in LOSS_SERIES:
+            if not any(row["split"] == split for row in rows):
+                rows.append({"step": first, "loss": None, "split": split})
+        frame = pd.DataFrame(rows)
+        frame["loss"] = frame["loss"].astype("float64")
+        return frame
 
     def score_frame(self) -> pd.DataFrame:
         if not self.scores:
@@ -444,7 +370,12 @@ class RunView:
         for (step, final), event in sorted(self.pushes.items()):
             what = "final model" if final else f"checkpoint at step {step}"
             status = event.get("status")
-            mark = {"done": "✅ done", "failed": "❌ failed", "started": "⏳ uploading"}.get(status, str(status))
+            mark = {
+                "done": "✅ done",
+                "failed": "❌ failed",
+                "started": "⏳ uploading",
+                "queued": "⏳ waiting for the previous push",
+            }.get(status, str(status))
             line = f"- {what}: {mark}"
             if event.get("error"):
                 line += f" — {event['error']}"
@@ -464,11 +395,15 @@ class RunView:
         if metrics:
             lines.append("| metric | value |\n|---|---|")
             lines[-1] += "".join(f"\n| {k} | {_number(v)} |" for k, v in metrics.items())
-        if self.result.get("pushed_repo"):
-            repo = self.result["pushed_repo"]
+        retried = self.pushes.get((FINAL_PUSH_KEY, True)) or {}
+        if not retried.get("retry"):
+            retried = {}
+        if self.result.get("pushed_repo") or retried.get("status") == "done":
+            repo = self.result.get("pushed_repo") or retried.get("repo_id")
             lines.append(f"Pushed to [{repo}](https://huggingface.co/{repo}).")
-        for problem in self.result.get("push_errors") or []:
-            lines.append(f"Push failed: {problem}")
+        problems = self.result.get("push_errors") or []
+        if problems and retried.get("status") != "done":
+            lines.append("Push failed: " + "; ".join(problems))
         return "\n\n".join(lines)
 
 

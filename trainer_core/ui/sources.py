@@ -15,6 +15,7 @@ runs or uploads, or the server's files, by typing a path. Pure helpers (no gradi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -113,16 +114,33 @@ def resolve_model(
     return text
 
 
+# A run ends in one of these states with its model saved; a failed or interrupted one may have only a
+# half-written checkpoint, and a running one changes under the visitor's feet.
+MODEL_STATES = ("finished", "stopped")
+
+
+def short_name(reference: str | None) -> str:
+    """A model or dataset as a person reads it: the last part of a Hub id or path, never a server folder.
+
+    A run's output folder ends in ``model`` (or ``checkpoint-N``): the name above it says more.
+    """
+    parts = [p for p in re.split(r"[\\/]", str(reference or "").strip()) if p]
+    while len(parts) > 1 and (parts[-1] == "model" or parts[-1].startswith("checkpoint-")):
+        parts.pop()
+    return parts[-1] if parts else "?"
+
+
 def run_label(info: RunInfo) -> str:
-    """A run as a dropdown shows it: id, model and data (not its state, which changes while it is shown)."""
-    return f"Your run · {info.run_id} · {Path(info.model).name or '?'} on {Path(info.dataset).name or '?'}"
+    """A run as a dropdown shows it: model, data and start time (its id stays the value)."""
+    when = time.strftime("%b %d %H:%M", time.localtime(info.created)) if info.created else info.run_id
+    return f"{short_name(info.model)} on {short_name(info.dataset)} · {when}"
 
 
 def model_choices(runs: Iterable[RunInfo], jobs: JobManager, identity: str, extra: Iterable[tuple[str, str]] = ()):
-    """Dropdown choices: the visitor's runs that have a model to load, then ``extra`` (label, value) pairs."""
+    """Dropdown choices: the visitor's ended runs that have a model to load, then ``extra`` (label, value) pairs."""
     choices: list[tuple[str, str]] = []
     for info in runs:
-        if usable_model_dir(jobs.model_dir(identity, info.run_id)) is not None:
+        if info.state in MODEL_STATES and usable_model_dir(jobs.model_dir(identity, info.run_id)) is not None:
             choices.append((run_label(info), run_choice(info.run_id)))
     choices.extend(extra)
     return choices

@@ -21,6 +21,7 @@ from trainer_core.cli import as_cli_command
 from trainer_core.config import DataConfig, HubConfig, ModelConfig, TrainConfig, TrainingConfig, field_help
 from trainer_core.errors import InputError, StudioError
 from trainer_core.hub import redact
+from trainer_core.jobs import event_writer
 from trainer_core.tasks import CUSTOM, get_preset
 from trainer_core.ui import plots
 from trainer_core.ui.context import AppContext, pick_token, visitor_identity
@@ -255,13 +256,22 @@ def render(ctx: AppContext) -> None:
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
             with gr.Row():
                 loss_plot = gr.LinePlot(
-                    None, x="step", y="loss", color="split", title="Loss", height=280, elem_id="train-loss"
+                    None,
+                    x="step",
+                    y="loss",
+                    color="split",
+                    color_map={"train": "#4c78a8", "eval": "#f58518"},
+                    x_axis_format="d",
+                    title="Loss",
+                    height=280,
+                    elem_id="train-loss",
                 )
                 score_plot = gr.LinePlot(
                     None,
                     x="step",
                     y="value",
                     color="metric",
+                    x_axis_format="d",
                     title="Eval metrics",
                     height=280,
                     elem_id="train-metrics",
@@ -532,7 +542,15 @@ def render(ctx: AppContext) -> None:
             if not (model_dir / "config.json").is_file():
                 raise InputError(f"Run {run_id} has no saved model to push.")
             full = hub_lib.check_write_access(target, secret)
-            url = hub_lib.push_folder(model_dir, full, secret, private=bool(private))
+            # The run's push status is the truth: the retry's outcome replaces the final model's.
+            record = event_writer(ctx.jobs.run_dir(identity, run_id))
+            try:
+                url = hub_lib.push_folder(model_dir, full, secret, private=bool(private))
+            except StudioError as err:
+                record({"type": "push", "status": "failed", "final": True, "retry": True,
+                        "error": _safe(str(err), secret, token)})  # fmt: skip
+                raise
+            record({"type": "push", "status": "done", "final": True, "retry": True, "repo_id": full})
         except StudioError as err:
             message = _safe(str(err), secret, token)
             return f"❌ Push failed: {message}", {"pushed": False, "error": message}
