@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--test-rows", type=int, default=1000)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads; one is fastest on a busy CPU.")
     parser.add_argument("--scratch", default="/tmp/trainer_studio_explore")
     opts = parser.parse_args()
     for variant in opts.variants:
