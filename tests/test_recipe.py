@@ -170,6 +170,11 @@ def test_choices_are_in_the_events_the_saved_config_and_the_card(tiny_model, rev
     assert "57 training rows" in shown["training.batch_size"]["reason"]
     assert "training.learning_rate" not in shown
     assert recipe_events[0]["model"].startswith("tiny encoder")
+    from trainer_core.ui.plots import describe_event  # the app's run log shows the same lines
+
+    log = describe_event(recipe_events[0])
+    assert "defaults chosen for tiny encoder" in log
+    assert f"training.batch_size = 16: {shown['training.batch_size']['reason']}" in log
 
     saved = yaml.safe_load((tmp_path / "run" / CONFIG_FILE).read_text(encoding="utf-8"))
     assert saved["training"]["batch_size"] == 16 and saved["training"]["learning_rate"] == 5e-3
