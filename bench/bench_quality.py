@@ -226,60 +226,57 @@ def run_all(opts: argparse.Namespace) -> None:
 # ------------------------------------------------------------------------------------------ summary
 
 
-def _spread(values: list[float]) -> str:
+def _spread(values: list[float], digits: int = 3) -> str:
     mean = statistics.fmean(values)
     if len(values) < 2:
-        return f"{mean:.3f}"
-    return f"{mean:.3f} ± {statistics.stdev(values):.3f}"
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def summarise(path: Path) -> str:
+    """Mean ± standard deviation over seeds per task, draw size and method; then ours − course per seed."""
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    groups: dict[tuple[str, str], dict[str, list[dict]]] = {}
+    groups: dict[tuple[str, int, int], dict[tuple[str, str], list[dict]]] = {}
     for r in records:
-        key = (r["encoder"] if r["method"] != "tfidf" else "minilm", r["task"])
-        if r["method"] == "tfidf":
-            # TF-IDF does not depend on the encoder: list it under every encoder that ran this task and seed.
-            for enc in {x["encoder"] for x in records if x["task"] == r["task"] and x["seed"] == r["seed"]} - {"-"}:
-                groups.setdefault((enc, r["task"]), {}).setdefault("tfidf", []).append(r)
-            continue
-        groups.setdefault(key, {}).setdefault(r["method"], []).append(r)
+        draw = (r["task"], r["train_rows"], r["test_rows"])
+        groups.setdefault(draw, {}).setdefault((r["method"], r["encoder"]), []).append(r)
     lines = [
-        "| encoder | task | train / test rows | seeds | method | accuracy | macro-F1 | wall s | CPU s |",
-        "|---|---|---|---|---|---:|---:|---:|---:|",
+        "| task | train / test rows | method | seeds | accuracy | macro-F1 | wall s | CPU s |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     gaps = []
-    for (encoder, task), methods in sorted(groups.items()):
-        for method in METHODS:
-            runs = methods.get(method)
-            if not runs:
-                continue
+    for (task, train_rows, test_rows), methods in sorted(groups.items()):
+        order = sorted(methods, key=lambda key: (METHODS.index(key[0]), key[1]))
+        for method, encoder in order:
+            runs = sorted(methods[(method, encoder)], key=lambda r: r["seed"])
+            name = f"{method} ({encoder})" if encoder != "-" else method
             seeds = ",".join(str(r["seed"]) for r in runs)
             lines.append(
-                f"| {encoder} | {task} | {runs[0]['train_rows']} / {runs[0]['test_rows']} | {seeds} | {method} | "
+                f"| {task} | {train_rows} / {test_rows} | {name} | {seeds} | "
                 f"{_spread([r['accuracy'] for r in runs])} | {_spread([r['macro_f1'] for r in runs])} | "
-                f"{_spread([r['wall_s'] for r in runs]).replace('.000', '')} | {_spread([r['cpu_s'] for r in runs])} |"
+                f"{_spread([r['wall_s'] for r in runs], 0)} | {_spread([r['cpu_s'] for r in runs], 0)} |"
             )
-        ours = {r["seed"]: r for r in methods.get("ours", [])}
-        course = {r["seed"]: r for r in methods.get("course", [])}
-        for seed in sorted(set(ours) & set(course)):
-            gaps.append(
-                (encoder, task, seed, ours[seed]["accuracy"] - course[seed]["accuracy"],
-                 ours[seed]["macro_f1"] - course[seed]["macro_f1"], ours[seed]["wall_s"] / course[seed]["wall_s"],
-                 ours[seed]["cpu_s"] / course[seed]["cpu_s"])
-            )  # fmt: skip
+        for encoder in sorted({e for m, e in methods if m == "ours"}):
+            ours = {r["seed"]: r for r in methods.get(("ours", encoder), [])}
+            course = {r["seed"]: r for r in methods.get(("course", encoder), [])}
+            for seed in sorted(set(ours) & set(course)):
+                o, c = ours[seed], course[seed]
+                gaps.append((encoder, task, seed, o["accuracy"] - c["accuracy"], o["macro_f1"] - c["macro_f1"],
+                             o["wall_s"] / c["wall_s"], o["cpu_s"] / c["cpu_s"]))  # fmt: skip
     if gaps:
         lines += [
             "",
-            "| encoder | task | seed | ours − course, accuracy | ours − course, macro-F1 | wall, ours / course | CPU, ours / course |",
+            "| encoder | task | seed | ours − course, accuracy | ours − course, macro-F1 | wall, ours / course "
+            "| CPU, ours / course |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for encoder, task, seed, acc, f1, wall, cpu in gaps:
             lines.append(f"| {encoder} | {task} | {seed} | {acc:+.3f} | {f1:+.3f} | {wall:.2f} | {cpu:.2f} |")
+        geo = lambda values: math.exp(statistics.fmean(math.log(v) for v in values))  # noqa: E731
         lines.append(
-            f"| all | | {len(gaps)} runs | {statistics.fmean(g[3] for g in gaps):+.3f} | "
-            f"{statistics.fmean(g[4] for g in gaps):+.3f} | {math.exp(statistics.fmean(math.log(g[5]) for g in gaps)):.2f} "
-            f"(geo. mean) | {math.exp(statistics.fmean(math.log(g[6]) for g in gaps)):.2f} |"
+            f"| all | | {len(gaps)} pairs | {statistics.fmean(g[3] for g in gaps):+.3f} (mean) | "
+            f"{statistics.fmean(g[4] for g in gaps):+.3f} (mean) | {geo(g[5] for g in gaps):.2f} (geo. mean) | "
+            f"{geo(g[6] for g in gaps):.2f} (geo. mean) |"
         )
     return "\n".join(lines)
 
