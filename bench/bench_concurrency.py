@@ -1,16 +1,25 @@
 """Many visitors at once: concurrent gradio_client callers on the Demo tab's `predict` endpoint.
 
-Starts the real app in its own process on 127.0.0.1 with a small BERT built from a config (no download),
-measures one caller alone, then N concurrent client threads sending M predictions each. Reports errors,
-latency percentiles and throughput; the figures go in RELIABILITY.md.
+Starts the real app in its own process on 127.0.0.1 with a small BERT built from a config (no download) or
+the model folder given with --model, measures one caller alone, then N concurrent client threads sending M
+predictions each. Reports errors, latency percentiles, throughput, the ratio of the loaded p95 to the lone
+caller's p50, CPU seconds of server and clients and the load average; the figures go in RELIABILITY.md.
 
-    python bench/bench_concurrency.py --clients 50 --requests 4 [--json]
+Callers speak Gradio's plain HTTP API (POST /gradio_api/call/predict, then read the event stream) with one
+keep-alive connection each, as API users and scripts do; ``--client gradio_client`` uses gradio_client
+instead, whose per-call threads cost the bench process several times the server's CPU on a 2-core machine
+(so it mostly measures itself). ``--baseline DIR`` runs the same measurement against the app from another
+checkout (for example the main branch) in the same run, for a side-by-side comparison.
+
+    python bench/bench_concurrency.py --clients 50 --requests 4 [--baseline /work/main] [--model DIR] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,12 +52,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(root: Path) -> tuple[subprocess.Popen, str]:
-    """The app in a process of its own, as on a Space: clients and server do not share one interpreter."""
+def start_server(root: Path, code: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The app in a process of its own, as on a Space: clients and server do not share one interpreter.
+
+    ``code``: the checkout whose ``trainer_core`` the server imports (default: this one)."""
     import urllib.request
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(root), str(port)])
+    code = code or Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(code), "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(root), str(port)], cwd=code, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -63,9 +76,58 @@ def _start_server(root: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the app did not start within 180 s")
 
 
-def _latencies(url: str, model: str, clients: int, requests: int) -> tuple[list[float], list[str], float]:
-    from gradio_client import Client
+class HttpCaller:
+    """One API user on one keep-alive connection: POST the inputs, then read the event stream to the end."""
 
+    def __init__(self, url: str) -> None:
+        import secrets
+
+        import httpx
+
+        self.url = url.rstrip("/") + "/gradio_api/call/predict"
+        self.http = httpx.Client(timeout=300)
+        # One session per caller, as a browser tab or a gradio_client Client keeps (Gradio builds a session's
+        # state once, on its first request).
+        self.session = secrets.token_hex(8)
+
+    def predict(self, *data):
+        body = {"data": list(data), "session_hash": self.session}
+        event_id = self.http.post(self.url, json=body).raise_for_status().json()["event_id"]
+        event = None
+        with self.http.stream("GET", f"{self.url}/{event_id}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line[len("event: ") :]
+                elif line.startswith("data: ") and event in ("complete", "error"):
+                    payload = json.loads(line[len("data: ") :])
+                    if event == "error":
+                        raise RuntimeError(f"the app answered with an error: {payload}")
+                    return payload[0]
+        raise RuntimeError("the event stream ended without an answer")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class _GradioCaller:
+    def __init__(self, url: str) -> None:
+        from gradio_client import Client
+
+        self.client = Client(url, verbose=False)
+
+    def predict(self, *data):
+        return self.client.predict(*data, api_name="/predict")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+CALLERS = {"http": HttpCaller, "gradio_client": _GradioCaller}
+
+
+def _latencies(
+    url: str, model: str, clients: int, requests: int, kind: str = "http"
+) -> tuple[list[float], list[str], float]:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -73,7 +135,7 @@ def _latencies(url: str, model: str, clients: int, requests: int) -> tuple[list[
 
     def visitor(number: int) -> None:
         try:
-            client = Client(url, verbose=False)
+            caller = CALLERS[kind](url)
         except Exception as err:
             with lock:
                 errors.append(f"connect: {err}")
@@ -84,19 +146,24 @@ def _latencies(url: str, model: str, clients: int, requests: int) -> tuple[list[
         except threading.BrokenBarrierError:
             with lock:
                 errors.append("start: another client could not connect")
+            caller.close()
             return
         for i in range(requests):
             text = f"the movie was {'good' if (number + i) % 2 else 'bad'} and the plot was fun"
             began = time.perf_counter()
             try:
-                scores = client.predict(text, None, model, None, api_name="/predict")
-                assert abs(sum(scores.values()) - 1) < 1e-3, scores
+                scores = caller.predict(text, None, model, None)
+                probabilities = [c["confidence"] for c in scores["confidences"]] if "confidences" in scores else []
+                if not probabilities:
+                    probabilities = list(scores.values())
+                assert abs(sum(probabilities) - 1) < 1e-3, scores
             except Exception as err:
                 with lock:
                     errors.append(f"{type(err).__name__}: {err}")
                 continue
             with lock:
                 latencies.append(time.perf_counter() - began)
+        caller.close()
 
     began = time.perf_counter()
     threads = [threading.Thread(target=visitor, args=(n,)) for n in range(clients)]
@@ -119,22 +186,38 @@ def _summary(latencies: list[float], wall: float) -> dict:
     }
 
 
-def run(clients: int, requests: int) -> dict:
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds used so far by a process (this one when ``pid`` is None)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(clients: int, requests: int, *, kind: str = "http", model: str | None = None, code: Path | None = None) -> dict:
     """One caller alone, then ``clients`` callers at once, against the same running app."""
-    from gradio_client import Client
     from tiny import make_tiny_model
 
     work = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
-    model = str(make_tiny_model(work / "model"))
-    server, url = _start_server(work / "app")
+    model = model or str(make_tiny_model(work / "model"))
+    server, url = start_server(work / "app", code)
     try:
-        Client(url, verbose=False).predict("warm up", None, model, None, api_name="/predict")
-        alone, alone_errors, alone_wall = _latencies(url, model, 1, 20)
-        loaded, errors, wall = _latencies(url, model, clients, requests)
+        warm = CALLERS[kind](url)
+        warm.predict("warm up", None, model, None)
+        warm.close()
+        alone, alone_errors, alone_wall = _latencies(url, model, 1, 20, kind)
+        load_before = Path("/proc/loadavg").read_text().split()[:3]
+        server_cpu, client_cpu = _cpu_seconds(server.pid), _cpu_seconds()
+        loaded, errors, wall = _latencies(url, model, clients, requests, kind)
+        server_cpu, client_cpu = _cpu_seconds(server.pid) - server_cpu, _cpu_seconds() - client_cpu
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
     return {
+        "code": str(code or Path(__file__).resolve().parent.parent),
+        "client": kind,
         "clients": clients,
         "requests_per_client": requests,
         "completed": len(loaded),
@@ -143,6 +226,12 @@ def run(clients: int, requests: int) -> dict:
         "alone": _summary(alone, alone_wall),
         "concurrent": _summary(loaded, wall),
         "wall_s": round(wall, 2),
+        # The goal (issue 10, case 9): p95 under load at most 3x one caller's latency, in the same run.
+        "p95_over_alone_p50": round(percentile(loaded, 0.95) / percentile(alone, 0.50), 2)
+        if loaded and alone
+        else None,
+        "cpu_s_during_load": {"server": round(server_cpu, 1), "clients": round(client_cpu, 1)},
+        "loadavg_before_load": " ".join(load_before),
     }
 
 
@@ -150,14 +239,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=4, help="Predictions per client.")
+    parser.add_argument("--client", choices=sorted(CALLERS), default="http")
+    parser.add_argument("--model", default=None, help="A model folder (default: a tiny BERT built here).")
+    parser.add_argument("--baseline", type=Path, default=None, help="Another checkout to measure first.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.clients, args.requests)
+    results = []
+    if args.baseline:
+        results.append(run(args.clients, args.requests, kind=args.client, model=args.model, code=args.baseline))
+    results.append(run(args.clients, args.requests, kind=args.client, model=args.model))
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(results))
         return
-    for key, value in result.items():
-        print(f"{key:>20}: {value}")
+    for result in results:
+        print()
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,12 @@ def _free_port() -> int:
 
 HUB_PORT = _free_port()
 HUB_ENDPOINT = f"http://127.0.0.1:{HUB_PORT}"
-HF_HOME = tempfile.mkdtemp(prefix="trainer-studio-hf-home-")
+from session_files import _SESSION_PID, HF_HOME, SESSION_TMP  # noqa: E402  (sets TMPDIR first)
+
+
+def pytest_unconfigure(config):
+    if os.getpid() == _SESSION_PID:  # never from a forked worker that happens to run this
+        shutil.rmtree(SESSION_TMP, ignore_errors=True)
 
 
 for _var in (

@@ -425,6 +425,28 @@ class HubDouble:
                 raise KeyError(err.message) from None
             return commit.oid
 
+    def create_branch(self, repo_id: str, branch: str, *, repo_type: str = "model", orphan: bool = True) -> str:
+        """Add ``branch`` directly (no HTTP). ``orphan``: it starts empty, as the Hub's ``refs/convert/parquet``
+        does; otherwise at main's head. Returns the branch's commit oid."""
+        _check_repo_type(repo_type)
+        with self._lock:
+            repo = self._repo_or_raise(repo_id, repo_type)
+            if orphan:
+                commit = _Commit(
+                    oid=self._new_oid(repo_id + branch),
+                    parent=None,
+                    title=f"Create {branch}",
+                    message="",
+                    author=repo.namespace,
+                    date=_now_iso(),
+                    files={},
+                )
+                repo.commits[commit.oid] = commit
+                repo.branches[branch] = commit.oid
+            else:
+                repo.branches[branch] = repo.head("main").oid
+            return repo.branches[branch]
+
     def delete_repo(self, repo_id: str, *, repo_type: str = "model") -> None:
         with self._lock:
             self._repos.pop((repo_type, repo_id), None)

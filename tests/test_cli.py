@@ -92,6 +92,17 @@ def test_preview_text(capsys, reviews):
     assert "labels: negative=30, positive=30" in out
 
 
+def test_preview_of_a_big_file_says_it_read_a_sample(capsys, tmp_path, monkeypatch):
+    import trainer_core.files as files
+
+    monkeypatch.setattr(files, "_SAMPLE_START", 16 * 1024)  # a small file that is still "big" to the preview
+    path = write_csv(tmp_path / "big.csv", sentiment_rows(12_000, seed=5))
+    code, out, err = run_cli(capsys, "preview", "--dataset", path, "--rows", "1")
+    assert code == 0, err
+    assert "splits: train=more than 5000" in out
+    assert "only the first 5000 rows were read" in out
+
+
 def test_preview_of_pairs_uses_the_preset_columns(capsys, tmp_path):
     path = write_csv(tmp_path / "pairs.csv", paraphrase_rows(10))
     code, out, err = run_cli(capsys, "preview", "--dataset", path, "--task", "mrpc", "--json")

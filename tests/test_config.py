@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 
 import pytest
 import yaml
@@ -27,7 +28,7 @@ from trainer_core.errors import InputError
         ({"batch_size": True}, "training.batch_size must be a whole number or empty, got True"),
         ({"eval_steps": "often"}, "training.eval_steps must be a whole number or empty, got 'often'"),
         ({"group_by_length": "maybe"}, "training.group_by_length must be true or false"),
-        ({"report_to": ["wandb", 3]}, "training.report_to must be a list of text, got ['wandb', 3]"),
+        ({"report_to": ["wandb", 0.5]}, "training.report_to must be a list of text, got ['wandb', 0.5]"),
         ({"report_to": ["wandbb"]}, "unknown tracker(s) wandbb; known: azure_ml"),
         ({"learning_rate": 0.5}, "far too high"),
         ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
@@ -43,6 +44,7 @@ from trainer_core.errors import InputError
         ({"logging_steps": 0}, "logging_steps must be at least 1"),
         ({"eval_steps": 0}, "eval_steps must be at least 1"),
         ({"save_total_limit": 0}, "save_total_limit must be at least 1"),
+        ({"early_stopping_patience": -1}, "early_stopping_patience must be at least 1 evaluation"),
     ],
 )
 def test_training_options_are_rejected_with_a_message(options, expected):
@@ -257,7 +259,7 @@ def test_yaml_numbers_that_pyyaml_reads_as_text_are_converted(tmp_path):
     [
         (DataConfig, {"max_length": "long"}, "Invalid data options: data.max_length must be a whole number or empty"),
         (DataConfig, {"validation_size": "a tenth"}, "data.validation_size must be a number"),
-        (DataConfig, {"dataset": 5}, "data.dataset must be text, got 5 (int)"),
+        (DataConfig, {"dataset": 0.5}, "data.dataset must be text, got 0.5 (float)"),
         (ModelConfig, {"model": ["bert"]}, "model.model must be text"),
         (HubConfig, {"private": "sometimes"}, "hub.private must be true or false"),
     ],
@@ -277,14 +279,20 @@ def test_the_type_check_covers_new_fields_from_their_annotations():
         patience: int | None = None
         ratio: float = 0.5
         names: list[str] | None = None
+        precision: Literal["auto", "no"] = "auto"
 
-    value = Extra(patience="2", ratio="x", names=["a", 1])
+    value = Extra(patience="2", ratio="x", names=["a", 0.5], precision="fp8")
     problems = field_problems(value, "extra")
     assert value.patience == 2
     assert problems == [
         "extra.ratio must be a number, got 'x' (text)",
-        "extra.names must be a list of text or empty, got ['a', 1] (list)",
+        "extra.names must be a list of text or empty, got ['a', 0.5] (list)",
+        "extra.precision must be one of auto, no, got 'fp8' (text)",
     ]
+
+
+def test_a_config_name_that_yaml_reads_as_a_number_stays_text():
+    assert DataConfig(dataset="d", dataset_config=2019).dataset_config == "2019"
 
 
 def test_whole_numbers_sent_as_floats_become_ints():

@@ -20,7 +20,7 @@ def test_no_identity_at_all_is_refused():
 
 def test_on_a_space_the_servers_token_is_never_lent(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_server_secret")
-    assert pick_token(None, None, on_space=True) is None
+    assert pick_token(None, None, on_space=True) is False  # anonymous, never the Space's HF_TOKEN
     assert pick_token(None, "  hf_typed ", on_space=True) == "hf_typed"
     assert pick_token("hf_oauth", "hf_typed", on_space=True) == "hf_oauth"
 

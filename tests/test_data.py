@@ -645,3 +645,46 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     assert done.returncode == 0, done.stderr[-2000:]
     peak_mib = int(done.stdout.strip().splitlines()[-1])
     assert peak_mib < 2048, f"peak RSS {peak_mib} MiB"
+
+
+def test_preview_of_a_big_local_file_reads_only_the_scanned_rows(tmp_path, monkeypatch):
+    import trainer_core.files as files
+
+    monkeypatch.setattr(files, "_SAMPLE_START", 16 * 1024)  # the file stays small; the prefix smaller still
+    rows = sentiment_rows(20_000, seed=3)
+    path = write_csv(tmp_path / "big.csv", rows)
+    read = []
+    real = files._parse_text
+    monkeypatch.setattr(files, "_parse_text", lambda data, *a: read.append(len(data)) or real(data, *a))
+
+    shown = data_lib.preview(DataConfig(dataset=str(path)), scan_rows=200, rows=3)
+    assert shown.splits == {"train": None}  # not counted: that would mean reading the whole file
+    assert shown.rows_scanned == 200
+    assert sum(shown.label_counts.values()) == 200
+    assert shown.rows[0]["text"] == rows[0]["text"]
+    assert max(read) < path.stat().st_size / 10
+
+
+def test_preview_of_a_small_local_file_counts_its_rows(tmp_path):
+    path = write_csv(tmp_path / "small.csv", sentiment_rows(30))
+    assert data_lib.preview(DataConfig(dataset=str(path)), scan_rows=200).splits == {"train": 30}
+
+
+def test_a_huge_max_length_does_not_lift_the_preview_cut(tiny_tokenizer):
+    raw = raw_of(train=Dataset.from_list(long_pairs(2, 200_000)))
+    limit = 8 * data_lib.PREVIEW_MEASURED_TOKENS * data_lib.CHARS_PER_TOKEN
+    guard = LengthGuard(tiny_tokenizer, limit=limit)
+    data_lib.preview(DataConfig(dataset="memory", max_length=10**9), tokenizer=guard, raw=raw)
+    assert guard.longest == limit
+
+
+def test_evaluation_cuts_long_pairs_before_the_tokenizer(tiny_model, tmp_path):
+    from trainer_core.evaluation import evaluate_model
+    from trainer_core.inference import Predictor
+
+    predictor = Predictor(str(tiny_model), device="cpu")
+    predictor.tokenizer = LengthGuard(predictor.tokenizer, limit=predictor.max_length * data_lib.CHARS_PER_TOKEN)
+    path = write_csv(tmp_path / "pairs.csv", long_pairs(4, 50_000))
+    report = evaluate_model(predictor, DataConfig(dataset=str(path)))
+    assert report.rows == 4
+    assert predictor.tokenizer.longest == predictor.max_length * data_lib.CHARS_PER_TOKEN

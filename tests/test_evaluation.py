@@ -144,3 +144,25 @@ def test_a_missing_text_column_lists_the_columns(sentiment_run, tmp_path):
     path = write_csv(tmp_path / "odd.csv", [{"words": "a good film", "label": "positive"}] * 3)
     with pytest.raises(InputError, match=r"The text column 'body' is not in the dataset\. Columns found: words, label"):
         evaluate_model(str(sentiment_run.output_dir), DataConfig(dataset=str(path), text_column="body"))
+
+
+def test_huge_texts_are_cut_before_tokenization_and_in_the_report(sentiment_run, tmp_path, monkeypatch):
+    from trainer_core.data import CHARS_PER_TOKEN
+
+    predictor = Predictor(str(sentiment_run.output_dir), device="cpu")
+    seen: list[int] = []
+    tokenizer = predictor.tokenizer
+
+    def recording(texts, pairs=None, **kwargs):
+        seen.extend(len(t) for t in texts)
+        return tokenizer(texts, pairs, **kwargs)
+
+    monkeypatch.setattr(predictor, "tokenizer", recording)
+    huge = "boring awful " + "the movie " * 3_000  # 30,000 characters, labelled the wrong way round
+    rows = [{"text": huge, "label": "positive"}, *sentiment_run.test_rows[:20]]
+    report = evaluate_model(predictor, DataConfig(dataset=str(write_csv(tmp_path / "huge.csv", rows))))
+
+    limit = predictor.max_length * CHARS_PER_TOKEN
+    assert max(seen) == limit
+    mistake = next(e for e in report.errors if e["text"].startswith("boring awful"))
+    assert len(mistake["text"]) == limit

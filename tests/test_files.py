@@ -377,8 +377,8 @@ def test_html_page_named_csv(tmp_path):
 
 def test_over_the_size_limit(tmp_path):
     path = tmp_path / "huge.csv"
-    path.write_bytes(b"text,label\n" + b"some text,1\n" * 140_000)  # about 1.6 MB
-    with pytest.raises(InputError, match=r"huge\.csv is 1\.6 MB, over the 1 MB limit") as info:
+    path.write_bytes(b"text,label\n" + b"some text,1\n" * 140_000)  # about 1.6 MiB
+    with pytest.raises(InputError, match=r"huge\.csv is 1\.6 MiB, over the 1 MiB limit") as info:
         read_table(path, max_bytes=1024 * 1024)
     assert "smaller file" in str(info.value)
 
@@ -386,7 +386,9 @@ def test_over_the_size_limit(tmp_path):
 def test_over_a_tiny_size_limit(tmp_path):
     path = tmp_path / "small.csv"
     path.write_bytes(b"text,label\nhello,1\n")
-    with pytest.raises(InputError, match=r"small\.csv is .*MB \(19 bytes\), over the .*MB \(10 bytes\) limit"):
+    with pytest.raises(
+        InputError, match=r"small\.csv is [0-9.]+ MiB \(19 bytes\), over the [0-9.]+ MiB \(10 bytes\) limit"
+    ):
         read_table(path, max_bytes=10)
     assert read_table(path, max_bytes=19).shape == (1, 2)
 
@@ -406,3 +408,81 @@ def test_unknown_suffix_lists_supported(tmp_path, name):
 def test_input_error_is_a_value_error(tmp_path):
     with pytest.raises(ValueError):
         read_table(tmp_path / "missing.csv")
+
+
+# ------------------------------------------------------------------------------- reading a sample
+
+
+def big_csv(path, rows: int):
+    lines = ["text,label"] + [f'"review {i}, with a comma",{i % 3}' for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_max_rows_reads_only_a_prefix_of_a_big_file(tmp_path, monkeypatch):
+    import trainer_core.files as files
+
+    path = big_csv(tmp_path / "big.csv", 200_000)  # about 6 MiB
+    parsed = []
+    real = files._parse_text
+    monkeypatch.setattr(files, "_parse_text", lambda data, *a: parsed.append(len(data)) or real(data, *a))
+    frame = read_table(path, max_rows=100)
+    assert frame.shape == (100, 2)
+    assert frame["text"].iloc[99] == "review 99, with a comma"
+    assert frame.attrs["complete"] is False
+    assert max(parsed) <= files._SAMPLE_START < path.stat().st_size / 4
+
+
+def test_max_rows_on_a_small_file_reads_it_all(tmp_path):
+    path = big_csv(tmp_path / "small.csv", 10)
+    frame = read_table(path, max_rows=100)
+    assert frame.shape == (10, 2) and frame.attrs["complete"] is True
+    assert read_table(path).attrs["complete"] is True
+
+
+def test_a_sample_cut_inside_a_quoted_multiline_field_reads_on(tmp_path, monkeypatch):
+    import trainer_core.files as files
+
+    monkeypatch.setattr(files, "_SAMPLE_START", 64)
+    body = "".join(f'"line one of {i}\nline two of {i}",{i % 2}\n' for i in range(40))
+    path = tmp_path / "multi.csv"
+    path.write_text("text,label\n" + body, encoding="utf-8")
+    frame = read_table(path, max_rows=5)
+    assert list(frame["text"]) == [f"line one of {i}\nline two of {i}" for i in range(5)]
+    assert frame.attrs["complete"] is False
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_max_rows_of_json_lines_and_arrays(tmp_path, suffix):
+    records = [{"text": f"t{i}", "label": i % 2} for i in range(50)]
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(records), encoding="utf-8")
+    else:
+        path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    frame = read_table(path, max_rows=7)
+    assert list(frame["text"]) == [f"t{i}" for i in range(7)]
+    assert frame.attrs["complete"] is False
+
+
+def test_max_rows_of_parquet_and_xlsx(tmp_path):
+    source = pd.DataFrame({"text": [f"t{i}" for i in range(30)], "label": [i % 2 for i in range(30)]})
+    source.to_parquet(tmp_path / "d.parquet")
+    source.to_excel(tmp_path / "d.xlsx", index=False)
+    for name in ("d.parquet", "d.xlsx"):
+        frame = read_table(tmp_path / name, max_rows=4)
+        assert list(frame["text"]) == ["t0", "t1", "t2", "t3"], name
+        assert frame.attrs["complete"] is False
+        assert read_table(tmp_path / name, max_rows=30).attrs["complete"] is True
+
+
+def test_a_nearly_full_disk_is_reported_in_mib(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from trainer_core import training
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - 50 * 2**20, 50 * 2**20))
+    with pytest.raises(InputError, match=r"Only 50 MiB free on the disk"):
+        training._check_output_dir(tmp_path / "out")

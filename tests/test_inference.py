@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from trainer_core import inference
+from trainer_core.data import CHARS_PER_TOKEN, cut_text
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor, get_predictor, top_label
+from trainer_core.textlimits import MAX_REQUEST_CHARS
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, tiny_tokenizer, sentiment_run, single_thread
 
@@ -134,3 +136,205 @@ def test_a_missing_model_is_an_input_error(tmp_path, empty_cache):
     with pytest.raises(InputError):
         get_predictor(str(tmp_path / "no-model"))
     assert not inference._CACHE
+
+
+# ------------------------------------------------------------------ bounded input (issue 10, case 1)
+
+
+def max_chars(max_length: int) -> int:
+    return max_length * CHARS_PER_TOKEN
+
+
+class RecordingTokenizer:
+    """The predictor's tokenizer, noting the longest string it is handed."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.longest = 0
+
+    def __call__(self, texts, pairs=None, **kwargs):
+        for group in (texts, pairs or []):
+            for text in [group] if isinstance(group, str) else group:
+                self.longest = max(self.longest, len(text))
+        return self.tokenizer(texts, pairs, **kwargs)
+
+
+def test_texts_are_cut_to_what_the_model_reads_before_tokenization(untrained, monkeypatch):
+    recorder = RecordingTokenizer(untrained.tokenizer)
+    monkeypatch.setattr(untrained, "tokenizer", recorder)
+    # Long enough to show the cut, short enough that an uncut pair does not eat the machine's memory.
+    long = "cat dog " * 2_500  # 20,000 characters
+    limit = max_chars(untrained.max_length)
+    assert limit < 10_000
+
+    probs = untrained.predict_proba([long, "red cat"], [long, long])  # batch and evaluate path
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert recorder.longest == limit
+
+    recorder.longest = 0
+    untrained.predict(long, long)  # demo and CLI path
+    assert recorder.longest == limit
+
+
+def test_the_cut_keeps_every_token_the_model_would_read(tiny_tokenizer):
+    words = ["cat", "dog", "the", "movie", "was", "good"]
+    first = " ".join(words[i % 6] for i in range(1_500))  # about 6,000 characters
+    second = " ".join(words[(i * 5) % 6] for i in range(900))
+    short = "the red cat sat at home"
+
+    def encode(a, b=None, max_length=128):
+        return tiny_tokenizer(a, b, truncation=True, max_length=max_length)
+
+    for max_length in (16, 128):
+        cut_first, cut_second = cut_text(first, max_length), cut_text(second, max_length)
+        assert len(cut_first) == max_chars(max_length) < len(first)
+        assert encode(cut_first, None, max_length) == encode(first, None, max_length)
+        # A pair with one long side (a question and a document): exactly the tokens of the uncut pair.
+        assert encode(cut_first, short, max_length) == encode(first, short, max_length)
+        assert encode(short, cut_first, max_length) == encode(short, first, max_length)
+        # Both sides long: each keeps about half of max_length either way. The tokenizer gives an odd
+        # token to the longer side, which the cut can change, so the split may move by one token.
+        cut, whole = encode(cut_first, cut_second, max_length), encode(first, second, max_length)
+        assert len(cut["input_ids"]) == len(whole["input_ids"]) == max_length
+        assert abs(sum(cut["token_type_ids"]) - sum(whole["token_type_ids"])) <= 1
+        assert cut_text(short, max_length) == short
+    assert [cut_text(t, 16) for t in ["a" * 5_000, None, "b"]] == ["a" * max_chars(16), None, "b"]
+
+
+def test_a_text_over_the_request_limit_is_refused_with_the_sizes(untrained):
+    too_long = "cat " * (MAX_REQUEST_CHARS // 4) + "x"
+    with pytest.raises(InputError, match=r"The text has 100,001 characters; the limit is 100,000\..*send the start"):
+        untrained.predict(too_long)
+    with pytest.raises(InputError, match=r"The second text has 100,001 characters"):
+        untrained.predict("cat", too_long)
+
+
+# ------------------------------------------------------------------ concurrent callers share passes (case 9)
+
+
+def test_concurrent_callers_are_answered_from_shared_forward_passes(trained, sentiment_run):
+    """While the first caller's pass runs, the others queue; the next pass serves all of them at once."""
+    import threading
+    import time
+
+    texts = [row["text"] for row in sentiment_run.test_rows[:12]]
+    alone = [trained.predict(text) for text in texts]
+    passes: list[int] = []
+
+    def hold_first_pass(module, args, kwargs):
+        passes.append(int(kwargs["input_ids"].shape[0]))
+        if len(passes) == 1:  # keep the first pass busy until every other caller is waiting
+            deadline = time.monotonic() + 20
+            while len(getattr(trained, "_queue", [])) < len(texts) - 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    handle = trained.model.register_forward_pre_hook(hold_first_pass, with_kwargs=True)
+    answers: dict[int, dict] = {}
+    try:
+        threads = [
+            threading.Thread(target=lambda i=i: answers.__setitem__(i, trained.predict(texts[i])))
+            for i in range(len(texts))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        handle.remove()
+    assert passes == [1, len(texts) - 1]
+    assert sorted(answers) == list(range(len(texts)))
+    for i, scores in answers.items():
+        assert scores == pytest.approx(alone[i], abs=1e-5)
+
+
+def test_one_callers_failure_does_not_fail_the_others_in_its_batch(untrained, monkeypatch):
+    real = untrained.predict_proba
+
+    def refuse_poison(texts, pairs=None, **kwargs):
+        if "poison" in texts:
+            raise InputError("poisoned")
+        return real(texts, pairs, **kwargs)
+
+    monkeypatch.setattr(untrained, "predict_proba", refuse_poison)
+    from trainer_core.inference import _Pending
+
+    batch = [_Pending("cat dog", None), _Pending("poison", None), _Pending("red", None)]
+    untrained._run_gathered(batch)
+    assert [p.done for p in batch] == [True, True, True]
+    assert isinstance(batch[1].error, InputError)
+    assert batch[0].error is None and batch[2].error is None
+    np.testing.assert_allclose(batch[0].row, real(["cat dog"])[0], atol=1e-5)
+
+
+# ------------------------------------------------------------------ int8 option
+
+
+def test_int8_quantization_is_offered_on_cpu_and_agrees_with_float(trained, sentiment_run):
+    import torch
+
+    quantized = Predictor(str(sentiment_run.output_dir), device="cpu", quantize=True)
+    assert quantized.quantized and not trained.quantized
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    assert isinstance(quantized.model.classifier, Int8Linear)
+    assert not any(type(m) is torch.nn.Linear for m in quantized.model.modules())
+    texts = [row["text"] for row in sentiment_run.test_rows[:40]]
+    fp32, int8 = trained.predict_proba(texts), quantized.predict_proba(texts)
+    np.testing.assert_allclose(int8.sum(axis=1), 1.0, atol=1e-5)
+    assert (fp32.argmax(axis=1) == int8.argmax(axis=1)).mean() >= 0.95
+
+
+def test_int8_quantization_is_refused_off_the_cpu(tiny_model):
+    with pytest.raises(InputError, match=r"int8 quantization runs on the CPU only.*'cuda'"):
+        Predictor(str(tiny_model), device="cuda", quantize=True)
+
+
+def test_the_cache_keeps_float_and_int8_apart(tiny_model, empty_cache):
+    assert get_predictor(str(tiny_model)) is not get_predictor(str(tiny_model), quantize=True)
+    assert get_predictor(str(tiny_model), quantize=True).quantized
+
+
+def test_callers_of_a_cold_model_wait_for_one_load_and_share_it(tiny_model, empty_cache, monkeypatch):
+    import threading
+
+    loads: list[str] = []
+
+    class CountingPredictor(Predictor):
+        def __init__(self, model, **kwargs):
+            loads.append(model)
+            super().__init__(model, **kwargs)
+
+    monkeypatch.setattr(inference, "Predictor", CountingPredictor)
+    gate = threading.Barrier(8)
+    got: list[Predictor] = []
+
+    def caller():
+        gate.wait(timeout=30)
+        got.append(get_predictor(str(tiny_model)))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert loads == [str(tiny_model)]
+    assert len(got) == 8 and all(p is got[0] for p in got)
+
+
+def test_cli_predict_refuses_a_huge_text_and_offers_int8(capsys, sentiment_run):
+    from trainer_core.cli import main
+
+    model = str(sentiment_run.output_dir)
+    assert main(["predict", "--model", model, "--text", "cat " * 30_000]) == 2
+    assert "The text has 120,000 characters; the limit is 100,000" in capsys.readouterr().err
+    assert main(["predict", "--model", model, "--text", "a wonderful and brilliant film", "--int8", "--json"]) == 0
+    assert '"label": "positive"' in capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_the_owner_turns_int8_on_for_the_app_on_cpu_only(tiny_model, empty_cache, monkeypatch):
+    monkeypatch.delenv(inference.INT8_ENV, raising=False)
+    assert not get_predictor(str(tiny_model)).quantized
+    monkeypatch.setenv(inference.INT8_ENV, "1")
+    assert get_predictor(str(tiny_model)).quantized
+    monkeypatch.setattr(inference, "pick_device", lambda: "cuda")
+    assert not inference.default_quantize()

@@ -191,6 +191,8 @@ def test_stored_runs_keep_the_newest(on_a_space, monkeypatch, tmp_path):
         jobs.wait("visitor", ids[-1], timeout=30)
         time.sleep(0.01)  # distinct creation times
     assert sorted(r.run_id for r in jobs.list_runs("visitor")) == sorted(ids[1:])
+    (note,) = [e for e in jobs.events("visitor", ids[2]) if e["type"] == "limit"]
+    assert f"Removed your oldest run(s) {ids[0]}: this Space keeps at most 2 runs per visitor" in note["message"]
 
 
 def test_stored_runs_that_are_all_active_refuse_a_new_one(on_a_space, monkeypatch, tmp_path):
@@ -234,3 +236,6 @@ def test_a_run_is_stopped_at_a_limit_that_shows_only_while_it_trains(
     assert event["limit"] == limit
     assert variable in event["message"] and "duplicate (clone) this Space" in event["message"]
     assert info.step < 2000
+    from trainer_core.ui.plots import describe_event  # the Train tab's log shows it
+
+    assert event["message"] in describe_event(event)

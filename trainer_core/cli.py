@@ -177,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", default=None, help=field_help(TrainConfig, "task"))
     for spec in TRAIN_FLAGS.values():
         _add_train_flag(train, spec)
+    train.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="Train at most this many seconds, save a resumable checkpoint and exit with status 3 "
+        "(for preemptible machines); run the same command again to continue.",
+    )
     train.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
     evaluate = commands.add_parser("evaluate", help="Metrics, confusion matrix and errors of a model on a split.")
@@ -192,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="Hub model id or a trained run's output directory.")
     predict.add_argument("--text", required=True, help="The text to classify.")
     predict.add_argument("--text-pair", default=None, help="The second text, for sentence-pair models.")
+    predict.add_argument(
+        "--int8",
+        action="store_true",
+        help="Run on the CPU with dynamic int8 linear layers: faster, with predictions that can differ slightly "
+        "from the float model (bench/RESULTS.md).",
+    )
     predict.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
     push = commands.add_parser("push", help="Push (or retry pushing) a finished run's model to the Hub.")
@@ -319,17 +332,69 @@ def run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_PAUSED = 3
+
+
+class _SignalPause:
+    """The first SIGINT/SIGTERM asks training to save a checkpoint and pause; a second one ends at once."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._event = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._event.is_set():
+            raise KeyboardInterrupt
+        self._event.set()
+        print("saving a checkpoint before exiting (press Ctrl-C again to quit at once)", file=sys.stderr)
+
+    def __enter__(self) -> _SignalPause:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
 def run_train(args: argparse.Namespace) -> int:
-    from trainer_core.training import train
+    from trainer_core.training import SliceLimits, train
 
     config = config_from_args(args)
+    if args.time_budget is not None and not (args.time_budget >= 0 and args.time_budget != float("inf")):
+        raise InputError(f"--time-budget must be a number of seconds >= 0, got {args.time_budget}.")
     check_trackers_installed(config.training.report_to)
     # Under torchrun / accelerate launch every process runs this; only the main one reports.
     main_process = int(os.environ.get("RANK", "0")) == 0
-    result = train(config, on_event=_print_event if main_process else None)
+    with _SignalPause() as pause:
+        limits = SliceLimits(seconds=args.time_budget, pause=pause)
+        result = train(config, on_event=_print_event if main_process else None, limits=limits)
     if not main_process:
-        return 0
+        return EXIT_PAUSED if result.paused else 0
+    if result.paused:
+        why = "the time budget was used up" if result.pause_reason == "time_budget" else "a signal asked it to stop"
+        message = (
+            f"paused at step {result.global_step} because {why}; a checkpoint is saved in {result.output_dir}. "
+            "Rerun the same command to resume."
+        )
+        payload = {"state": "paused", "reason": result.pause_reason, "output_dir": result.output_dir,
+                   "global_step": result.global_step, "metrics": result.metrics, "message": message}  # fmt: skip
+        _emit(payload, args.json, message)
+        return EXIT_PAUSED
     payload = {
+        "state": "stopped" if result.stopped else "finished",
         "output_dir": result.output_dir,
         "metrics": result.metrics,
         "train_samples_per_second": result.train_samples_per_second,
@@ -370,7 +435,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from trainer_core.hub import resolve_token
     from trainer_core.inference import Predictor, top_label
 
-    predictor = Predictor(args.model, token=resolve_token())
+    predictor = Predictor(args.model, token=resolve_token(), device="cpu" if args.int8 else None, quantize=args.int8)
     scores = predictor.predict(args.text, args.text_pair)
     label = top_label(scores)
     _emit({"label": label, "scores": scores}, args.json, f"{label} ({scores[label]:.3f})")

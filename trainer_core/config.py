@@ -61,6 +61,8 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 
 def _type_name(kind: Any) -> str:
+    if typing.get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(arg) for arg in typing.get_args(kind))
     if typing.get_origin(kind) is list:
         return "a list of " + ", ".join(_type_name(arg).removeprefix("a ") for arg in typing.get_args(kind))
     return {int: "a whole number", float: "a number", str: "text", bool: "true or false"}.get(
@@ -72,7 +74,7 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
     """``(True, value)`` converted to ``kind`` where that loses nothing, else ``(False, value)``.
 
     Strings that spell a number are accepted because YAML 1.1 reads ``3e-5`` as text, and form fields
-    send whole numbers as floats (``32.0``).
+    send whole numbers as floats (``32.0``); whole numbers are accepted as text (``dataset_config: 2019``).
     """
     if kind is bool:
         if isinstance(value, str) and value.strip().lower() in ("true", "yes", "false", "no"):
@@ -95,6 +97,9 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
             return True, int(value)
         return isinstance(value, int), value
     if kind is str:
+        # YAML reads an unquoted config name such as `2019` as a number; a whole number spells the same text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, str(value)
         return isinstance(value, str), value
     origin = typing.get_origin(kind)
     if origin is list:
@@ -274,7 +279,6 @@ class TrainingConfig:
             "Peak learning rate of the linear schedule. Default: from the model's size (1e-4 small, 5e-5 base, "
             "2e-5 large).",
             minimum=0,
-            maximum=1e-2,
         ),
     )
     weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay.", minimum=0))
@@ -369,6 +373,11 @@ class TrainingConfig:
             problems.append(f"search_trials must be >= 0, got {self.search_trials}")
         if self.search_time_budget is not None and not self.search_time_budget > 0:
             problems.append(f"search_time_budget must be > 0 seconds, got {self.search_time_budget}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            problems.append(
+                f"early_stopping_patience must be at least 1 evaluation (or empty for none), "
+                f"got {self.early_stopping_patience}"
+            )
         if self.save_total_limit < 1:
             problems.append(f"save_total_limit must be at least 1, got {self.save_total_limit}")
         if not 0 <= self.seed < 2**32:

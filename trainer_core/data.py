@@ -114,14 +114,23 @@ def is_local_file(dataset: str) -> bool:
 
 
 def load_local(path: str | Path) -> DatasetDict:
-    frame = read_table(path)
+    return DatasetDict({"train": _to_dataset(read_table(path), path)})
+
+
+def sample_local(path: str | Path, rows: int) -> tuple[dict[str, int | None], Dataset]:
+    """The first ``rows`` rows of a local table, read from a prefix of the file (a 200 MB CSV is
+    previewed from its first few MiB), and its split sizes: None where the file holds more rows."""
+    frame = read_table(path, max_rows=rows)
+    return {"train": len(frame) if frame.attrs.get("complete", True) else None}, _to_dataset(frame, path)
+
+
+def _to_dataset(frame: Any, path: str | Path) -> Dataset:
     try:
-        table = Dataset.from_pandas(frame, preserve_index=False)
+        return Dataset.from_pandas(frame, preserve_index=False)
     except Exception as err:  # pyarrow cannot type a column (e.g. mixed objects)
         raise InputError(
             f"Could not turn '{Path(path).name}' into a table: {err}. Check for mixed-type columns."
         ) from err
-    return DatasetDict({"train": table})
 
 
 def _hub_error(dataset: str, err: Exception) -> Exception:
@@ -156,6 +165,11 @@ def _hub_error(dataset: str, err: Exception) -> Exception:
     return InputError(f"Could not load dataset '{dataset}': {text.strip().splitlines()[0] if text else name}")
 
 
+def _hub_token(token: str | bool | None) -> str | bool | None:
+    # False is an anonymous visitor: kept, so the Hub libraries do not fall back to the server's HF_TOKEN.
+    return token if token is False else (token or None)
+
+
 def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
     """All splits of the dataset, unmodified. Raises InputError or HubError with what to do."""
     if not cfg.dataset:
@@ -164,7 +178,7 @@ def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
         return load_local(cfg.dataset)
     try:
         loaded = datasets.load_dataset(
-            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
         )
     except Exception as err:
         raise _hub_error(cfg.dataset, err) from err
@@ -180,18 +194,18 @@ def stream_sample(
     dataset card states it: a preview without downloading a whole dataset (Yelp is 650,000 reviews)."""
     try:
         builder = datasets.load_dataset_builder(
-            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+            cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
         )
         if builder.info.splits:
             splits = {name: info.num_examples for name, info in builder.info.splits.items()}
         else:
             names = datasets.get_dataset_split_names(
-                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=token or None
+                cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
             )
             splits = dict.fromkeys(names)
         require_split(splits, split, cfg.dataset)
         stream = datasets.load_dataset(
-            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=token or None,
+            cfg.dataset, cfg.dataset_config, split=split, revision=cfg.dataset_revision, token=_hub_token(token),
             streaming=True,
         )  # fmt: skip
         sample = Dataset.from_list(list(stream.take(rows)), features=stream.features)
@@ -559,8 +573,8 @@ CHARS_PER_TOKEN = 20
 per token, so the cut lies far beyond what truncation keeps; it only bounds pathological inputs."""
 
 PREVIEW_MEASURED_TOKENS = 2048
-"""The preview measures token lengths exactly up to max(4 x max_length, this), so its histogram and p95
-show how far texts run past max_length; longer texts are cut there first."""
+"""The preview measures token lengths exactly up to max(4 x max_length, this) tokens (at most 8 x this),
+so its histogram and p95 show how far texts run past max_length; longer texts are cut there first."""
 
 
 def cut_text(text: Any, max_length: int) -> Any:
@@ -659,6 +673,9 @@ def preview(
     split = split or cfg.train_split
     if raw is None and not is_local_file(cfg.dataset):
         splits, table = stream_sample(cfg, split, scan_rows, token)
+    elif raw is None:
+        splits, table = sample_local(cfg.dataset, scan_rows)
+        require_split(splits, split, cfg.dataset)
     else:
         raw = raw if raw is not None else load_raw(cfg, token)
         require_split(raw.keys(), split, cfg.dataset)
@@ -727,7 +744,8 @@ def preview(
                 [texts[i] for i in clean],
                 tokenizer,
                 [pairs[i] for i in clean] if pairs is not None else None,
-                measure_up_to=max(4 * max_length, PREVIEW_MEASURED_TOKENS),
+                # Capped too: a max_length typed far past any model's must not undo the bound.
+                measure_up_to=min(max(4 * max_length, PREVIEW_MEASURED_TOKENS), 8 * PREVIEW_MEASURED_TOKENS),
             )
             stats = token_stats(lengths, max_length)
             if stats.truncated:

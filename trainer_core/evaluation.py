@@ -79,8 +79,9 @@ def evaluate_model(
         raise InputError(f"Split '{split}' has no labelled rows with text to evaluate on.")
     to_model = _model_label_ids(names, predictor.label_names, split)
     references = np.array([to_model[i] for i in table[data_lib.LABEL]])
-    texts = table[spec.text]
-    pairs = table[spec.text_pair] if spec.text_pair else None
+    # Cut before the tokenizer (and the report) sees them: a few huge rows must not exhaust memory.
+    texts = [data_lib.cut_text(t, predictor.max_length) for t in table[spec.text]]
+    pairs = [data_lib.cut_text(t, predictor.max_length) for t in table[spec.text_pair]] if spec.text_pair else None
     probs = predictor.predict_proba(texts, pairs, batch_size=batch_size)
     predictions = probs.argmax(axis=1)
 
@@ -107,9 +108,10 @@ def evaluate_model(
     wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][:max_errors]
     errors = []
     for i in wrong:
-        row = {"text": texts[i]}
+        # What the model read, not the whole text: a report of a file of huge texts stays small.
+        row = {"text": data_lib.cut_text(texts[i], predictor.max_length)}
         if pairs is not None:
-            row["text_pair"] = pairs[i]
+            row["text_pair"] = data_lib.cut_text(pairs[i], predictor.max_length)
         row.update(
             label=predictor.label_names[references[i]],
             predicted=predictor.label_names[predictions[i]],

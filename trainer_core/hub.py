@@ -36,18 +36,36 @@ def hub_timeout() -> float:
     return value if value > 0 else DEFAULT_TIMEOUT
 
 
+_LIBRARY_TIMEOUTS: dict[str, tuple[float, float, float]] = {}
+
+
 def apply_timeouts() -> None:
     """Give every request of huggingface_hub (and so of transformers and datasets) a time-out.
 
     huggingface_hub's shared client waits forever by default (``timeout=None``): a Hub that accepts the
     connection and never answers hangs whoami, repo creation, preupload and commit with it. The client is
-    built lazily, so installing the factory here covers every later call in this process. Requests that
-    set their own time-out (downloads) keep it.
+    built lazily, so installing the factory here covers every later call in this process.
     """
     import httpx2
+    from huggingface_hub import constants, file_download
     from huggingface_hub.utils import _http
 
     seconds = hub_timeout()
+    # Downloads pass their own time-outs (10 s by default, read when each download starts), and hf_hub_download
+    # retries a failed metadata request once with a private 60 s one: none waits longer than ours. The
+    # library's values are kept to restore when ours grows again.
+    defaults = _LIBRARY_TIMEOUTS.setdefault(
+        "values",
+        (
+            constants.HF_HUB_ETAG_TIMEOUT,
+            constants.HF_HUB_DOWNLOAD_TIMEOUT,
+            getattr(file_download, "_ETAG_RETRY_TIMEOUT", 60),
+        ),
+    )
+    constants.HF_HUB_ETAG_TIMEOUT = min(defaults[0], seconds)
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = min(defaults[1], seconds)
+    if hasattr(file_download, "_ETAG_RETRY_TIMEOUT"):
+        file_download._ETAG_RETRY_TIMEOUT = min(defaults[2], seconds)
 
     def factory() -> Any:
         client = _http.default_client_factory()
@@ -80,8 +98,14 @@ def timeout_message(what: str) -> str:
     )
 
 
-def resolve_token(explicit: str | None = None) -> str | None:
-    """The token to use: the one given, else HF_TOKEN, else the stored login (huggingface-cli login)."""
+def resolve_token(explicit: str | bool | None = None) -> str | bool | None:
+    """The token to use: the one given, else HF_TOKEN, else the stored login (huggingface-cli login).
+
+    ``False`` means anonymous (a Space's visitor without a token) and stays ``False``: the server's own
+    HF_TOKEN is never used for them.
+    """
+    if explicit is False:
+        return False
     if explicit:
         return explicit.strip()
     if os.environ.get("HF_TOKEN"):

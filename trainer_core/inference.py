@@ -1,21 +1,41 @@
-"""Predictions from a trained classifier: one text, a text pair, or a batch."""
+"""Predictions from a trained classifier: one text, a text pair, or a batch.
+
+Every text is cut to what the model can read before it is tokenized (``trainer_core.data.cut_text``), so memory
+stays bounded whatever a caller sends. Concurrent single predictions on one ``Predictor`` are gathered into
+batches (``Predictor.predict``): while one forward pass runs, the callers that arrive queue up and the next
+of them runs all of them in one pass, so fifty visitors cost a few passes instead of fifty.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
+from trainer_core.data import cut_text
 from trainer_core.errors import InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
+from trainer_core.textlimits import check_request_texts
 
 DEFAULT_MAX_LENGTH = 512
+# The most single predictions one forward pass gathers from concurrent callers.
+MAX_GATHERED = 64
+# Set to 1 to serve the app's predictions with dynamic int8 linear layers when they run on the CPU.
+INT8_ENV = "STUDIO_INT8"
 
 
 def pick_device() -> str:
+    """Where predictions run. On ZeroGPU the main process has no GPU (``spaces`` makes
+    ``torch.cuda.is_available()`` say True there, and any real CUDA call raises), so the CPU, decided from
+    the environment and not from torch; a demo's single texts are fast enough there."""
+    from trainer_core.runtime import on_zero_gpu
+
+    if on_zero_gpu():
+        return "cpu"
     import torch
 
     if torch.cuda.is_available():
@@ -25,36 +45,78 @@ def pick_device() -> str:
     return "cpu"
 
 
+class _Pending:
+    """One caller's text (or pair) waiting to be gathered into a batch, and what came of it."""
+
+    __slots__ = ("done", "error", "pair", "row", "text")
+
+    def __init__(self, text: str, pair: str | None) -> None:
+        self.text, self.pair = text, pair
+        self.row: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
 class Predictor:
-    """A loaded classifier. Batches are sorted by length so little padding is computed."""
+    """A loaded classifier. Batches are sorted by length so little padding is computed.
+
+    ``quantize=True`` (CPU only) swaps the linear layers for dynamic int8 ones: smaller and faster on a CPU,
+    with predictions that can differ slightly from the float model (see bench/RESULTS.md).
+    """
 
     def __init__(
-        self, model: str, *, token: str | None = None, revision: str | None = None, device: str | None = None
+        self,
+        model: str,
+        *,
+        token: str | None = None,
+        revision: str | None = None,
+        device: str | None = None,
+        quantize: bool = False,
     ) -> None:
         import torch
 
         self.model_id = model
+        self.device = device or pick_device()
+        if quantize and self.device != "cpu":
+            raise InputError(
+                f"int8 quantization runs on the CPU only, and this model would run on '{self.device}'. "
+                "Leave quantization off on a GPU, or pass device='cpu'."
+            )
         config = check_no_remote_code(model, token, revision)
         self.tokenizer = load_tokenizer(model, token, revision)
         self.model = load_model(model, None, token=token, revision=revision)
-        self.device = device or pick_device()
         self.model.to(self.device).eval()
+        self.quantized = bool(quantize)
+        if quantize:
+            self.model = _quantize_int8(self.model)
         id2label = self.model.config.id2label
         self.label_names = [str(id2label[i]) for i in range(self.model.config.num_labels)]
         self.max_length = min(DEFAULT_MAX_LENGTH, max_positions(self.tokenizer, config) or DEFAULT_MAX_LENGTH)
         self._lock = threading.Lock()
         self._torch = torch
+        # Gathering of concurrent single predictions (see ``predict``).
+        self._gather = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._busy = False
+        self.max_gathered = MAX_GATHERED
 
     def predict_proba(
         self, texts: Sequence[str], pairs: Sequence[str] | None = None, *, batch_size: int = 32
     ) -> np.ndarray:
-        """Class probabilities, one row per text, in input order."""
+        """Class probabilities, one row per text, in input order.
+
+        Each text is cut with ``data.cut_text`` before tokenization: the model reads no more than that, and
+        the tokenizer's cost (quadratic for pairs) stays bounded.
+        """
         if pairs is not None and len(pairs) != len(texts):
             raise InputError(f"Got {len(texts)} texts but {len(pairs)} second texts: give one pair per row.")
-        texts = ["" if t is None else str(t) for t in texts]
-        pairs = None if pairs is None else ["" if t is None else str(t) for t in pairs]
-        order = np.argsort([len(t) + (len(pairs[i]) if pairs else 0) for i, t in enumerate(texts)], kind="stable")
+        texts = [cut_text("" if t is None else str(t), self.max_length) for t in texts]
+        pairs = None if pairs is None else [cut_text("" if t is None else str(t), self.max_length) for t in pairs]
         probs = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
+        if len(texts) == 1:
+            order = np.zeros(1, dtype=np.int64)
+        else:
+            order = np.argsort([len(t) + (len(pairs[i]) if pairs else 0) for i, t in enumerate(texts)], kind="stable")
         torch = self._torch
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), batch_size):
@@ -64,44 +126,158 @@ class Predictor:
                     [pairs[i] for i in index] if pairs is not None else None,
                     truncation=True,
                     max_length=self.max_length,
-                    padding=True,
+                    padding=len(index) > 1,
                     return_tensors="pt",
-                ).to(self.device)
+                )
+                if self.device != "cpu":
+                    encoded = encoded.to(self.device)
                 logits = self.model(**encoded).logits.float()
                 probs[index] = torch.softmax(logits, dim=-1).cpu().numpy()
         return probs
 
     def predict(self, text: str, text_pair: str | None = None) -> dict[str, float]:
-        """Probability of each label for one text (or pair), highest first."""
+        """Probability of each label for one text (or pair), highest first.
+
+        A text longer than ``textlimits.MAX_REQUEST_CHARS`` is refused. Callers on other threads that ask at
+        the same time share forward passes: see ``_gathered``.
+        """
         if not text or not str(text).strip():
             raise InputError("The text is empty: type a sentence to classify.")
         if text_pair is not None and not str(text_pair).strip():
             raise InputError("The second text is empty: this model compares two texts, give both.")
-        row = self.predict_proba([text], [text_pair] if text_pair is not None else None)[0]
+        check_request_texts([str(text)])
+        if text_pair is not None:
+            check_request_texts([str(text_pair)], what="The second text")
+        row = self._gathered(str(text), None if text_pair is None else str(text_pair))
         scores = {name: float(p) for name, p in zip(self.label_names, row, strict=True)}
         return dict(sorted(scores.items(), key=lambda item: -item[1]))
 
+    def _gathered(self, text: str, pair: str | None) -> np.ndarray:
+        """One row of probabilities, computed in a batch with whatever other callers are waiting.
 
-_CACHE: OrderedDict[tuple[str, str | None, str], Predictor] = OrderedDict()
+        No thread of our own and no waiting window: the first caller runs at once; callers that arrive
+        while a pass runs queue up, and when it ends one of them runs the whole queue (up to
+        ``max_gathered``) in one pass. A lone caller pays nothing for this.
+        """
+        mine = _Pending(text, pair)
+        with self._gather:
+            self._queue.append(mine)
+        while True:
+            with self._gather:
+                while self._busy and not mine.done:
+                    self._gather.wait()
+                if mine.done:
+                    break
+                self._busy = True
+                batch = self._queue[: self.max_gathered]
+                del self._queue[: len(batch)]
+            try:
+                self._run_gathered(batch)
+            finally:
+                with self._gather:
+                    self._busy = False
+                    self._gather.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.row
+
+    def _run_gathered(self, batch: list[_Pending]) -> None:
+        try:
+            # A pair model and a single-text model call differ, so singles and pairs go in separate passes.
+            for group in ([p for p in batch if p.pair is None], [p for p in batch if p.pair is not None]):
+                if not group:
+                    continue
+                try:
+                    rows = self.predict_proba(
+                        [p.text for p in group],
+                        None if group[0].pair is None else [p.pair for p in group],
+                        batch_size=max(len(group), 1),
+                    )
+                except Exception as err:
+                    if len(group) == 1:
+                        group[0].error = err
+                        continue
+                    # One caller's input must not fail the others: each runs alone and gets its own answer.
+                    self._run_each(group)
+                    continue
+                for pending, row in zip(group, rows, strict=True):
+                    pending.row = row
+        finally:
+            for pending in batch:
+                if pending.row is None and pending.error is None:
+                    pending.error = RuntimeError("The prediction was interrupted; try again.")
+                pending.done = True
+
+    def _run_each(self, group: list[_Pending]) -> None:
+        for pending in group:
+            try:
+                pair = None if pending.pair is None else [pending.pair]
+                pending.row = self.predict_proba([pending.text], pair)[0]
+            except Exception as err:
+                pending.error = err
+
+
+def _quantize_int8(model):
+    """Dynamic int8 for every ``nn.Linear``: weights stored as int8, activations quantized per call."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        # torch marks the eager quantization API deprecated in favour of torchao; it still works in the
+        # torch versions this project pins, and torchao would be a new dependency for a CPU-only option.
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+_CACHE: OrderedDict[tuple[str, str | None, str, bool], Predictor] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 4
+# One lock per model being loaded: fifty callers of a cold model wait for one load and then share the
+# loaded Predictor (and its gathered passes) instead of loading it fifty times.
+_LOADING: dict[tuple[str, str | None, str, bool], threading.Lock] = {}
+# At most this many different models load at once, so a burst of requests naming many models cannot
+# hold many copies of weights in memory together.
+LOAD_SLOTS = threading.BoundedSemaphore(2)
 
 
-def get_predictor(model: str, *, token: str | None = None, revision: str | None = None) -> Predictor:
+def default_quantize() -> bool:
+    """int8 for the app's predictors when the owner sets ``STUDIO_INT8=1`` and the model runs on the CPU."""
+    return os.environ.get(INT8_ENV, "").strip().lower() in ("1", "true", "yes") and pick_device() == "cpu"
+
+
+def get_predictor(
+    model: str, *, token: str | None = None, revision: str | None = None, quantize: bool | None = None
+) -> Predictor:
     """A cached Predictor. The key includes a hash of the token, so a model loaded with one visitor's
-    token is never handed to a visitor without it."""
+    token is never handed to a visitor without it. ``quantize=None`` follows ``default_quantize()``."""
+    if quantize is None:
+        quantize = default_quantize()
     token_key = hashlib.sha256(token.encode()).hexdigest() if token else ""
-    key = (model, revision, token_key)
+    key = (model, revision, token_key, bool(quantize))
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    predictor = Predictor(model, token=token, revision=revision)
-    with _CACHE_LOCK:
-        _CACHE[key] = predictor
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return predictor
+        loading = _LOADING.setdefault(key, threading.Lock())
+    try:
+        with loading:
+            with _CACHE_LOCK:
+                if key in _CACHE:  # loaded by the caller we waited for
+                    _CACHE.move_to_end(key)
+                    return _CACHE[key]
+            with LOAD_SLOTS:
+                predictor = Predictor(model, token=token, revision=revision, quantize=quantize)
+            with _CACHE_LOCK:
+                _CACHE[key] = predictor
+                while len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+            return predictor
+    finally:
+        with _CACHE_LOCK:
+            if _LOADING.get(key) is loading and not loading.locked():
+                del _LOADING[key]
 
 
 def clear_cache() -> None:
@@ -113,4 +289,4 @@ def top_label(scores: dict[str, float]) -> str:
     return max(scores, key=scores.get)
 
 
-__all__ = ["Predictor", "clear_cache", "get_predictor", "top_label"]
+__all__ = ["INT8_ENV", "Predictor", "clear_cache", "default_quantize", "get_predictor", "top_label"]

@@ -5,12 +5,16 @@ event per line, appended as training goes), ``status.json`` and ``model/`` (the 
 An owner only ever reaches runs under their own key: the key is a hash of the visitor's identity, and
 run ids are checked against a strict pattern, so no id can point outside its folder.
 
-Runs execute in worker threads; a semaphore lets one train at a time per GPU while the others wait
-in order. Tokens stay in memory, in the worker's arguments; they are never written to disk.
+Runs execute in worker threads. On a dedicated GPU a semaphore lets one train at a time while the
+others wait in order (with a visible queue position). On ZeroGPU the platform lends a GPU per call, so
+several visitors' runs go at once, each as a sequence of slices (see ``run_in_slices``): prepared on
+the CPU, trained by GPU calls that each resume the last checkpoint, pushed from the CPU at the end.
+Tokens stay in memory, in the worker's arguments; they are never written to disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import hashlib
@@ -18,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +40,10 @@ EVENTS_FILE = "events.jsonl"
 STATUS_FILE = "status.json"
 CONFIG_FILE = "config.yaml"
 STOP_FILE = "STOP"
+RESUME_FILE = "RESUME"
 ACTIVE_STATES = ("queued", "running", "stopping")
+# Concurrent runs on ZeroGPU: the platform schedules the GPUs, this only bounds the app's own threads.
+ZERO_GPU_CONCURRENT_RUNS = 16
 
 # (config, run_dir, token) -> TrainResult. Plain picklable arguments: on ZeroGPU the call runs in a
 # forked worker, which talks back only through the run directory (events file, stop file).
@@ -106,6 +114,9 @@ class RunInfo:
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     error: str | None = None
     queue_position: int | None = None
+    slice: int = 0  # the current (or last) GPU call of a run trained in slices
+    waiting_for_gpu: bool = False
+    pause: dict[str, Any] | None = None  # {"kind", "message", "resume_at"} of a paused run
 
     @property
     def label(self) -> str:
@@ -116,10 +127,25 @@ class RunInfo:
 class JobManager:
     """Starts, stops, lists and reads runs, each visitor only their own."""
 
-    def __init__(self, root: str | Path, *, concurrent: int = 1, train_fn: TrainFunction | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        concurrent: int | None = None,
+        train_fn: TrainFunction | None = None,
+        sliced: bool | None = None,
+        slice_fn: Callable[..., dict[str, Any]] | None = None,
+    ) -> None:
+        from trainer_core.runtime import on_zero_gpu
+
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        # In slices (ZeroGPU by default): each GPU call is booked on its own, so runs need not queue here.
+        self.sliced = on_zero_gpu() if sliced is None else sliced
+        if concurrent is None:
+            concurrent = ZERO_GPU_CONCURRENT_RUNS if self.sliced else 1
         self._slots = threading.Semaphore(concurrent)
+        self._slice_fn = slice_fn
         # Re-entrant: status writes happen both alone and inside larger critical sections.
         self._lock = threading.RLock()
         self._threads: dict[str, threading.Thread] = {}
@@ -153,6 +179,7 @@ class JobManager:
                     f"You already have a run in progress ({active[0].run_id}, {active[0].state}). "
                     "Stop it or wait for it to finish before starting another."
                 )
+            self.clean_up(owner)
             run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
             path = owner / run_id
             path.mkdir()
@@ -171,16 +198,43 @@ class JobManager:
                 task=config.task,
                 repo_id=config.hub.repo_id,
             )
-            self._queue.append(str(path))
-            # The worker runs in a copy of the caller's context: on ZeroGPU that carries the visitor's request,
-            # so the GPU time is booked to the visitor's quota and not to the Space's.
-            context = contextvars.copy_context()
-            thread = threading.Thread(
-                target=context.run, args=(self._run, path, config, token), name=f"run-{run_id}", daemon=True
-            )
-            self._threads[str(path)] = thread
+            thread = self._launch(path, config, token)
         thread.start()
         return run_id
+
+    def _launch(self, path: Path, config: TrainConfig, token: str | None) -> threading.Thread:
+        self._queue.append(str(path))
+        # The worker runs in a copy of the caller's context: on ZeroGPU that carries the visitor's request,
+        # so the GPU time is booked to the visitor's quota (X-IP-Token) and not to the Space's.
+        context = contextvars.copy_context()
+        thread = threading.Thread(
+            target=context.run, args=(self._run, path, config, token), name=f"run-{path.name}", daemon=True
+        )
+        self._threads[str(path)] = thread
+        return thread
+
+    def resume(self, identity: str, run_id: str, *, token: str | None = None) -> bool:
+        """Continue a paused or interrupted run from its last checkpoint. False if it is not resumable."""
+        path = self.run_dir(identity, run_id)
+        with self._lock:
+            info = self._info(path)
+            if info.state not in ("paused", "interrupted"):
+                return False
+            thread = self._threads.get(str(path))
+            if thread is not None and thread.is_alive() and (info.pause or {}).get("resume_at"):
+                (path / RESUME_FILE).touch()  # a run waiting for its quota: go now
+                return True
+        if thread is not None:
+            thread.join(timeout=30)  # a run that just paused is still leaving its thread
+        with self._lock:
+            if self._info(path).state not in ("paused", "interrupted"):
+                return False
+            FileStopFlag(path).path.unlink(missing_ok=True)
+            self._set_status(path, state="queued", pause=None, error=None)
+            event_writer(path)({"type": "resume_requested"})
+            thread = self._launch(path, self.config(identity, run_id), token)
+        thread.start()
+        return True
 
     def stop(self, identity: str, run_id: str) -> bool:
         """Ask a run to stop after its current step. Safe to call twice; False if it is not active."""
@@ -213,6 +267,9 @@ class JobManager:
                         on_event({"type": "stopped", "reason": "stopped before it started"})
                         return
                     self._set_status(path, state="running", started=time.time())
+                if self.sliced and self._train_fn is None:
+                    run_in_slices(path, config, token, set_status=self._locked_status, slice_fn=self._slice_fn)
+                    return
                 train = self._train_fn or _default_train
                 result = train(config, str(path), token)
             with self._lock:
@@ -226,9 +283,9 @@ class JobManager:
                     ended=time.time(),
                 )
         except StudioError as err:
-            self._fail(path, on_event, str(err), token)
+            self._fail(path, on_event, disk_full_message(str(err)), token)
         except Exception as err:  # the worker must record every failure, or the run looks alive forever
-            self._fail(path, on_event, f"Unexpected {type(err).__name__}: {err}", token)
+            self._fail(path, on_event, disk_full_message(f"Unexpected {type(err).__name__}: {err}"), token)
         finally:
             with self._lock:
                 if str(path) in self._queue:
@@ -241,6 +298,65 @@ class JobManager:
         on_event({"type": "error", "message": message})
         with self._lock:
             self._set_status(path, state="failed", error=message, ended=time.time())
+
+    def clean_up(self, owner: Path | None = None, *, now: float | None = None) -> list[str]:
+        """Apply the retention rule (``retention_policy``): remove every visitor's runs older than the age limit,
+        then, for ``owner``, checkpoints and then whole runs, oldest first, until their runs fit the size limit.
+        Runs in progress (and paused runs still waiting in their thread) are never touched. Returns what went."""
+        max_age_days, max_bytes = retention_policy()
+        now = time.time() if now is None else now
+        removed: list[str] = []
+        with self._lock:
+            owners = [p for p in self.root.iterdir() if p.is_dir()] if max_age_days is not None else []
+            for owner_path in owners:
+                for path, status in self._idle_runs(owner_path):
+                    if now - float(status.get("ended") or status.get("created") or now) > max_age_days * 86400:
+                        shutil.rmtree(path, ignore_errors=True)
+                        removed.append(path.name)
+            if max_bytes is None or owner is None or not owner.is_dir():
+                return removed
+            total = _size(owner)
+            idle = self._idle_runs(owner)
+            # Checkpoints first (the final models stay usable), then whole runs.
+            for path, _status in idle:
+                for checkpoint in sorted(path.glob(f"{MODEL_DIR}/checkpoint-*")):
+                    if total <= max_bytes:
+                        return removed
+                    size = _size(checkpoint)
+                    shutil.rmtree(checkpoint, ignore_errors=True)
+                    total -= size
+                    removed.append(f"{path.name}/{checkpoint.name}")
+            for path, _status in idle:
+                if total <= max_bytes:
+                    break
+                size = _size(path)
+                shutil.rmtree(path, ignore_errors=True)
+                total -= size
+                removed.append(path.name)
+        return removed
+
+    def _idle_runs(self, owner: Path) -> list[tuple[Path, dict[str, Any]]]:
+        """An owner's runs that nothing is working on, oldest first."""
+        out = []
+        for path in owner.iterdir():
+            status_path = path / STATUS_FILE
+            if not RUN_ID_PATTERN.match(path.name) or not status_path.is_file():
+                continue
+            thread = self._threads.get(str(path))
+            if thread is not None and thread.is_alive():
+                continue
+            try:
+                status = json.loads(status_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if status.get("state") in ACTIVE_STATES and thread is not None:
+                continue
+            out.append((path, status))
+        return sorted(out, key=lambda item: float(item[1].get("created") or 0.0))
+
+    def _locked_status(self, path: Path, **changes: Any) -> None:
+        with self._lock:
+            self._set_status(path, **changes)
 
     def _set_status(self, path: Path, **changes: Any) -> None:
         status_path = path / STATUS_FILE
@@ -263,8 +379,13 @@ class JobManager:
         position = None
         if state == "queued" and str(path) in self._queue:
             position = self._queue.index(str(path)) + 1
-        step, total = status.get("step", 0), 0
+        step, total = status.get("step", 0), status.get("total_steps", 0)
+        waiting = False
         for event in reversed(self._recent_events(path)):
+            if event["type"] == "slice" and event.get("status") == "waiting":
+                waiting = state == "running"  # nothing trained since this call was asked for
+                step, total = event.get("step", step), event.get("total_steps", total)
+                break
             if event["type"] == "progress":
                 step, total = event["step"], event["total_steps"]
                 break
@@ -284,6 +405,9 @@ class JobManager:
             metrics=status.get("metrics") or {},
             error=status.get("error"),
             queue_position=position,
+            slice=status.get("slice", 0),
+            waiting_for_gpu=waiting,
+            pause=status.get("pause") if state == "paused" else None,
         )
 
     def list_runs(self, identity: str) -> list[RunInfo]:
@@ -333,6 +457,193 @@ class JobManager:
 
 
 def _default_train(config: TrainConfig, run_dir: str, token: str | None) -> Any:
-    from trainer_core.runtime import run_on_gpu
+    return execute_run(config, run_dir, token)
 
-    return run_on_gpu(execute_run, config, run_dir, token)
+
+# ------------------------------------------------------------------------------------ storage
+RETENTION_ENV = ("STUDIO_RUN_MAX_AGE_DAYS", "STUDIO_MAX_VISITOR_GB")
+SPACE_RETENTION = (7.0, 5.0)  # days a run is kept; GB of runs per visitor (a BERT-base run is about 3 GB)
+
+
+def retention_policy(environ: dict[str, str] | None = None) -> tuple[float | None, int | None]:
+    """(max age in days, max bytes per visitor). On a Space the defaults above apply, elsewhere none;
+    each variable of ``RETENTION_ENV`` changes its limit, and ``0``/``none``/``off`` removes it."""
+    from trainer_core.runtime import on_space
+
+    environ = os.environ if environ is None else environ
+    values: list[float | None] = []
+    for name, default in zip(RETENTION_ENV, SPACE_RETENTION, strict=True):
+        raw = environ.get(name)
+        if raw is None:
+            values.append(default if on_space() else None)
+            continue
+        raw = raw.strip().lower()
+        if raw in ("", "0", "none", "off"):
+            values.append(None)
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            raise InputError(f"{name}={raw!r} is not a number: give days (age) or GB (size), or 'off'.") from None
+        values.append(number if number > 0 else None)
+    age, gigabytes = values
+    return age, int(gigabytes * 1024**3) if gigabytes is not None else None
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed while we looked
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def disk_full_message(message: str) -> str:
+    """A run that ran out of disk says so plainly, and what to do."""
+    if "No space left on device" not in message and "Errno 28" not in message:
+        return message
+    return (
+        "The disk is full (no space left on device), so the run could not save. Its last complete checkpoint is "
+        "kept: delete some of your older runs, then Resume it. A Space owner can add persistent storage or "
+        "lower STUDIO_MAX_VISITOR_GB / STUDIO_RUN_MAX_AGE_DAYS so old runs are removed sooner."
+    )
+
+
+# ------------------------------------------------------------------------------------ slices
+MAX_QUOTA_WAIT_SECONDS = 24 * 3600
+
+
+def run_in_slices(
+    path: Path,
+    config: TrainConfig,
+    token: str | None,
+    *,
+    set_status: Callable[..., None],
+    slice_fn: Callable[..., dict[str, Any]] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Prepare on the CPU, train in GPU calls until done, push from the CPU; returns the final state.
+
+    A refused or killed call pauses the run with its last checkpoint: a quota refusal waits until
+    ZeroGPU says the quota allows another call (or a Resume), the others wait for Resume.
+    """
+    from trainer_core import runtime
+    from trainer_core.training import RESULTS_FILE, prepare_slices
+
+    call = slice_fn or runtime.train_slice_on_gpu
+    # Steps per call, to cut runs into slices deterministically in tests and benchmarks; time decides otherwise.
+    slice_steps = (
+        int(os.environ["TRAINER_STUDIO_SLICE_STEPS"]) if os.environ.get("TRAINER_STUDIO_SLICE_STEPS") else None
+    )
+    on_event = event_writer(path)
+    stop = FileStopFlag(path)
+    signed_in = bool(token)
+    meta = prepare_slices(config, path, token=token, on_event=on_event)
+    total = int(meta["total_steps"])
+    status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
+    done_slices, step = int(status.get("slice", 0)), int(status.get("step", 0))
+    step_seconds: float | None = status.get("step_seconds")
+    left: int | None = None
+    while True:
+        if stop.is_set():
+            from trainer_core.training import finish_stopped_slices
+
+            stopped = finish_stopped_slices(path)
+            on_event({"type": "stopped", "reason": "stopped between two GPU calls; its best checkpoint is the model"})
+            if stopped is not None:
+                on_event({"type": "done", "result": stopped.to_dict()})
+            set_status(path, state="stopped", ended=time.time(), step=stopped.global_step if stopped else step,
+                       metrics=stopped.metrics if stopped else {})  # fmt: skip
+            return "stopped"
+        overhead = runtime.slice_overhead(str(path))
+        seconds = runtime.next_slice_seconds(total - step, step_seconds, left=left, overhead=overhead)
+        number = done_slices + 1
+        set_status(path, state="running", slice=number, pause=None, total_steps=total)
+        on_event({"type": "slice", "slice": number, "status": "waiting", "seconds": round(seconds, 1),
+                  "step": step, "total_steps": total})  # fmt: skip
+        try:
+            summary = call(str(path), seconds, token, slice_steps)
+        except Exception as err:
+            refusal = runtime.classify_gpu_error(err, signed_in=signed_in)
+            if refusal is None:
+                raise
+            if refusal.kind == "quota" and refusal.left is not None and left is None:
+                fits = runtime.next_slice_seconds(total - step, step_seconds, left=refusal.left, overhead=overhead)
+                if fits >= runtime.MIN_SLICE_SECONDS:
+                    left = refusal.left  # book what the visitor has left and try once more
+                    continue
+            if refusal.kind == "duration" and left is None:
+                left = runtime.MIN_SLICE_SECONDS + runtime.SLICE_OVERHEAD_SECONDS
+                continue
+            pause = {"kind": refusal.kind, "message": refusal.message, "resume_at": refusal.resume_at}
+            set_status(path, state="paused", pause=pause, step=step)
+            on_event({"type": "paused", "step": step, "total_steps": total, "reason": refusal.kind,
+                      "message": refusal.message})  # fmt: skip
+            if not _wait_for_quota(path, refusal.resume_at, sleep):
+                return "paused"
+            left = None
+            continue
+        if summary["state"] == "failed":
+            raise StudioError(summary["error"])
+        done_slices, step, left = number, int(summary["step"]), None
+        step_seconds = summary.get("step_seconds") or step_seconds
+        overhead_seen = max(float(summary.get("overhead_seconds") or 0.0), _status_value(path, "overhead_seconds"))
+        set_status(path, slice=number, step=step, step_seconds=step_seconds, overhead_seconds=overhead_seen)
+        on_event({"type": "slice", "slice": number, "status": "done", "step": step, "total_steps": total,
+                  "seconds": summary["seconds"], "steps": summary["steps"]})  # fmt: skip
+        if summary["state"] == "paused":
+            continue
+        break
+
+    output_dir = Path(config.training.output_dir)
+    result = json.loads((output_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+    repo_id = meta.get("repo_id")
+    if repo_id:
+        from trainer_core import hub as hub_lib
+
+        try:
+            hub_lib.push_folder(output_dir, repo_id, token, private=config.hub.private)
+            result["pushed_repo"] = repo_id
+            on_event({"type": "push", "status": "done", "step": step, "final": True, "repo_id": repo_id})
+        except Exception as err:
+            message = hub_lib.describe_push_error(err, token)
+            result.setdefault("push_errors", []).append(message)
+            on_event({"type": "push", "status": "failed", "step": step, "final": True, "error": message})
+        (output_dir / RESULTS_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    on_event({"type": "done", "result": result})
+    state = "stopped" if result.get("stopped") else "finished"
+    set_status(path, state=state, step=result["global_step"], metrics=result["metrics"],
+               pushed_repo=result.get("pushed_repo"), push_errors=result.get("push_errors", []),
+               ended=time.time())  # fmt: skip
+    return state
+
+
+def _status_value(path: Path, key: str) -> float:
+    status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
+    return float(status.get(key) or 0.0)
+
+
+def _wait_for_quota(path: Path, resume_at: float | None, sleep: Callable[[float], None]) -> bool:
+    """Wait until ``resume_at`` (or a Resume); False when there is nothing to wait for or Stop is pressed."""
+    if resume_at is None or resume_at - time.time() > MAX_QUOTA_WAIT_SECONDS:
+        return False
+    resume_flag, stop = path / RESUME_FILE, FileStopFlag(path)
+    while time.time() < resume_at and not resume_flag.exists():
+        if stop.is_set():
+            return True  # the loop records the stop
+        sleep(min(5.0, max(0.0, resume_at - time.time())))
+    resume_flag.unlink(missing_ok=True)
+    return True
+
+
+def status_text(info: RunInfo) -> str | None:
+    """What a sliced run is doing, in words for the visitor; None where the plain state says it all."""
+    if info.state == "paused" and info.pause:
+        return str(info.pause.get("message") or "paused: press Resume to continue.")
+    if info.state == "running" and info.slice:
+        steps = f"step {info.step} / {info.total_steps}" if info.total_steps else f"step {info.step}"
+        if info.waiting_for_gpu:
+            return f"slice {info.slice}, waiting for a GPU ({steps} done)"
+        return f"slice {info.slice}, training: {steps}"
+    return None

@@ -109,10 +109,11 @@ def check_config(config: TrainConfig, limits: Limits) -> TrainConfig:
     """``config`` within ``limits``: refused (InputError) where it asks for more; row caps filled in
     where it asks for no cap, so a huge dataset trains on a seeded subset."""
     t, d = config.training, config.data
-    if limits.max_steps is not None and t.max_steps > limits.max_steps:
+    steps = t.max_steps if t.max_steps is not None else -1  # None: chosen later ("auto"), never unbounded
+    if limits.max_steps is not None and steps > limits.max_steps:
         raise _refuse("max_steps", t.max_steps, limits.max_steps, "max_steps")
     # max_steps > 0 overrides epochs, so epochs only count for an epoch-based run.
-    if limits.max_epochs is not None and t.max_steps <= 0 and t.epochs > limits.max_epochs:
+    if limits.max_epochs is not None and steps <= 0 and t.epochs is not None and t.epochs > limits.max_epochs:
         raise _refuse("epochs", f"{t.epochs:g}", f"{limits.max_epochs:g}", "max_epochs")
     if limits.max_rows is not None:
         for field, value in (("max_train_samples", d.max_train_samples), ("max_eval_samples", d.max_eval_samples)):
@@ -137,9 +138,9 @@ def make_room(
     """
     if limits.max_stored_runs is None or not owner_dir.is_dir():
         return []
-    runs = []
     from trainer_core.jobs import STATUS_FILE
 
+    runs = []
     for path in owner_dir.iterdir():
         status_path = path / STATUS_FILE
         if path == keep or not status_path.is_file():
@@ -149,7 +150,7 @@ def make_room(
         except (OSError, ValueError):
             status = {}
         runs.append((status.get("created", 0.0), status.get("state"), path))
-    runs.sort()
+    runs.sort(key=lambda run: (run[0] or 0.0, run[2].name))
     excess = len(runs) + 1 - limits.max_stored_runs
     removable = [path for _, state, path in runs if state not in active_states]
     if excess > len(removable):
@@ -275,10 +276,21 @@ def admit(config: TrainConfig, run_dir: str | Path, *, active_states: tuple[str,
     run_dir = Path(run_dir)
     try:
         config = check_config(config, limits)
-        make_room(run_dir.parent, limits, active_states=active_states, keep=run_dir)
+        removed = make_room(run_dir.parent, limits, active_states=active_states, keep=run_dir)
     except InputError:
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()
         raise
+    if removed:
+        env = ENV_VARS["max_stored_runs"]
+        _append_event(
+            run_dir,
+            {
+                "type": "limit",
+                "limit": "max_stored_runs",
+                "message": f"Removed your oldest run(s) {', '.join(removed)}: this Space keeps at most "
+                f"{limits.max_stored_runs} runs per visitor ({env}). " + WAY_OUT.format(env=env),
+            },
+        )
     watch_run(run_dir, limits)
     return config

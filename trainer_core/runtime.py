@@ -1,12 +1,20 @@
-"""Where training runs: hardware detection and the precision that suits it."""
+"""Where training runs: hardware detection, the precision that suits it, and ZeroGPU's GPU functions.
+
+On ZeroGPU a GPU is lent per call of a function decorated with ``spaces.GPU``. The functions here are
+decorated once, at import, at module level: ``spaces`` sends its start-up report only if one exists when
+the app launches, and keeps one wrapper per function, so each call's booking comes from a ``duration``
+callable of the same arguments. Off ZeroGPU the decorator is not applied and the functions run in place.
+"""
 
 from __future__ import annotations
 
 import math
 import os
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -39,22 +47,43 @@ def on_zero_gpu() -> bool:
     return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true")
 
 
+PERSISTENT_STORAGE = "/data"
+
+
+def default_home(persistent: str = PERSISTENT_STORAGE) -> str:
+    """Where the app keeps runs and uploads: a Space's persistent storage (``/data``) when it has one,
+    so runs survive a restart; else ``studio_data`` in the working directory."""
+    if on_space() and os.path.isdir(persistent) and os.access(persistent, os.W_OK):
+        return os.path.join(persistent, "trainer_studio")
+    return "studio_data"
+
+
 def detect_hardware() -> Hardware:
     if on_zero_gpu():
         return Hardware("zerogpu", "ZeroGPU", 1, True)
     import torch
 
     if torch.cuda.is_available():
-        return Hardware(
-            "cuda", torch.cuda.get_device_name(0), torch.cuda.device_count(), torch.cuda.is_bf16_supported()
-        )
+        return Hardware("cuda", torch.cuda.get_device_name(0), torch.cuda.device_count(), native_bf16())
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return Hardware("mps", "Apple MPS", 1, False)
     return Hardware("cpu", "CPU", 1, False)
 
 
+def native_bf16() -> bool:
+    """Whether the GPU computes in bf16 itself. A T4 reports bf16 support through emulation, which is
+    slower than fp16 there, so emulation does not count."""
+    import torch
+
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # torch before 2.3 has no such argument and reports native support only
+        return bool(torch.cuda.is_bf16_supported())
+
+
 def precision_flags(mixed_precision: str) -> dict[str, bool]:
-    """TrainingArguments flags for ``mixed_precision``; 'auto' picks bf16, then fp16, on CUDA only.
+    """TrainingArguments flags for ``mixed_precision``; 'auto' picks bf16 where the GPU has it natively,
+    else fp16, on CUDA only.
 
     bf16/fp16 on a machine without CUDA make TrainingArguments raise, so 'auto' never asks for them there.
     """
@@ -64,37 +93,141 @@ def precision_flags(mixed_precision: str) -> dict[str, bool]:
     if mixed_precision == "auto":
         if not cuda:
             return {"bf16": False, "fp16": False}
-        return {"bf16": True, "fp16": False} if torch.cuda.is_bf16_supported() else {"bf16": False, "fp16": True}
+        return {"bf16": True, "fp16": False} if native_bf16() else {"bf16": False, "fp16": True}
     if mixed_precision == "no":
         return {"bf16": False, "fp16": False}
     return {"bf16": mixed_precision == "bf16", "fp16": mixed_precision == "fp16"}
 
 
-# ZeroGPU caps a single call; longer requests also wait longer in its queue.
-MAX_GPU_SECONDS = 1500
-MIN_GPU_SECONDS = 60
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def estimate_gpu_seconds(config: Any, train_rows: int | None = None) -> int:
-    """A generous guess of a run's GPU time, for ``spaces.GPU(duration=...)``.
+def gpu_function(duration: Callable[..., int]) -> Callable[[F], F]:
+    """``spaces.GPU(duration=duration)`` on ZeroGPU, applied at import; nothing elsewhere.
 
-    Based on steps and tokens per step with a throughput typical of a BERT-base on an A100-class GPU,
-    plus a fixed allowance for loading the model and the per-epoch evaluations.
+    ``duration`` is called with the function's own arguments and returns this call's booking in seconds.
     """
-    t = config.training
-    # Unset options are chosen when the run starts (trainer_core.recipe); guess with the usual ones.
-    batch, epochs = t.batch_size or 32, t.epochs or 3.0
-    steps = t.max_steps if t.max_steps > 0 else math.ceil((train_rows or 10000) / batch) * max(epochs, 1)
-    tokens_per_step = batch * (config.data.max_length or 256) * 0.6
-    seconds = 45 + steps * tokens_per_step / 60_000
-    return int(min(MAX_GPU_SECONDS, max(MIN_GPU_SECONDS, seconds * 1.5)))
+
+    def decorate(function: F) -> F:
+        if not on_zero_gpu():
+            return function
+        import spaces
+
+        return spaces.GPU(duration=duration)(function)
+
+    return decorate
 
 
-def run_on_gpu(function: Callable[..., Any], config: Any, *args: Any) -> Any:
-    """Call ``function(config, *args)``; on ZeroGPU inside ``spaces.GPU`` with an estimated duration."""
-    if not on_zero_gpu():
-        return function(config, *args)
-    import spaces
+# ------------------------------------------------------------------------------ training in slices
+# Each call trains for a bounded time, saves a checkpoint and returns; the next call resumes it.
+SLICE_OVERHEAD_SECONDS = 25  # per call: worker start, model load, resume, final save
+FIRST_SLICE_SECONDS = 45  # the first call's training time, before a step has been measured
+MIN_SLICE_SECONDS = 10
+MAX_SLICE_SECONDS = 240  # shorter bookings wait less in ZeroGPU's queue and risk less when killed
 
-    wrapped = spaces.GPU(duration=estimate_gpu_seconds(config))(function)
-    return wrapped(config, *args)
+
+def slice_booking(run_dir: str, seconds: float, token: str | bool | None = None, steps: int | None = None) -> int:
+    """The GPU seconds to book for one ``train_slice_on_gpu`` call (same arguments): its training time plus
+    the set-up and final save, as measured by the run's earlier calls (kept in its status file)."""
+    return math.ceil(seconds + slice_overhead(run_dir))
+
+
+def slice_overhead(run_dir: str) -> float:
+    import json
+
+    try:
+        with open(os.path.join(run_dir, "status.json"), encoding="utf-8") as handle:
+            measured = float(json.load(handle).get("overhead_seconds") or 0.0)
+    except (OSError, ValueError):
+        measured = 0.0
+    return max(SLICE_OVERHEAD_SECONDS, measured * 1.25)
+
+
+def next_slice_seconds(
+    remaining_steps: int,
+    step_seconds: float | None,
+    *,
+    left: int | None = None,
+    overhead: float = SLICE_OVERHEAD_SECONDS,
+) -> float:
+    """Training seconds for the next slice: what the remaining steps need by the measured step time (with
+    room for evaluations), within the per-call bounds and within ``left``, the visitor's quota if known."""
+    want = FIRST_SLICE_SECONDS if step_seconds is None else remaining_steps * step_seconds * 1.25 + 5
+    want = min(MAX_SLICE_SECONDS, max(MIN_SLICE_SECONDS, want))
+    if left is not None:
+        want = min(want, left - overhead)
+    return float(want)
+
+
+@gpu_function(slice_booking)
+def train_slice_on_gpu(
+    run_dir: str, seconds: float, token: str | bool | None = None, steps: int | None = None
+) -> dict[str, Any]:
+    """One slice of a prepared run on the GPU; returns ``training.train_slice``'s plain summary.
+
+    Errors come back as data (``state == "failed"``): an exception raised in ZeroGPU's worker reaches
+    the caller as its class name only.
+    """
+    from trainer_core.jobs import FileStopFlag, event_writer
+    from trainer_core.training import train_slice
+
+    return train_slice(
+        run_dir, seconds, token=token, steps=steps, on_event=event_writer(run_dir), stop=FileStopFlag(run_dir)
+    )
+
+
+@dataclass(frozen=True)
+class GpuRefusal:
+    """ZeroGPU did not run (or finish) a call; ``message`` says what the visitor can do."""
+
+    kind: str  # "quota", "queue", "aborted", "duration", "unavailable"
+    message: str
+    left: int | None = None  # quota seconds the visitor has left, when ZeroGPU says
+    resume_at: float | None = None  # epoch seconds when the quota allows another call
+
+
+_QUOTA_LEFT = re.compile(r"\((\d+)s requested vs\. (\d+)s left\)")
+_TRY_AGAIN = re.compile(r"Try again in (?:(\d+) days?, )?(\d+):(\d\d):(\d\d)")
+
+
+def error_text(err: BaseException) -> str:
+    """An exception's message; ``gr.Error`` (what ZeroGPU raises) prints as a repr otherwise."""
+    message = getattr(err, "message", None)
+    return str(message) if isinstance(message, str) and message else str(err)
+
+
+def classify_gpu_error(err: BaseException, *, signed_in: bool, now: float | None = None) -> GpuRefusal | None:
+    """Turn ZeroGPU's errors into a pause the visitor understands; None for any other error."""
+    text = error_text(err)
+    now = time.time() if now is None else now
+    sign_in = "" if signed_in else " Sign in for more GPU time."
+    if "GPU task aborted" in text:
+        return GpuRefusal(
+            "aborted",
+            "paused: the GPU call was stopped by the platform before it could save; the run keeps its last "
+            "checkpoint. Press Resume to continue from there.",
+        )
+    if "requested GPU duration" in text and "larger than the maximum" in text:
+        return GpuRefusal("duration", "paused: the GPU call asked for more time than ZeroGPU allows.")
+    if "No GPU was available" in text:
+        return GpuRefusal(
+            "queue",
+            "paused: no GPU became free in time (the Space is busy). Press Resume to try again." + sign_in,
+        )
+    if "quota" in text.lower() or "GPU limit" in text or "runs limit" in text:
+        left = _QUOTA_LEFT.search(text)
+        wait = _TRY_AGAIN.search(text)
+        resume_at = None
+        if wait:
+            days, hours, minutes, seconds = (int(g) if g else 0 for g in wait.groups())
+            resume_at = now + ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+        when = time.strftime("%H:%M UTC", time.gmtime(resume_at)) if resume_at else "later"
+        return GpuRefusal(
+            "quota",
+            f"paused: GPU quota used up, resumes at {when}." + sign_in,
+            left=int(left.group(2)) if left else None,
+            resume_at=resume_at,
+        )
+    if "ZeroGPU" in text or "No GPU" in text:
+        return GpuRefusal("unavailable", f"paused: {text} Press Resume to try again.")
+    return None

@@ -43,6 +43,7 @@ class StopFlag(Protocol):
 
 CONFIG_FILE = "trainer_studio.yaml"
 RESULTS_FILE = "results.json"
+SAMPLER_STATE_FILE = "sampler_state.pt"  # in a checkpoint: where the interrupted epoch's shuffle began
 
 
 @dataclass
@@ -54,6 +55,10 @@ class TrainResult:
     train_runtime: float
     train_samples_per_second: float
     stopped: bool = False
+    # Paused: training stopped at a time budget, a signal or a slice end, leaving a resumable checkpoint;
+    # no final model, results file or push yet. Running the same config again continues it.
+    paused: bool = False
+    pause_reason: str | None = None
     best_checkpoint: str | None = None
     pushed_repo: str | None = None
     push_errors: list[str] = field(default_factory=list)
@@ -66,7 +71,24 @@ def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None}
 
 
-def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | None) -> Any:
+@dataclass
+class SliceLimits:
+    """When a run pauses on its own: after ``seconds`` of training (a time budget, one ZeroGPU slice) or
+    after ``steps`` optimizer steps in this call (tests and benchmarks cut slices deterministically), or
+    when ``pause`` is set (SIGINT/SIGTERM). A pause saves a full checkpoint that the next call resumes."""
+
+    seconds: float | None = None
+    steps: int | None = None
+    pause: StopFlag | None = None
+    # A checkpoint save must fit inside the budget too; measured saves replace this first guess.
+    save_seconds: float = 5.0
+    # When the budget's clock started (time.monotonic()); by default when training is set up.
+    started: float | None = None
+
+
+def make_event_callback(
+    emit: EventSink, stop: StopFlag | None, token: str | None, limits: SliceLimits | None = None
+) -> Any:
     from transformers import TrainerCallback
 
     class _EventCallback(TrainerCallback):
@@ -76,6 +98,11 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
             self._last_progress = 0.0
             self.started = time.monotonic()
             self.stopped = False
+            self.paused: str | None = None
+            self._step_seconds = 0.0
+            self._last_step_end: float | None = None
+            self._save_started: float | None = None
+            self.slice_steps = 0
 
         # -- helpers
         def _push_updates(self, state: Any) -> None:
@@ -87,13 +114,45 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
             if state.is_world_process_zero:
                 emit({"type": "train_begin", "total_steps": state.max_steps, "epochs": args.num_train_epochs})
 
+        def _pause_reason(self, state: Any) -> str | None:
+            if limits is None or state.global_step >= state.max_steps:
+                return None  # the last step ends the run anyway
+            if limits.pause is not None and limits.pause.is_set():
+                return "signal"
+            if limits.steps is not None and self.slice_steps >= limits.steps:
+                return "slice_steps"
+            if limits.seconds is not None:
+                # Stop while the next step and a checkpoint save still fit in the budget.
+                elapsed = time.monotonic() - (limits.started or self.started)
+                if elapsed + 2 * self._step_seconds + limits.save_seconds >= limits.seconds:
+                    return "time_budget"
+            return None
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            if self._last_step_end is None:
+                self._last_step_end = time.monotonic()
+
         def on_step_end(self, args, state, control, **kwargs):
+            now_step = time.monotonic()
+            if self._last_step_end is not None:
+                # The slowest recent step: evaluation and saves land between steps, so err on the long side.
+                self._step_seconds = max(now_step - self._last_step_end, 0.8 * self._step_seconds)
+            self._last_step_end = now_step
+            self.slice_steps += 1
             if stop is not None and stop.is_set() and not self.stopped:
                 self.stopped = True
                 control.should_training_stop = True
                 control.should_save = True
                 if state.is_world_process_zero:
                     emit({"type": "stopping", "step": state.global_step})
+            if not self.stopped and self.paused is None and (reason := self._pause_reason(state)):
+                self.paused = reason
+                control.should_training_stop = True
+                control.should_save = True
+                if state.is_world_process_zero:
+                    emit({"type": "pausing", "step": state.global_step, "reason": reason})
+            if control.should_save:
+                self._save_started = time.monotonic()
             now = time.monotonic()
             if state.is_world_process_zero and (
                 now - self._last_progress >= 1.0 or state.global_step == state.max_steps
@@ -114,6 +173,13 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
                     }
                 )
                 self._push_updates(state)
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            # Stopping mid-epoch still runs the epoch-end hooks: an evaluation there would add a checkpoint
+            # candidate that the uninterrupted run never has, and change which checkpoint ends up best.
+            if self.paused is not None and state.epoch is not None and abs(state.epoch - round(state.epoch)) > 1e-6:
+                control.should_evaluate = False
+                control.should_save = True
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -145,6 +211,10 @@ def make_event_callback(emit: EventSink, stop: StopFlag | None, token: str | Non
             )
 
         def on_save(self, args, state, control, **kwargs):
+            if self._save_started is not None and limits is not None:
+                limits.save_seconds = max(limits.save_seconds, time.monotonic() - self._save_started)
+            self._save_started = None
+            self._last_step_end = time.monotonic()  # a save is not a step: keep it out of the step time
             if not state.is_world_process_zero:
                 return
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
@@ -253,8 +323,39 @@ class CheckpointPushes:
 
 
 def _studio_trainer_class() -> type:
+    import torch
     from transformers import Trainer
     from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class ResumableLengthSampler(LengthGroupedSampler):
+        """The stock length-grouped order, reproducible after resuming mid-epoch.
+
+        The stock sampler shuffles with the global RNG when an epoch starts, and a checkpoint keeps only
+        the RNG state at the save: a run resumed mid-epoch (a slice, a signal, a kill) would see another
+        order than the uninterrupted run. This one remembers the RNG state each epoch's shuffle started
+        from; checkpoints store it and a resumed run shuffles its epoch from it again.
+        """
+
+        def __init__(self, batch_size: int, *, lengths: list[int]) -> None:
+            super().__init__(batch_size, lengths=lengths)
+            self.epoch = 0
+            self.epoch_rng_state: Any = None
+            self.resume: tuple[int, Any] | None = None  # (epoch, RNG state) of the checkpoint's epoch
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __iter__(self):
+            if self.resume is not None and self.resume[0] == self.epoch:
+                current = torch.get_rng_state()
+                torch.set_rng_state(self.resume[1])
+                self.resume = None
+                self.epoch_rng_state = torch.get_rng_state()
+                indices = super().__iter__()
+                torch.set_rng_state(current)
+                return indices
+            self.epoch_rng_state = torch.get_rng_state()
+            return super().__iter__()
 
     class StudioTrainer(Trainer):
         """A Trainer that groups by precomputed lengths and writes our model card.
@@ -326,7 +427,21 @@ def _studio_trainer_class() -> type:
             ):
                 return None
             # [:] makes a list: datasets>=4 returns a lazy Column, and the sampler indexes it per row every epoch.
-            return LengthGroupedSampler(batch_size, lengths=source["length"][:], generator=generator)
+            sampler = ResumableLengthSampler(batch_size, lengths=source["length"][:])
+            resume_from = getattr(self, "resume_checkpoint", None)
+            saved = Path(resume_from) / SAMPLER_STATE_FILE if resume_from else None
+            if saved is not None and saved.is_file():
+                state = torch.load(saved, weights_only=True)
+                sampler.resume = (int(state["epoch"]), state["rng_state"])
+            self.length_sampler = sampler
+            return sampler
+
+        def _save_rng_state(self, output_dir: str) -> None:
+            super()._save_rng_state(output_dir)
+            sampler = getattr(self, "length_sampler", None)
+            if sampler is not None and sampler.epoch_rng_state is not None and self.args.should_save:
+                state = {"epoch": torch.tensor(sampler.epoch), "rng_state": sampler.epoch_rng_state}
+                torch.save(state, os.path.join(output_dir, SAMPLER_STATE_FILE))
 
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:
             dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -355,11 +470,21 @@ def _studio_trainer_class() -> type:
             name = self.args.metric_for_best_model
             value = metrics.get(name if name.startswith("eval_") else f"eval_{name}")
             best_loss = getattr(self, "_best_loss", None)
+            if best_loss is None:
+                best_loss = self._best_loss_from_history()
             if value == self.state.best_metric and loss is not None and best_loss is not None and loss < best_loss:
                 self._best_loss = loss
                 self.state.best_global_step = self.state.global_step
                 return True
             return False
+
+        def _best_loss_from_history(self) -> float | None:
+            # A resumed run starts with a fresh Trainer: the tie-break state is rebuilt from the checkpoint's
+            # log history (the eval loss logged at the best step), so resuming picks the same best checkpoint.
+            for entry in reversed(self.state.log_history):
+                if entry.get("step") == self.state.best_global_step and "eval_loss" in entry:
+                    return entry["eval_loss"]
+            return None
 
         def create_model_card(self, *args: Any, **kwargs: Any) -> None:
             if self.card_writer is not None and self.is_world_process_zero():
@@ -497,7 +622,7 @@ def _check_output_dir(path: Path) -> None:
     free = shutil.disk_usage(path).free
     if free < 200 * 1024 * 1024:
         raise InputError(
-            f"Only {free // (1024 * 1024)} MB free on the disk of '{path}': a run needs room for checkpoints. "
+            f"Only {free // (1024 * 1024)} MiB free on the disk of '{path}': a run needs room for checkpoints. "
             "Free some space or choose another --output-dir."
         )
 
@@ -566,29 +691,58 @@ def train(
     stop: StopFlag | None = None,
     token: str | None = None,
     prepared: PreparedRun | None = None,
+    limits: SliceLimits | None = None,
 ) -> TrainResult:
     """Fine-tune ``config.model`` on ``config.data`` and return the final metrics.
 
     Raises ``InputError`` (bad input, before training) or ``StudioError``. A failed push does not
     raise: it is reported in events and ``TrainResult.push_errors`` and the local output is kept.
+    With ``limits`` the run may pause (``TrainResult.paused``) with a resumable checkpoint; calling
+    ``train`` again with the same config continues it.
     """
     emit = on_event or (lambda event: None)
     run = prepared or prepare_run(config, token)
-    config, token = run.config, run.token
-    output_dir = Path(config.training.output_dir)
-    emit({"type": "prepared", "train_rows": len(run.data.train), "eval_rows": len(run.data.eval),
-          "labels": run.data.label_names, "eval_source": run.data.eval_source,
-          "problems": [dataclasses.asdict(p) for p in run.data.problems]})  # fmt: skip
+    config = run.config
+    _check_not_another_run(Path(config.training.output_dir), config)
+    emit(_prepared_event(run))
     _, speed = gpu_speed_flags(detect_accelerator())
     if run.choices or speed:
         emit({"type": "recipe", "model": recipe.model_size(run.model_config).describe(),
               "choices": [c.to_dict() for c in run.choices], "speed": speed})  # fmt: skip
-
     spec = run.data.columns
     train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
     eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
+    return train_tokenized(run, train_set, eval_set, emit=emit, stop=stop, limits=limits)
+
+
+def _prepared_event(run: PreparedRun) -> Event:
+    return {"type": "prepared", "train_rows": len(run.data.train), "eval_rows": len(run.data.eval),
+            "labels": run.data.label_names, "eval_source": run.data.eval_source,
+            "problems": [dataclasses.asdict(p) for p in run.data.problems]}  # fmt: skip
+
+
+def train_tokenized(
+    run: PreparedRun,
+    train_set: Any,
+    eval_set: Any,
+    *,
+    emit: EventSink,
+    stop: StopFlag | None = None,
+    limits: SliceLimits | None = None,
+    push: bool = True,
+) -> TrainResult:
+    """Train on already tokenized splits, resuming this config's last checkpoint in its output dir.
+
+    ``push=False`` leaves the Hub alone (a ZeroGPU slice: the job pushes from the CPU afterwards).
+    """
+    config, token = run.config, run.token
+    repo_id = run.repo_id if push else None
+    output_dir = Path(config.training.output_dir)
+    _check_not_another_run(output_dir, config)
     resume = _resumable_checkpoint(output_dir, config)
     if resume:
+        config = _config_of(output_dir, config)  # an earlier slice may have halved the batch after an OOM
+        run.config = config
         emit({"type": "resume", "checkpoint": resume})
     searched = None
     if config.training.search_trials > 0 and not resume:
@@ -597,7 +751,8 @@ def train(
         searched = search_lib.run_search(config, run, train_set, eval_set, emit, stop)
         config.chosen = {**config.chosen, **search_lib.apply_best(config, searched)}
     while True:
-        trainer, events = _build_trainer(config, run, train_set, eval_set, emit, stop)
+        trainer, events = _build_trainer(config, run, train_set, eval_set, emit, stop, limits, repo_id)
+        trainer.resume_checkpoint = resume
         config.save(output_dir / CONFIG_FILE)
         try:
             output = trainer.train(resume_from_checkpoint=resume)
@@ -615,8 +770,25 @@ def train(
                   "gradient_accumulation_steps": smaller.training.gradient_accumulation_steps})  # fmt: skip
             del trainer, events
             _free_accelerator_memory()
-            config, resume = smaller, None
+            config, resume = smaller, _resumable_checkpoint(output_dir, smaller)
             run.config = config
+
+    if events.paused:
+        checkpoint = _resumable_checkpoint(output_dir, config)
+        result = TrainResult(
+            output_dir=str(output_dir),
+            metrics=_scores(_last_eval_metrics(trainer)),
+            label_names=run.data.label_names,
+            global_step=trainer.state.global_step,
+            train_runtime=float(output.metrics.get("train_runtime", 0.0)),
+            train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
+            paused=True,
+            pause_reason=events.paused,
+            best_checkpoint=trainer.state.best_model_checkpoint,
+        )
+        emit({"type": "paused", "step": result.global_step, "total_steps": trainer.state.max_steps,
+              "reason": events.paused, "checkpoint": checkpoint and Path(checkpoint).name})  # fmt: skip
+        return result
 
     stopped = events.stopped
     if stopped:
@@ -624,8 +796,8 @@ def train(
     else:
         # Fires on_evaluate, so the event stream gets these final (best-model) metrics too.
         metrics = {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}
-    score_names = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
-    scores = {k: float(v) for k, v in metrics.items() if k in score_names}
+    scores = _scores(metrics)
+    spec = run.data.columns
 
     # _internal_call: a public save_model() call would also make a blocking push of its own; the final
     # push below is the one that carries the model card and is retried.
@@ -656,16 +828,16 @@ def train(
         stopped=stopped,
         best_checkpoint=trainer.state.best_model_checkpoint,
     )
-    if run.repo_id and trainer.pushes is not None:
+    if repo_id and trainer.pushes is not None:
         trainer.pushes.finish()
         result.push_errors = trainer.pushes.errors()
         _write_results(output_dir, result)
         emit({"type": "push", "status": "started", "step": trainer.state.global_step, "final": True})
         try:
             hub_lib.with_retries(lambda: trainer.push_to_hub(commit_message="End of training"), attempts=3)
-            result.pushed_repo = run.repo_id
+            result.pushed_repo = repo_id
             emit({"type": "push", "status": "done", "step": trainer.state.global_step, "final": True,
-                  "repo_id": run.repo_id})  # fmt: skip
+                  "repo_id": repo_id})  # fmt: skip
         except Exception as err:
             message = hub_lib.describe_push_error(err, token)
             trainer.pushes.failures.append((-1, message))
@@ -674,8 +846,16 @@ def train(
             emit({"type": "push", "status": "failed", "step": trainer.state.global_step, "final": True,
                   "error": message})  # fmt: skip
     _write_results(output_dir, result)
-    emit({"type": "done", "result": result.to_dict()})
+    if push or not run.repo_id:
+        emit({"type": "done", "result": result.to_dict()})
     return result
+
+
+SCORE_NAMES = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+
+
+def _scores(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if k in SCORE_NAMES}
 
 
 def _build_trainer(
@@ -685,6 +865,8 @@ def _build_trainer(
     eval_set: Any,
     emit: EventSink,
     stop: StopFlag | None,
+    limits: SliceLimits | None = None,
+    repo_id: str | None = None,
 ) -> tuple[Any, Any]:
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, set_seed
     from transformers.trainer_callback import PrinterCallback
@@ -692,9 +874,9 @@ def _build_trainer(
     set_seed(config.training.seed)
     num_labels = len(run.data.label_names)
     model = load_model(config.model.model, run.data.label_names, token=run.token, revision=config.model.revision)
-    args = build_training_arguments(config, len(train_set), primary_metric(num_labels), run.token, run.repo_id)
+    args = build_training_arguments(config, len(train_set), primary_metric(num_labels), run.token, repo_id)
     pad_multiple = 8 if (args.fp16 or args.bf16) else None
-    events = make_event_callback(emit, stop, run.token)
+    events = make_event_callback(emit, stop, run.token, limits)
     callbacks: list[Any] = [events]
     if config.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.training.early_stopping_patience))
@@ -709,7 +891,7 @@ def _build_trainer(
         callbacks=callbacks,
     )
     events.trainer = trainer
-    if run.repo_id:
+    if repo_id:
         trainer.pushes = events.pushes = CheckpointPushes(trainer, emit, run.token)
     # Progress leaves through events only; the stock printer would write every log dict to stdout.
     trainer.remove_callback(PrinterCallback)
@@ -795,7 +977,7 @@ def _resumable_checkpoint(output_dir: Path, config: TrainConfig) -> str | None:
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     saved = output_dir / CONFIG_FILE
-    if not saved.is_file() or saved.read_text(encoding="utf-8") != config.to_yaml():
+    if not saved.is_file() or not _same_run(saved.read_text(encoding="utf-8"), config):
         return None
     candidates = []
     for path in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
@@ -807,4 +989,223 @@ def _resumable_checkpoint(output_dir: Path, config: TrainConfig) -> str | None:
     return str(max(candidates)[1])
 
 
-__all__ = ["CONFIG_FILE", "RESULTS_FILE", "PreparedRun", "TrainResult", "prepare_run", "train"]
+# ------------------------------------------------------------------------------------------ slices
+# A run on a GPU lent per call (ZeroGPU) is prepared once on the CPU into ``<run_dir>/prepared`` and
+# then trained by a sequence of calls, each resuming the last checkpoint: nothing between two calls
+# lives in memory, so any call may run in a fresh worker process.
+
+PREPARED_DIR = "prepared"
+
+
+def prepare_slices(config: TrainConfig, run_dir: str | Path, *, token: str | None = None,
+                   on_event: EventSink | None = None) -> dict[str, Any]:  # fmt: skip
+    """Load, validate and tokenize on the CPU and store the result in the run dir for ``train_slice``.
+
+    Returns ``{"total_steps": ..., "train_rows": ...}``. Skipped when the run dir is already prepared
+    (a resumed run).
+    """
+    emit = on_event or (lambda event: None)
+    target = Path(run_dir) / PREPARED_DIR
+    meta_path = target / "meta.json"
+    if meta_path.is_file():
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    run = prepare_run(config, token)
+    config = run.config
+    _check_not_another_run(Path(config.training.output_dir), config)
+    emit(_prepared_event(run))
+    spec = run.data.columns
+    train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
+    eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
+    tmp = target.with_name(PREPARED_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    train_set.save_to_disk(str(tmp / "train"))
+    eval_set.save_to_disk(str(tmp / "eval"))
+    run.tokenizer.save_pretrained(str(tmp / "tokenizer"))
+    config.save(tmp / "config.yaml")
+    _prefetch_weights(config, run.token)
+    t = config.training
+    world = 1
+    steps_per_epoch = math.ceil(math.ceil(len(train_set) / (t.batch_size * world)) / t.gradient_accumulation_steps)
+    total = t.max_steps if t.max_steps > 0 else math.ceil(steps_per_epoch * t.epochs)
+    meta = {
+        "train_rows": len(train_set),
+        "eval_rows": len(eval_set),
+        "total_steps": total,
+        "label_names": run.data.label_names,
+        "eval_source": run.data.eval_source,
+        "columns": dataclasses.asdict(spec),
+        "repo_id": run.repo_id,
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return meta
+
+
+def _prefetch_weights(config: TrainConfig, token: str | None) -> None:
+    """Download the model's weights now, on the CPU, so the first GPU call does not spend its booking on it."""
+    if Path(config.model.model).is_dir():
+        return
+    from transformers.utils import cached_file
+
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        try:
+            found = cached_file(config.model.model, name, token=token, revision=config.model.revision,
+                                _raise_exceptions_for_missing_entries=False)  # fmt: skip
+        except Exception:  # the GPU call loads the model again and reports a real problem there
+            logger.debug("prefetching %s of %s failed", name, config.model.model, exc_info=True)
+            return
+        if found:
+            return
+
+
+def train_slice(run_dir: str | Path, seconds: float | None, *, token: str | None = None,
+                steps: int | None = None, on_event: EventSink | None = None,
+                stop: StopFlag | None = None) -> dict[str, Any]:  # fmt: skip
+    """Train a prepared run for at most ``seconds`` (or ``steps``), then save and return a small summary.
+
+    The summary is plain data (it crosses a process boundary): ``state`` is ``paused``, ``finished``,
+    ``stopped`` or ``failed`` (with ``error``, the message for the user; errors are returned, not raised,
+    because a GPU worker would hand the caller only the exception's class name).
+    """
+    from datasets import load_from_disk
+    from transformers import AutoTokenizer
+
+    started = time.monotonic()
+    try:
+        source = Path(run_dir) / PREPARED_DIR
+        meta = json.loads((source / "meta.json").read_text(encoding="utf-8"))
+        config = TrainConfig.from_yaml(source / "config.yaml")
+        output_dir = Path(config.training.output_dir)
+        before = _resumable_checkpoint(output_dir, config)
+        first_step = int(before.rsplit("-", 1)[-1]) if before else 0
+        train_set = load_from_disk(str(source / "train"))
+        eval_set = load_from_disk(str(source / "eval"))
+        data = data_lib.PreparedData(
+            train=train_set, eval=eval_set, columns=data_lib.ColumnSpec(**meta["columns"]),
+            label_names=meta["label_names"], eval_source=meta["eval_source"], problems=[],
+        )  # fmt: skip
+        tokenizer = AutoTokenizer.from_pretrained(str(source / "tokenizer"))
+        run = PreparedRun(config, data, tokenizer, {}, meta.get("repo_id"), token)
+        # The budget counts training from its first step: setting up (loading data and model, resuming) is
+        # measured and booked on top of it (see runtime.slice_booking).
+        limits = SliceLimits(seconds=seconds, steps=steps)
+        result = train_tokenized(run, train_set, eval_set, emit=on_event or (lambda e: None), stop=stop,
+                                 limits=limits, push=False)  # fmt: skip
+    except StudioError as err:
+        return {"state": "failed", "error": hub_lib.redact(str(err), token)}
+    except Exception as err:
+        message = f"Unexpected {type(err).__name__}: {err}"
+        logger.exception("a training slice failed")
+        return {"state": "failed", "error": hub_lib.redact(message, token)}
+    trained = result.global_step - first_step
+    state = "paused" if result.paused else "stopped" if result.stopped else "finished"
+    return {
+        "state": state,
+        "step": result.global_step,
+        "total_steps": meta["total_steps"],
+        "steps": trained,
+        "seconds": round(time.monotonic() - started, 3),
+        "train_seconds": round(result.train_runtime, 3),
+        "overhead_seconds": round(max(0.0, time.monotonic() - started - result.train_runtime), 3),
+        "step_seconds": round(result.train_runtime / trained, 4) if trained > 0 else None,
+        "metrics": result.metrics,
+        "best_checkpoint": result.best_checkpoint,
+        "output_dir": result.output_dir,
+    }
+
+
+def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
+    """A run stopped between two GPU calls: its best (else last) checkpoint becomes the final model, on the CPU.
+
+    Returns None when no checkpoint exists yet (nothing was trained).
+    """
+    source = Path(run_dir) / PREPARED_DIR
+    meta = json.loads((source / "meta.json").read_text(encoding="utf-8"))
+    config = TrainConfig.from_yaml(source / "config.yaml")
+    output_dir = Path(config.training.output_dir)
+    last = _resumable_checkpoint(output_dir, config)
+    if last is None:
+        return None
+    state = json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
+    best = state.get("best_model_checkpoint")
+    chosen = Path(best) if best and (Path(best) / "model.safetensors").is_file() else Path(last)
+    for name in ("model.safetensors", "config.json"):
+        shutil.copy2(chosen / name, output_dir / name)
+    for item in (source / "tokenizer").iterdir():
+        shutil.copy2(item, output_dir / item.name)
+    evals = [e for e in state.get("log_history", []) if any(k.startswith("eval_") for k in e)]
+    metrics = {k.removeprefix("eval_"): v for k, v in (evals[-1] if evals else {}).items() if k.startswith("eval_")}
+    result = TrainResult(
+        output_dir=str(output_dir),
+        metrics=_scores(metrics),
+        label_names=meta["label_names"],
+        global_step=int(state.get("global_step", 0)),
+        train_runtime=0.0,
+        train_samples_per_second=0.0,
+        stopped=True,
+        best_checkpoint=str(chosen),
+    )
+    _write_results(output_dir, result)
+    return result
+
+
+def _same_run(saved_yaml: str, config: TrainConfig) -> bool:
+    """Whether a saved config is ``config``, possibly with the batch halved after running out of memory."""
+    candidate: TrainConfig | None = config
+    while candidate is not None:
+        if saved_yaml == candidate.to_yaml():
+            return True
+        candidate = _halve_batch(candidate)
+    return False
+
+
+def _config_of(output_dir: Path, config: TrainConfig) -> TrainConfig:
+    """The config the run in ``output_dir`` last trained with (``config`` or a halved batch of it)."""
+    saved = (output_dir / CONFIG_FILE).read_text(encoding="utf-8")
+    candidate: TrainConfig | None = config
+    while candidate is not None:
+        if saved == candidate.to_yaml():
+            return candidate
+        candidate = _halve_batch(candidate)
+    return config
+
+
+def _check_not_another_run(output_dir: Path, config: TrainConfig) -> None:
+    """Refuse to train where another run's checkpoints or model live: its checkpoint rotation and final
+    save would delete or overwrite them without a word."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    if not output_dir.is_dir():
+        return
+    found = sorted(p.name for p in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if p.is_dir())
+    if not found and not (output_dir / RESULTS_FILE).is_file():
+        return
+    saved = output_dir / CONFIG_FILE
+    if saved.is_file() and _same_run(saved.read_text(encoding="utf-8"), config):
+        return
+    what = (
+        f"{len(found)} checkpoint(s) ({', '.join(found[:3])}{', ...' if len(found) > 3 else ''})"
+        if found
+        else ("a finished model")
+    )
+    why = "trained with a different config" if saved.is_file() else f"with no {CONFIG_FILE} of ours"
+    raise InputError(
+        f"'{output_dir}' already holds another run: {what}, {why}. Training there would delete or overwrite "
+        f"them. Choose another --output-dir, or to resume that run use the config in '{saved.name}' "
+        f"(python -m trainer_core train --config {saved}); delete the folder only if you no longer need it."
+    )
+
+
+__all__ = [
+    "CONFIG_FILE",
+    "RESULTS_FILE",
+    "PreparedRun",
+    "SliceLimits",
+    "TrainResult",
+    "prepare_run",
+    "prepare_slices",
+    "train",
+    "train_slice",
+    "train_tokenized",
+]

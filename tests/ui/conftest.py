@@ -20,6 +20,7 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from tiny import make_tiny_model, paraphrase_rows, sentiment_rows, write_csv
+from ui_support import ui_client
 
 
 @dataclass
@@ -36,7 +37,6 @@ class Studio:
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory) -> Studio:
-    from gradio_client import Client
 
     from trainer_core.ui import build_app
     from trainer_core.ui.context import AppContext
@@ -47,7 +47,9 @@ def studio(tmp_path_factory) -> Studio:
     demo = build_app(context=ctx)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
-        client = Client(demo.local_url, verbose=False, download_files=str(root / "downloads"), analytics_enabled=False)
+        client = ui_client(
+            demo.local_url, verbose=False, download_files=str(root / "downloads"), analytics_enabled=False
+        )
         yield Studio(client=client, ctx=ctx, demo=demo)
     finally:
         demo.close()

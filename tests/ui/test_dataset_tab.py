@@ -36,8 +36,15 @@ def value(output):
 
 
 def preview(studio, **kwargs):
-    values = studio.client.predict(**kwargs, api_name="/preview")
-    return {name: value(output) for name, output in zip(PREVIEW_OUTPUTS, values, strict=True)}
+    values = studio.client.predict(**kwargs, api_name="/ui_preview")
+    out = {name: value(output) for name, output in zip(PREVIEW_OUTPUTS, values, strict=True)}
+    out["updates"] = dict(zip(PREVIEW_OUTPUTS, values, strict=True))
+    return out
+
+
+def detect_label(update) -> str:
+    """The label of a column dropdown's "detect" choice, which names the detected column."""
+    return next(label for label, choice in update["choices"] if choice == "")
 
 
 def test_preview_of_an_uploaded_csv(studio, visitor, sentiment_csv, tiny_model):
@@ -63,7 +70,10 @@ def test_preview_of_an_uploaded_csv(studio, visitor, sentiment_csv, tiny_model):
     # What the page shows.
     assert "train" in out["summary"] and "48" in out["summary"]
     assert out["rows"]["headers"] == ["text", "label"] and len(out["rows"]["data"]) == 20
-    assert out["text_column"] == "text" and out["label_column"] == "label"
+    # The dropdowns stay on "detect" and show what was detected (a detected name never sticks).
+    assert out["text_column"] == "" and out["label_column"] == ""
+    assert detect_label(out["updates"]["text_column"]) == "(detect) → text"
+    assert detect_label(out["updates"]["label_column"]) == "(detect) → label"
     assert "truncated" in out["problems"]
     assert out["upload_name"] == "reviews.csv"
     # The file went to this visitor's own folder, under its sanitized name.
@@ -73,12 +83,12 @@ def test_preview_of_an_uploaded_csv(studio, visitor, sentiment_csv, tiny_model):
 
 def test_upload_then_preview_by_name_and_column_override(studio, visitor, paraphrase_csv, tiny_model):
     _error, _file, name, source = map(
-        value, studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/upload")
+        value, studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/ui_upload")
     )
     assert name == "pairs.csv" and source == "Upload file"
     out = preview(studio, visitor=visitor, source="Upload file", upload_name=name, tokenizer=str(tiny_model))
     assert out["json"]["columns"] == {"text": "sentence1", "text_pair": "sentence2", "label": "label"}
-    assert out["text_pair_column"] == "sentence2"
+    assert detect_label(out["updates"]["text_pair_column"]) == "(detect / none) → sentence2"
     # Overriding the detected columns: a single-text view of the same file.
     out = preview(
         studio,
@@ -145,13 +155,13 @@ def test_an_unloadable_tokenizer_is_a_warning_not_an_error(studio, visitor, tmp_
 
 
 def test_uploads_are_private_to_their_visitor(studio, visitor, sentiment_csv):
-    studio.client.predict(visitor=visitor, file=handle_file(str(sentiment_csv)), api_name="/upload")
+    studio.client.predict(visitor=visitor, file=handle_file(str(sentiment_csv)), api_name="/ui_upload")
     other = preview(studio, visitor="someone-else", source="Upload file", upload_name="reviews.csv", tokenizer="")
     assert "No upload called 'reviews.csv'" in other["json"]["error"]
 
 
 def test_a_session_without_visitor_id_cannot_upload(studio, sentiment_csv):
-    error, *_ = studio.client.predict(visitor=None, file=handle_file(str(sentiment_csv)), api_name="/upload")
+    error, *_ = studio.client.predict(visitor=None, file=handle_file(str(sentiment_csv)), api_name="/ui_upload")
     assert "reload the page" in value(error)
 
 
@@ -159,62 +169,66 @@ def test_a_session_without_visitor_id_cannot_upload(studio, sentiment_csv):
 
 
 def fake_ctx(tmp_path, on_space):
-    return SimpleNamespace(on_space=on_space, uploads_root=tmp_path / "uploads")
+    from trainer_core.jobs import JobManager
+
+    return SimpleNamespace(on_space=on_space, uploads_root=tmp_path / "uploads", jobs=JobManager(tmp_path / "runs"))
 
 
-@pytest.mark.parametrize(
-    ("value", "local"),
-    [
-        ("nyu-mll/glue", False),
-        ("imdb", False),
-        ("stanfordnlp/imdb", False),
-        ("user/data.v2", False),
-        ("/etc/passwd", True),
-        ("~/data.csv", True),
-        ("./data", True),
-        ("../x", True),
-        ("data.csv", True),
-        ("C:\\data\\x.tsv", True),
-        ("file:///etc/passwd", True),
-        ("owner/../../etc", True),
-    ],
-)
-def test_local_paths_are_recognised(value, local):
-    assert dataset_tab.looks_like_local_path(value) is local
+def data(ctx, identity=None, **values):
+    return dataset_tab.data_config(ctx, identity, values)
 
 
 def test_on_a_space_local_paths_are_refused(tmp_path, sentiment_csv):
     space, local = fake_ctx(tmp_path, True), fake_ctx(tmp_path, False)
-    for value in (str(sentiment_csv), "/etc/passwd", "~/x.csv", "../data"):
-        with pytest.raises(InputError, match="Local paths cannot be used"):
-            dataset_tab.resolve_dataset(space, "v", None, dataset_tab.SOURCE_HUB, value, "", "")
-    with pytest.raises(InputError, match="Local paths cannot be used as the model"):
-        dataset_tab.check_model(space, str(tmp_path))
-    assert dataset_tab.resolve_dataset(space, "v", None, dataset_tab.SOURCE_HUB, " nyu-mll/glue ", "", "") == (
-        "nyu-mll/glue"
-    )
-    assert dataset_tab.check_model(space, "bert-base-uncased") == "bert-base-uncased"
+    for path in (str(sentiment_csv), "/etc/passwd", "~/x.csv", "../data"):
+        with pytest.raises(InputError, match="not a Hub dataset id"):
+            data(space, source=dataset_tab.SOURCE_HUB, dataset=path)
+    assert data(space, source=dataset_tab.SOURCE_HUB, dataset=" nyu-mll/glue ").dataset == "nyu-mll/glue"
     # Off a Space the same path is fine, and examples work everywhere.
-    assert dataset_tab.resolve_dataset(local, "v", None, dataset_tab.SOURCE_HUB, str(sentiment_csv), "", "") == str(
-        sentiment_csv
-    )
-    example = dataset_tab.resolve_dataset(space, None, None, dataset_tab.SOURCE_EXAMPLE, "", "", "sentiment.csv")
-    assert example.endswith("sentiment.csv")
-    assert dataset_tab.resolve_dataset(space, None, None, dataset_tab.SOURCE_EXAMPLE, "", "", "paraphrase") == str(
-        dataset_tab.EXAMPLES_DIR / "paraphrase.csv"
-    )
+    assert data(local, source=dataset_tab.SOURCE_HUB, dataset=str(sentiment_csv)).dataset == str(sentiment_csv)
+    example = data(space, source=dataset_tab.SOURCE_EXAMPLE, example="sentiment.csv")
+    assert example.dataset.endswith("sentiment.csv") and example.text_column == "text"
+    assert data(space, source=dataset_tab.SOURCE_EXAMPLE, example="paraphrase").text_pair_column == "sentence2"
+    with pytest.raises(InputError, match="example datasets"):
+        data(space, source=dataset_tab.SOURCE_EXAMPLE, example="../../README.md")
+
+
+def test_a_preset_applies_only_to_its_own_dataset(tmp_path, sentiment_csv):
+    local = fake_ctx(tmp_path, False)
+    values = {"source": dataset_tab.SOURCE_HUB, "task": "sst2"}
+    own = data(local, **values, dataset=str(sentiment_csv))
+    assert dataset_tab.effective_task(values, own) == "custom"
+    glue = data(local, **values, dataset="nyu-mll/glue", dataset_config="sst2")
+    assert dataset_tab.effective_task(values, glue) == "sst2"
+    example = {"source": dataset_tab.SOURCE_EXAMPLE, "example": "sentiment.csv", "task": "sst2"}
+    assert dataset_tab.effective_task(example, data(local, **example)) == "custom"
 
 
 def test_uploads_resolve_inside_the_visitors_folder_only(tmp_path, sentiment_csv):
     ctx = fake_ctx(tmp_path, True)
     mine = dataset_tab.uploads_folder(ctx, "browser:me")
     name = store_upload(sentiment_csv, mine)
-    path = dataset_tab.resolve_dataset(ctx, "me", None, dataset_tab.SOURCE_UPLOAD, "", name, "")
-    assert path == str(mine / name)
+    upload = {"source": dataset_tab.SOURCE_UPLOAD, "upload_name": name}
+    assert data(ctx, "browser:me", **upload).dataset == str(mine / name)
     with pytest.raises(InputError, match="No upload called"):
-        dataset_tab.resolve_dataset(ctx, "someone-else", None, dataset_tab.SOURCE_UPLOAD, "", name, "")
+        data(ctx, "browser:someone-else", **upload)
     # Signed in, a visitor's files are filed under their Hub name instead.
     with pytest.raises(InputError, match="No upload called"):
-        dataset_tab.resolve_dataset(ctx, "me", "alice", dataset_tab.SOURCE_UPLOAD, "", name, "")
+        data(ctx, "hf:alice", **upload)
     with pytest.raises(InputError, match="reload the page"):
-        dataset_tab.resolve_dataset(ctx, None, None, dataset_tab.SOURCE_UPLOAD, "", name, "")
+        data(ctx, None, **upload)
+
+
+def test_a_followed_runs_data_goes_back_in_the_form(tmp_path, sentiment_csv):
+    ctx = fake_ctx(tmp_path, False)
+    mine = dataset_tab.uploads_folder(ctx, "browser:me")
+    name = store_upload(sentiment_csv, mine)
+    for values in (
+        {"source": dataset_tab.SOURCE_UPLOAD, "upload_name": name, "label_column": "label"},
+        {"source": dataset_tab.SOURCE_EXAMPLE, "example": "paraphrase.csv"},
+        {"source": dataset_tab.SOURCE_HUB, "dataset": "owner/data", "dataset_config": "c", "split": "other"},
+    ):
+        cfg = data(ctx, "browser:me", **values)
+        back = dataset_tab.form_for_data(ctx, "browser:me", cfg, "custom")
+        assert {k: v for k, v in back.items() if k in values} == values
+        assert data(ctx, "browser:me", **back) == cfg

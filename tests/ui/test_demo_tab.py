@@ -16,8 +16,8 @@ from gradio_client.exceptions import AppError
 from trainer_core.ui import demo_tab
 
 
-def predict(studio, text, text_pair=None, model="", visitor=None) -> dict:
-    return studio.client.predict(text, text_pair, model, visitor, api_name="/predict")
+def predict(studio, text, text_pair=None, model="", client=None) -> dict:
+    return (client or studio.client).predict(text, text_pair, model, api_name="/predict")
 
 
 def batch(studio, file, mode="sentiment", model="", visitor=None):
@@ -74,18 +74,22 @@ def test_default_models_are_the_public_checkpoints(studio, hub):
         predict(studio, "one text", "and another")
 
 
-def test_predict_with_a_run_of_ones_own(studio, tiny_model, visitor):
+def test_predict_with_a_run_of_ones_own(studio, tiny_model):
+    """An API caller is its client session: its runs are its own, no visitor id is passed by hand."""
+    from ui_support import ui_client
+
     jobs = studio.ctx.jobs
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-    path = jobs.owner_dir(studio.identity(visitor)) / run_id
+    path = jobs.owner_dir(f"session:{studio.client.session_hash}") / run_id
     path.mkdir(parents=True)
     (path / "status.json").write_text(json.dumps({"state": "finished", "created": time.time()}), encoding="utf-8")
     shutil.copytree(tiny_model, path / "model")
 
-    scores = predict(studio, "good fun", model=f"run:{run_id}", visitor=visitor)
+    scores = predict(studio, "good fun", model=f"run:{run_id}")
     assert sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    other = ui_client(studio.demo.local_url, verbose=False)
     with pytest.raises(AppError, match="among your runs"):
-        predict(studio, "good fun", model=f"run:{run_id}", visitor="another-visitor")
+        predict(studio, "good fun", model=f"run:{run_id}", client=other)
 
 
 def test_batch_sentiment_csv_gives_a_csv_with_predictions(studio, tiny_model, tmp_path):

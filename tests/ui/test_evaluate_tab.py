@@ -7,6 +7,7 @@ import secrets
 import shutil
 import time
 
+import pytest
 from gradio_client import handle_file
 from tiny import tiny_train_config
 
@@ -29,6 +30,23 @@ OUTPUTS = (
 METRICS = {"accuracy", "f1", "precision", "recall", "matthews_correlation"}
 
 
+@pytest.fixture(scope="module")
+def one_class_model(tiny_model, tmp_path_factory):
+    """The tiny model made to answer LABEL_0 for every text: each LABEL_1 row is a mistake, so the
+    misclassified-examples table is never empty (a random tiny model may make none)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = tmp_path_factory.mktemp("one-class") / "bert"
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([5.0, -5.0]))
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(path)
+    return path
+
+
 def evaluate(studio, **inputs) -> dict:
     arguments = {
         "visitor": None,
@@ -45,7 +63,7 @@ def evaluate(studio, **inputs) -> dict:
         "compare_model": None,
         "dataset_file": None,
     } | inputs
-    result = studio.client.predict(**arguments, api_name="/evaluate")
+    result = studio.client.predict(**arguments, api_name="/ui_evaluate")
     assert len(result) == len(OUTPUTS)
     return dict(zip(OUTPUTS, result, strict=True))
 
@@ -80,8 +98,8 @@ def make_run(studio, visitor: str, tiny_model, data=None) -> str:
     return run_id
 
 
-def test_evaluate_tiny_model_on_a_csv(studio, tiny_model, sentiment_csv):
-    out = evaluate_ok(studio, model=str(tiny_model), dataset=str(sentiment_csv))
+def test_evaluate_tiny_model_on_a_csv(studio, one_class_model, sentiment_csv):
+    out = evaluate_ok(studio, model=str(one_class_model), dataset=str(sentiment_csv))
     report = out["report"]
     assert set(report["metrics"]) == METRICS
     assert all(0.0 <= report["metrics"][k] <= 1.0 for k in METRICS - {"matthews_correlation"})
@@ -104,17 +122,16 @@ def test_evaluate_tiny_model_on_a_csv(studio, tiny_model, sentiment_csv):
     assert len(out["confusion_plot"]["data"]) == 4
     assert out["per_class"]["headers"] == ["label", "precision", "recall", "f1", "support"]
     wrong = sum(matrix[i][j] for i in range(2) for j in range(2) if i != j)
-    assert len(out["errors"]["data"]) == len(report["errors"]) == wrong
-    if wrong:
-        assert out["errors"]["headers"] == ["true label", "predicted", "confidence", "text"]
+    assert len(out["errors"]["data"]) == len(report["errors"]) == wrong == matrix[1][0] > 0
+    assert out["errors"]["headers"] == ["true label", "predicted", "confidence", "text"]
     assert out["confusion_b"] is None or not out["confusion_b"].get("data")
 
 
-def test_compare_two_models_on_the_same_rows(studio, tiny_model, tmp_path, paraphrase_csv):
-    other = shutil.copytree(tiny_model, tmp_path / "copy")
+def test_compare_two_models_on_the_same_rows(studio, one_class_model, tmp_path, paraphrase_csv):
+    other = shutil.copytree(one_class_model, tmp_path / "copy")
     out = evaluate_ok(
         studio,
-        model=str(tiny_model),
+        model=str(one_class_model),
         dataset=str(paraphrase_csv),
         compare=True,
         compare_model=str(other),
@@ -127,9 +144,8 @@ def test_compare_two_models_on_the_same_rows(studio, tiny_model, tmp_path, parap
     assert all(row[3] == 0 for row in out["metrics"]["data"])
     assert out["confusion_b"]["headers"][1:] == b["label_names"]
     assert len(out["per_class_b"]["data"]) == 2
-    if out["errors"]["data"]:
-        assert out["errors"]["headers"] == ["model", "true label", "predicted", "confidence", "text", "text_pair"]
-        assert {row[0] for row in out["errors"]["data"]} == {"A", "B"}
+    assert out["errors"]["headers"] == ["model", "true label", "predicted", "confidence", "text", "text_pair"]
+    assert {row[0] for row in out["errors"]["data"]} == {"A", "B"}
 
 
 def test_compare_without_a_second_model_is_an_error(studio, tiny_model, sentiment_csv):
@@ -137,12 +153,12 @@ def test_compare_without_a_second_model_is_an_error(studio, tiny_model, sentimen
     assert "second model" in message
 
 
-def test_shipped_example_and_uploaded_file(studio, tiny_model, sentiment_csv):
-    out = evaluate_ok(studio, model=str(tiny_model), dataset="example:paraphrase", max_rows=20)
+def test_shipped_example_and_uploaded_file(studio, tiny_model, one_class_model, sentiment_csv):
+    out = evaluate_ok(studio, model=str(one_class_model), dataset="example:paraphrase", max_rows=20)
     assert out["report"]["dataset"] == "example:paraphrase"
     assert out["report"]["rows"] == 20
-    if out["report"]["errors"]:
-        assert "text_pair" in out["report"]["errors"][0]
+    assert out["report"]["errors"], "the one-class model gets every row of the other class wrong"
+    assert "text_pair" in out["report"]["errors"][0]
 
     out = evaluate_ok(
         studio, model=str(tiny_model), dataset="example:paraphrase", dataset_file=handle_file(str(sentiment_csv))

@@ -66,7 +66,7 @@ def test_dataset_charts_are_sorted_once_at_construction(studio, visitor):
     from trainer_core.ui.dataset_tab import SOURCE_EXAMPLE
 
     outputs = studio.client.predict(
-        visitor=visitor, source=SOURCE_EXAMPLE, example="paraphrase.csv", tokenizer="", api_name="/preview"
+        visitor=visitor, source=SOURCE_EXAMPLE, example="paraphrase.csv", tokenizer="", api_name="/ui_preview"
     )
     label_update, histogram_update = outputs[6], outputs[7]
     assert "sort" not in label_update and "sort" not in histogram_update

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import yaml
 from gradio_client import handle_file
 
@@ -22,6 +23,10 @@ TRAIN_OUTPUTS = (
     "runs",
     "runs_table",
     "events",
+    "start",
+    "stop",
+    "actions",
+    "retry",
 )
 
 
@@ -32,7 +37,8 @@ def value(output):
 
 
 def named(outputs, names=TRAIN_OUTPUTS):
-    return {name: value(output) for name, output in zip(names, outputs, strict=True)}
+    # The stream also carries the Dataset and Train forms (restored from a followed run) after these.
+    return {name: value(output) for name, output in zip(names, outputs, strict=False)}
 
 
 def form(csv, model, **overrides):
@@ -61,7 +67,7 @@ def streamed_events(job) -> list[dict]:
 
 
 def test_train_streams_events_to_completion(studio, visitor, sentiment_csv, tiny_model):
-    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tiny_model), api_name="/train")
+    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tiny_model), api_name="/ui_train")
     job.result(timeout=240)
     outputs = [named(o) for o in job.outputs()]
     events = streamed_events(job)
@@ -87,14 +93,14 @@ def test_train_streams_events_to_completion(studio, visitor, sentiment_csv, tiny
     info = studio.ctx.jobs.info(studio.identity(visitor), run_id)
     assert info.state == "finished" and info.step == 12
     # A second start while nothing runs is fine; the run can be followed again after the fact.
-    attached = studio.client.submit(visitor=visitor, run_id=run_id, api_name="/attach")
+    attached = studio.client.submit(visitor=visitor, run_id=run_id, api_name="/ui_attach")
     attached.result(timeout=30)
     assert [e["type"] for e in streamed_events(attached)] == kinds
 
 
 def test_stopped_training_keeps_its_checkpoint(studio, visitor, sentiment_csv, tiny_model):
     job = studio.client.submit(
-        visitor=visitor, **form(sentiment_csv, tiny_model, max_steps=5000, eval_steps=0), api_name="/train"
+        visitor=visitor, **form(sentiment_csv, tiny_model, max_steps=5000, eval_steps=None), api_name="/ui_train"
     )
     identity = studio.identity(visitor)
     run_id = None
@@ -107,11 +113,11 @@ def test_stopped_training_keeps_its_checkpoint(studio, visitor, sentiment_csv, t
         time.sleep(0.2)
     assert run_id, "the run never reported progress"
     # Pressing Start again while it runs starts nothing.
-    refused = studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model), api_name="/train")
+    refused = studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model), api_name="/ui_train")
     assert "already have a run in progress" in named(refused)["events"]["error"]
     assert len(studio.ctx.jobs.list_runs(identity)) == 1
 
-    error, answer = studio.client.predict(visitor=visitor, run_id=run_id, api_name="/stop")
+    error, answer = studio.client.predict(visitor=visitor, run_id=run_id, api_name="/ui_stop")
     assert answer == {"stopped": True, "run_id": run_id}
     job.result(timeout=120)
     events = streamed_events(job)
@@ -126,28 +132,28 @@ def test_stopped_training_keeps_its_checkpoint(studio, visitor, sentiment_csv, t
     assert checkpoints and (checkpoints[-1] / "model.safetensors").is_file()
     assert "Stopped at step" in named(job.outputs()[-1])["progress"]
     # Stopping again is a visible no-op.
-    error, answer = studio.client.predict(visitor=visitor, run_id=run_id, api_name="/stop")
+    error, answer = studio.client.predict(visitor=visitor, run_id=run_id, api_name="/ui_stop")
     assert answer["stopped"] is False and "not running" in value(error)
 
 
 def test_visitors_see_only_their_own_runs(studio, visitor, sentiment_csv, tiny_model):
-    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tiny_model, max_steps=4), api_name="/train")
+    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tiny_model, max_steps=4), api_name="/ui_train")
     job.result(timeout=240)
     run_id = streamed_events(job) and named(job.outputs()[-1])["events"]["run_id"]
 
-    _dropdown, table, _error = studio.client.predict(visitor=visitor, selected=None, api_name="/runs")
+    _dropdown, table, _error = studio.client.predict(visitor=visitor, selected=None, api_name="/ui_runs")
     assert [row[0] for row in value(table)["data"]] == [run_id]
-    _dropdown, table, _error = studio.client.predict(visitor="another-visitor", selected=None, api_name="/runs")
+    _dropdown, table, _error = studio.client.predict(visitor="another-visitor", selected=None, api_name="/ui_runs")
     assert value(table)["data"] == [] or value(table)["data"] == [[""] * 7]
 
     # Someone else can neither follow, stop nor push it, even knowing its id.
-    attached = studio.client.submit(visitor="another-visitor", run_id=run_id, api_name="/attach")
+    attached = studio.client.submit(visitor="another-visitor", run_id=run_id, api_name="/ui_attach")
     attached.result(timeout=30)
     assert f"No run '{run_id}' among your runs" in named(attached.outputs()[-1])["events"]["error"]
-    _error, answer = studio.client.predict(visitor="another-visitor", run_id=run_id, api_name="/stop")
+    _error, answer = studio.client.predict(visitor="another-visitor", run_id=run_id, api_name="/ui_stop")
     assert "among your runs" in answer["error"]
     _notice, answer = studio.client.predict(
-        visitor="another-visitor", run_id=run_id, repo_id="me/model", api_name="/retry_push"
+        visitor="another-visitor", run_id=run_id, repo_id="me/model", api_name="/ui_retry_push"
     )
     assert answer["pushed"] is False and "among your runs" in answer["error"]
 
@@ -161,7 +167,7 @@ def test_bad_options_start_nothing(studio, visitor, sentiment_csv, tiny_model):
         ({"source": "Upload file", "upload_name": "nothing.csv"}, "No upload called"),
     ):
         outputs = named(
-            studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model, **overrides), api_name="/train")
+            studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model, **overrides), api_name="/ui_train")
         )
         assert message in outputs["events"]["error"], (overrides, outputs["events"])
         assert message in outputs["error"]
@@ -169,12 +175,12 @@ def test_bad_options_start_nothing(studio, visitor, sentiment_csv, tiny_model):
 
 
 def test_a_session_without_visitor_id_starts_nothing(studio, sentiment_csv, tiny_model):
-    outputs = named(studio.client.predict(visitor=None, **form(sentiment_csv, tiny_model), api_name="/train"))
+    outputs = named(studio.client.predict(visitor=None, **form(sentiment_csv, tiny_model), api_name="/ui_train"))
     assert "reload the page" in outputs["events"]["error"]
 
 
 def test_show_as_cli_and_yaml(studio, visitor, paraphrase_csv):
-    studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/upload")
+    studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/ui_upload")
     error, cli, config_yaml = studio.client.predict(
         visitor=visitor,
         source="Upload file",
@@ -187,8 +193,8 @@ def test_show_as_cli_and_yaml(studio, visitor, paraphrase_csv):
         max_length=128,
         repo_id="pairs-model",
         private=True,
-        report_trackio=True,
-        api_name="/config",
+        report_to=["trackio"],
+        api_name="/ui_config",
     )
     assert value(error) == ""
     assert cli.startswith("python -m trainer_core train")
@@ -208,7 +214,7 @@ def test_push_failures_show_and_retry_push_works(studio, hub, visitor, sentiment
         visitor=visitor,
         token=alice_token,
         **form(sentiment_csv, tiny_model, max_steps=6, eval_steps=3, repo_id="flaky"),
-        api_name="/train",
+        api_name="/ui_train",
     )
     job.result(timeout=240)
     outputs = [named(o) for o in job.outputs()]
@@ -229,28 +235,28 @@ def test_push_failures_show_and_retry_push_works(studio, hub, visitor, sentiment
     run_id = last["events"]["run_id"]
     run_dir = str(studio.ctx.jobs.run_dir(studio.identity(visitor), run_id))
     notice, answer = studio.client.predict(
-        visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/retry_push"
+        visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/ui_retry_push"
     )
     assert answer["pushed"] is False and "500" in answer["error"], answer
     assert run_dir not in value(notice) + answer["error"] and "trainer_core push" not in answer["error"]
 
     hub.heal()
     notice, answer = studio.client.predict(
-        visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/retry_push"
+        visitor=visitor, token=alice_token, run_id=run_id, repo_id="", api_name="/ui_retry_push"
     )
     assert answer["pushed"] is True and answer["repo_id"] == "alice/flaky", answer
     assert "✅" in value(notice)
     assert "model.safetensors" in hub.files("alice/flaky")
     assert alice_token not in value(notice) + json.dumps(answer)
     # The run's push status follows the retry: the final model now shows done, and the result no failure.
-    attached = studio.client.submit(visitor=visitor, run_id=run_id, api_name="/attach")
+    attached = studio.client.submit(visitor=visitor, run_id=run_id, api_name="/ui_attach")
     attached.result(timeout=60)
     shown = named(attached.outputs()[-1])
     assert "final model: ✅ done" in shown["pushes"], shown["pushes"]
     assert "Push failed" not in shown["result"] and "alice/flaky" in shown["result"]
 
     # Without a token, retrying says how to get one.
-    notice, answer = studio.client.predict(visitor=visitor, run_id=run_id, repo_id="", api_name="/retry_push")
+    notice, answer = studio.client.predict(visitor=visitor, run_id=run_id, repo_id="", api_name="/ui_retry_push")
     assert answer["pushed"] is False and "token" in answer["error"]
 
 
@@ -268,10 +274,10 @@ def test_a_second_visitor_waits_in_the_queue_and_sees_its_position(studio, senti
     jobs = studio.ctx.jobs
     first, second = "queue-first", "queue-second"
     job_a = studio.client.submit(
-        visitor=first, **form(sentiment_csv, tiny_model, max_steps=5000, eval_steps=0), api_name="/train"
+        visitor=first, **form(sentiment_csv, tiny_model, max_steps=5000, eval_steps=None), api_name="/ui_train"
     )
     run_a = wait_for(lambda: [r for r in jobs.list_runs(studio.identity(first)) if r.state == "running"])[0].run_id
-    job_b = studio.client.submit(visitor=second, **form(sentiment_csv, tiny_model), api_name="/train")
+    job_b = studio.client.submit(visitor=second, **form(sentiment_csv, tiny_model), api_name="/ui_train")
     wait_for(lambda: any(named(o)["events"] and named(o)["events"].get("state") == "queued" for o in job_b.outputs()))
     queued = next(named(o) for o in job_b.outputs() if (named(o)["events"] or {}).get("state") == "queued")
     assert "Queued (position 1 in the queue)" in queued["progress"]
@@ -279,8 +285,8 @@ def test_a_second_visitor_waits_in_the_queue_and_sees_its_position(studio, senti
     assert jobs.info(studio.identity(second), run_b).queue_position == 1
 
     # A queued run can be stopped before it starts; then the first one.
-    assert studio.client.predict(visitor=second, run_id=run_b, api_name="/stop")[1]["stopped"] is True
-    assert studio.client.predict(visitor=first, run_id=run_a, api_name="/stop")[1]["stopped"] is True
+    assert studio.client.predict(visitor=second, run_id=run_b, api_name="/ui_stop")[1]["stopped"] is True
+    assert studio.client.predict(visitor=first, run_id=run_a, api_name="/ui_stop")[1]["stopped"] is True
     job_a.result(timeout=120)
     job_b.result(timeout=120)
     assert jobs.info(studio.identity(first), run_a).state == "stopped"
@@ -290,11 +296,43 @@ def test_a_second_visitor_waits_in_the_queue_and_sees_its_position(studio, senti
 
 
 def test_a_run_that_fails_while_preparing_reports_why(studio, visitor, sentiment_csv, tmp_path):
-    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tmp_path / "no-model"), api_name="/train")
+    (tmp_path / "no-model").mkdir()  # a folder, so the form takes it; no model in it, so preparing fails
+    job = studio.client.submit(visitor=visitor, **form(sentiment_csv, tmp_path / "no-model"), api_name="/ui_train")
     job.result(timeout=120)
     events = streamed_events(job)
     assert [e["type"] for e in events] == ["error"]
-    assert "was not found" in events[0]["message"]
+    assert "Could not load model" in events[0]["message"]
     last = named(job.outputs()[-1])
     assert last["events"]["state"] == "failed"
-    assert last["progress"].count("Failed:") == 1 and "was not found" in last["result"]
+    assert last["progress"].count("Failed:") == 1 and "Could not load model" in last["result"]
+
+
+# ------------------------------------------------------------------------- the form, described once
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"batch_size": 0}, "Batch size must be at least 1, got 0."),
+        ({"epochs": -1}, "Epochs must be at least 0, got -1."),
+        ({"max_length": 4}, "Max length (tokens) must be at least 8, got 4."),
+        ({"seed": 1.5}, "Seed must be a whole number, got 1.5."),
+        ({"weight_decay": -0.1}, "Weight decay must be at least 0, got -0.1."),
+    ],
+)
+def test_out_of_range_numbers_name_their_field(studio, visitor, sentiment_csv, tiny_model, overrides, field):
+    outputs = named(
+        studio.client.predict(visitor=visitor, **form(sentiment_csv, tiny_model, **overrides), api_name="/ui_train")
+    )
+    assert field in outputs["error"] and outputs["error"].startswith("⚠️")
+    assert studio.ctx.jobs.list_runs(studio.identity(visitor)) == []
+
+
+def test_a_preset_does_not_apply_to_another_dataset(studio, visitor, sentiment_csv, tiny_model):
+    """sst2's columns (sentence, label) must not stick when the Hub dataset is the person's own file."""
+    error, _cli, config_yaml = studio.client.predict(
+        visitor=visitor, **form(sentiment_csv, tiny_model, task="sst2"), api_name="/ui_config"
+    )
+    assert value(error) == ""
+    config = yaml.safe_load(config_yaml)
+    assert config["task"] == "custom" and config["data"]["text_column"] is None

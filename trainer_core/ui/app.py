@@ -1,4 +1,9 @@
-"""build_app(): the four tabs around one shared context."""
+"""build_app(): the header and the four tabs, each a module that returns a small handle, wired here.
+
+Dataset -> Train -> Evaluate -> Demo: each tab's "Next" button and the Train tab's "Evaluate this run" /
+"Try it in the Demo" buttons move along the steps; the run followed in the Train tab becomes the model of
+the Evaluate and Demo tabs when it has one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from trainer_core.ui import dataset_tab, demo_tab, evaluate_tab, train_tab
+from trainer_core.ui.common import Header, bind
 from trainer_core.ui.context import AppContext, ensure_visitor_id
 
 TITLE = "Trainer Studio"
@@ -14,6 +20,51 @@ INTRO = (
     "Fine-tune a text classifier in your browser: look at a dataset, train a BERT-style encoder with the "
     "🤗 Trainer, evaluate it, try it, and share it on the Hub."
 )
+TABS = ("dataset", "train", "evaluate", "demo")
+
+# A Hugging Face look: the Hub's yellow and the system font stack, which a Space shows without a download.
+THEME = gr.themes.Soft(
+    primary_hue=gr.themes.colors.amber,
+    secondary_hue=gr.themes.colors.orange,
+    neutral_hue=gr.themes.colors.gray,
+    font=["Source Sans Pro", "ui-sans-serif", "system-ui", "sans-serif"],
+).set(button_primary_text_color="#1f2937")
+
+CSS = """
+#ts-header { align-items: center; gap: 12px; flex-wrap: wrap; }
+#ts-header > div { min-width: 0; }
+#ts-title h1 { margin: 0; font-size: 1.8rem; }
+.ts-step { border-left: 4px solid #ffcc4d; padding-left: 10px; }
+.ts-error { border: 1px solid #e45756; background: #fff4f2; border-radius: 8px; padding: 6px 12px; color: #8a1c12; }
+/* The log box shows its newest line: the textarea scrolls to the end on each update (see follow_log). */
+@media (max-width: 480px) {
+  #ts-header { flex-direction: column; align-items: stretch; }
+  #ts-title h1 { font-size: 1.4rem; }
+  .ts-step { font-size: 0.95rem; }
+}
+"""
+
+# Keep the log's newest line in view: scroll the textarea to its end whenever its value changes.
+JS = """
+() => {
+  const follow = () => {
+    const box = document.querySelector('#train-log textarea');
+    if (box) box.scrollTop = box.scrollHeight;
+  };
+  new MutationObserver(follow).observe(document.body, {subtree: true, childList: true, characterData: true});
+  document.addEventListener('input', follow, true);
+  setInterval(follow, 1000);
+}
+"""
+
+
+def launch_options() -> dict:
+    """What ``demo.launch`` needs for the look (gradio 6 takes theme, css and js at launch)."""
+    return {"theme": THEME, "css": CSS, "js": JS}
+
+
+def _select(tab: str):
+    return gr.Tabs(selected=tab)
 
 
 def build_app(root: str | Path | None = None, *, train_fn=None, context: AppContext | None = None) -> gr.Blocks:
@@ -21,29 +72,71 @@ def build_app(root: str | Path | None = None, *, train_fn=None, context: AppCont
     ctx = context or AppContext.create(root, train_fn=train_fn)
     with gr.Blocks(title=TITLE) as demo:
         visitor = gr.BrowserState(None, storage_key="trainer-studio-visitor", secret=ctx.browser_secret)
-        ctx.shared["visitor"] = visitor
-        with gr.Row():
-            gr.Markdown(f"# {TITLE}\n{INTRO}")
-            with gr.Column(scale=0, min_width=260):
+        with gr.Row(elem_id="ts-header", equal_height=False):
+            with gr.Column(scale=3, min_width=240, elem_id="ts-title"):
+                gr.Markdown(f"# 🏋️ {TITLE}\n{INTRO}")
+            with gr.Column(scale=1, min_width=240):
                 gr.Markdown(f"**Hardware:** {ctx.hardware.describe()}", elem_id="hardware")
                 if ctx.on_space:
                     gr.LoginButton()
-                ctx.shared["token"] = gr.Textbox(
+                token = gr.Textbox(
                     label="Hugging Face token (optional)",
                     type="password",
                     placeholder="hf_… for private data or pushing" if not ctx.on_space else "or sign in above",
                     elem_id="hf-token",
                 )
-        with gr.Tabs():
-            with gr.Tab("Dataset", id="dataset"):
-                dataset_tab.render(ctx)
-            with gr.Tab("Train", id="train"):
-                train_tab.render(ctx)
-            with gr.Tab("Evaluate", id="evaluate"):
-                evaluate_tab.render(ctx)
-            with gr.Tab("Demo", id="demo"):
-                demo_tab.render(ctx)
+        header = Header(visitor=visitor, token=token)
+        with gr.Tabs(selected="dataset") as tabs:
+            with gr.Tab("1 · Dataset", id="dataset"):
+                data = dataset_tab.build(ctx, header)
+            with gr.Tab("2 · Train", id="train"):
+                train = train_tab.build(ctx, header, data)
+            with gr.Tab("3 · Evaluate", id="evaluate"):
+                evaluation = evaluate_tab.build(ctx, header)
+            with gr.Tab("4 · Demo", id="demo"):
+                trial = demo_tab.build(ctx, header)
         demo.load(ensure_visitor_id, visitor, visitor, api_visibility="private")
+        _wire(ctx, header, tabs, data, train, evaluation, trial)
     # Many visitors: queued in order; one training per GPU is enforced by the job manager.
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
+
+
+def _wire(
+    ctx: AppContext,
+    header: Header,
+    tabs: gr.Tabs,
+    data: dataset_tab.DatasetTab,
+    train: train_tab.TrainTab,
+    evaluation: evaluate_tab.EvaluateTab,
+    trial: demo_tab.DemoTab,
+) -> None:
+    private = {"api_visibility": "private", "queue": False}
+    # The tokenizer measured in the Dataset tab is the model trained in the Train tab, and the same max length.
+    data.tokenizer.change(lambda v: v, data.tokenizer, train.model, **private)
+    train.model.input(lambda v: v, train.model, data.tokenizer, **private)
+    data.max_length.change(lambda v: v, data.max_length, train.max_length, **private)
+    train.max_length.input(lambda v: v, train.max_length, data.max_length, **private)
+
+    # The run followed in the Train tab becomes the model of Evaluate and Demo (when it has a model).
+    train.runs.change(
+        bind(ctx, evaluate_tab.follow_run), [train.runs, header.visitor], [evaluation.model, evaluation.dataset],
+        api_visibility="private",
+    )  # fmt: skip
+    train.runs.change(
+        bind(ctx, demo_tab.follow_run), [train.runs, header.visitor], [trial.model, trial.mode],
+        api_visibility="private",
+    )  # fmt: skip
+
+    # Steps: Next buttons, and the finished run's actions.
+    data.next_button.click(lambda: _select("train"), None, tabs, **private)
+    train.next_button.click(lambda: _select("evaluate"), None, tabs, **private)
+    evaluation.next_button.click(lambda: _select("demo"), None, tabs, **private)
+    train.evaluate_button.click(
+        bind(ctx, evaluate_tab.follow_run), [train.runs, header.visitor], [evaluation.model, evaluation.dataset],
+        api_visibility="private",
+    ).then(lambda: _select("evaluate"), None, tabs, **private)  # fmt: skip
+    train.demo_button.click(
+        bind(ctx, demo_tab.follow_run), [train.runs, header.visitor], [trial.model, trial.mode],
+        api_visibility="private",
+    ).then(lambda: _select("demo"), None, tabs, **private)  # fmt: skip

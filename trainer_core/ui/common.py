@@ -16,6 +16,7 @@ import inspect
 import logging
 import typing
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -25,6 +26,14 @@ from trainer_core.hub import redact
 from trainer_core.ui.context import AppContext, pick_token, visitor_identity
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Header:
+    """The page-wide components every tab reads: who the browser is, and the token typed at the top."""
+
+    visitor: gr.BrowserState
+    token: gr.Textbox
 
 
 def caller_identity(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request | None) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from trainer_core.errors import InputError
 from trainer_core.jobs import JobManager, new_visitor_id
-from trainer_core.runtime import Hardware, detect_hardware, on_space
+from trainer_core.runtime import Hardware, default_home, detect_hardware, on_space
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
@@ -24,11 +24,10 @@ class AppContext:
     hardware: Hardware
     on_space: bool
     browser_secret: str
-    shared: dict = field(default_factory=dict)  # components one tab offers to another, by role
 
     @classmethod
     def create(cls, root: str | Path | None = None, *, train_fn=None) -> AppContext:
-        root = Path(root or os.environ.get("TRAINER_STUDIO_HOME", "studio_data")).resolve()
+        root = Path(root or os.environ.get("TRAINER_STUDIO_HOME") or default_home()).resolve()
         root.mkdir(parents=True, exist_ok=True)
         return cls(
             jobs=JobManager(root / "runs", train_fn=train_fn),
@@ -64,9 +63,11 @@ def ensure_visitor_id(current: str | None) -> str:
     return current or new_visitor_id()
 
 
-def pick_token(oauth_token: str | None, typed_token: str | None, *, on_space: bool) -> str | None:
-    """The token for this request: the visitor's OAuth token, else a typed one, else (off a Space only)
-    the server's HF_TOKEN. On a public Space the server's own token is never lent to visitors."""
+def pick_token(oauth_token: str | None, typed_token: str | None, *, on_space: bool) -> str | bool | None:
+    """The Hub token for this request, decided once at the edge: the visitor's OAuth token, else a typed
+    one, else off a Space the server's HF_TOKEN (the user is the owner). On a Space a visitor without a
+    token gets ``False``, which every Hub call below reads as anonymous: ``None`` would make the Hub
+    libraries fall back to the Space's own HF_TOKEN and lend the owner's access to the visitor."""
     if oauth_token:
         return oauth_token
     if typed_token and typed_token.strip():
@@ -75,4 +76,4 @@ def pick_token(oauth_token: str | None, typed_token: str | None, *, on_space: bo
         from trainer_core.hub import resolve_token
 
         return resolve_token()
-    return None
+    return False

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,28 @@ import gradio as gr
 import numpy as np
 
 from trainer_core.errors import InputError, StudioError
-from trainer_core.files import read_table
-from trainer_core.inference import get_predictor
 from trainer_core.tasks import PRESETS
 from trainer_core.ui import charts, sources
-from trainer_core.ui.context import AppContext, pick_token
-from trainer_core.ui.evaluate_tab import error_update, request_identity, run_choices, user_error, user_message
+from trainer_core.ui.common import (
+    Header,
+    bind,
+    caller_identity,
+    error_box,
+    error_update,
+    secret,
+    user_error,
+    user_message,
+)
+from trainer_core.ui.context import AppContext
+from trainer_core.ui.evaluate_tab import run_choices
+
+
+def get_predictor(*args: Any, **kwargs: Any) -> Any:
+    """``inference.get_predictor``, imported on first use: torch and transformers stay out of start-up."""
+    from trainer_core.inference import get_predictor as load
+
+    return load(*args, **kwargs)
+
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +62,9 @@ BATCH_MAX_ROWS = 5_000
 BATCH_MAX_BYTES = 20 * 1024 * 1024
 BATCH_KEEP_SECONDS = 3_600
 PREVIEW_ROWS = 20
+# Predictions of one model by concurrent callers are gathered into shared forward passes by the Predictor;
+# Gradio must let that many callers in at once for it to gather them (its default group limit is 4).
+PREDICT_CONCURRENCY = 32
 
 SENTIMENT_EXAMPLES = [
     ["The staff were friendly and the pasta was the best I've had in years."],
@@ -90,6 +111,48 @@ def aliases_for(model: str) -> dict[str, str]:
     return {}
 
 
+@dataclass
+class DemoTab:
+    """What other tabs need from this one."""
+
+    model: gr.Dropdown
+    mode: gr.Radio
+
+
+def model_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str]) -> str | None:
+    """PARAPHRASE for a model trained on text pairs, SENTIMENT for single texts, None when it cannot be told
+    (a Hub model that is not one of ours)."""
+    text = (choice or "").strip()
+    for mode, name in DEFAULT_MODELS.items():
+        if text == name:
+            return mode
+    for preset in PRESETS.values():
+        if text and text == preset.demo_model:
+            return PARAPHRASE if preset.is_pair else SENTIMENT
+    if text.startswith(sources.RUN_PREFIX):
+        try:
+            config = ctx.jobs.config(identity(), sources.run_id_of(text))
+        except (StudioError, OSError):
+            return None
+        preset = PRESETS.get(config.task)
+        return PARAPHRASE if config.data.text_pair_column or (preset and preset.is_pair) else SENTIMENT
+    return None
+
+
+def check_kind(kind: str | None, pair: str | None) -> None:
+    """Refuse a pair for a single-text model and a single text for a pair model, with the way out."""
+    if kind == SENTIMENT and pair:
+        raise InputError(
+            "This model was trained on single texts, but two texts were given: use Sentiment mode "
+            "(one text), or pick a model trained on pairs."
+        )
+    if kind == PARAPHRASE and not pair:
+        raise InputError(
+            "This model was trained on text pairs: give the second text too (Paraphrase mode), or pick a "
+            "model trained on single texts."
+        )
+
+
 def _model_for(ctx: AppContext, choice: str | None, mode: str | None, text_pair: str | None, identity) -> str:
     text = (choice or "").strip()
     if not text or text == DEFAULT_CHOICE:
@@ -120,26 +183,186 @@ def _warm_default_models() -> None:
             logger.warning("Could not preload %s: %s", name, err)
 
 
-def render(ctx: AppContext) -> None:
+def predict_ui(
+    ctx: AppContext,
+    text: str | None,
+    text_pair: str | None,
+    mode: str | None,
+    choice: str | None,
+    visitor: str | None,
+    token: str | None,
+    profile: gr.OAuthProfile | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+):
+    """The page's Predict: the error callout, the class probabilities and which model answered."""
+    hf_token = secret(oauth_token, token, ctx)
+    pair = _clean_pair(mode, text_pair)
+    try:
+
+        def identity() -> str:
+            return caller_identity(visitor, profile, None)
+
+        if mode == PARAPHRASE and not (pair or "").strip():
+            raise InputError("Paraphrase mode compares two texts: fill in the second text too.")
+        choice_kind = model_kind(ctx, choice, identity) if (choice or "").strip() not in ("", DEFAULT_CHOICE) else None
+        if choice_kind is not None and choice_kind != (mode or SENTIMENT):
+            check_kind(choice_kind, pair)
+        name = _model_for(ctx, choice, mode, pair, identity)
+        started = time.perf_counter()
+        scores = get_predictor(name, token=hf_token).predict(text or "", pair)
+        seconds = time.perf_counter() - started
+    except Exception as err:
+        return error_update(user_message(err, hf_token, token)), gr.skip(), gr.skip()
+    shown = f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
+    return error_update(None), charts.label_output(scores, aliases_for(name)), shown
+
+
+def predict(
+    ctx: AppContext,
+    text: str,
+    text_pair: str | None = None,
+    model: str | None = None,
+    profile: gr.OAuthProfile | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    request: gr.Request = None,
+) -> dict[str, float]:
+    """Class probabilities for a text, or a pair of texts when text_pair is given.
+
+    model: 'run:<run id>' (one of your runs, from the same client session), a Hub model id, or empty for
+    the default public checkpoint (sentiment for one text, paraphrase for two). Off a Space, a local model
+    folder works too. A pair given to a model trained on single texts (or the reverse) is refused.
+    """
+    hf_token = secret(oauth_token, None, ctx)
+    pair = text_pair if text_pair not in (None, "") else None
+    try:
+
+        def identity() -> str:
+            return caller_identity(None, profile, request)
+
+        if (model or "").strip() not in ("", DEFAULT_CHOICE):
+            check_kind(model_kind(ctx, model, identity), pair)
+        name = _model_for(ctx, model, None, pair, identity)
+        scores = get_predictor(name, token=hf_token).predict(text or "", pair)
+    except Exception as err:
+        raise user_error(err, hf_token) from err
+    return charts.label_output(scores, aliases_for(name))
+
+
+def predict_batch(
+    ctx: AppContext,
+    visitor: str | None,
+    token: str | None,
+    file: str | None,
+    mode: str | None,
+    model: str | None,
+    profile: gr.OAuthProfile | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+):
+    """Predict every row of a table file; the CSV with the predictions, a status line and the first rows."""
+    from trainer_core.files import read_table
+
+    hf_token = secret(oauth_token, token, ctx)
+    try:
+        if not file:
+            raise InputError("Upload a file of texts first.")
+        pair_mode = mode == PARAPHRASE
+        frame = read_table(file, max_bytes=BATCH_MAX_BYTES)
+        frame.columns = [str(c) for c in frame.columns]
+        if len(frame) == 0:
+            raise InputError(f"{Path(file).name} has no rows.")
+        if len(frame) > BATCH_MAX_ROWS:
+            raise InputError(
+                f"{Path(file).name} has {len(frame):,} rows; the demo predicts at most {BATCH_MAX_ROWS:,}. "
+                "Split the file, or use `python -m trainer_core predict` on your machine."
+            )
+        text_col, pair_col = charts.batch_columns(frame, pair=pair_mode)
+        texts = charts.batch_texts(frame, text_col)
+        pairs = charts.batch_texts(frame, pair_col) if pair_col else None
+        keep = [bool(t) and (pairs is None or bool(pairs[i])) for i, t in enumerate(texts)]
+
+        def identity() -> str:
+            return caller_identity(visitor, profile, None)
+
+        name = _model_for(ctx, model, mode, None, identity)
+        predictor = get_predictor(name, token=hf_token)
+        labels = [aliases_for(name).get(label, label) for label in predictor.label_names]
+        probs = np.zeros((len(frame), len(labels)))
+        rows = [i for i, ok in enumerate(keep) if ok]
+        started = time.perf_counter()
+        if rows:
+            probs[rows] = predictor.predict_proba(
+                [texts[i] for i in rows], [pairs[i] for i in rows] if pairs is not None else None
+            )
+        seconds = time.perf_counter() - started
+        result = charts.predictions_frame(frame, probs, labels, predicted=keep)
+        path = charts.write_predictions_csv(result, batch_dir(), Path(file).name)
+    except Exception as err:
+        # The previous file's results go: an error shown beside them would read as theirs.
+        return error_update(user_message(err, hf_token, token)), None, "", gr.update(value=None, visible=False)
+    skipped = len(frame) - len(rows)
+    note = f" {skipped} rows with an empty text were left without a prediction." if skipped else ""
+    status = f"Predicted {len(rows):,} rows with `{_shown(model, name)}` in {seconds:.1f} s.{note}"
+    added = [c for c in result.columns if c not in frame.columns]
+    preview = result[[*added, *frame.columns]].head(PREVIEW_ROWS)  # the predictions first, in view
+    return error_update(None), str(path), status, gr.update(value=preview, visible=True)
+
+
+def switch_mode(chosen: str):
+    pair = chosen == PARAPHRASE
+    return (
+        gr.update(visible=pair),
+        gr.update(visible=not pair),
+        gr.update(visible=pair),
+        gr.update(value=None),
+        error_update(None),
+    )
+
+
+def default_choices() -> list[tuple[str, str]]:
+    return [(f"Default for the mode ({DEFAULT_MODELS[SENTIMENT]} / {DEFAULT_MODELS[PARAPHRASE]})", DEFAULT_CHOICE)]
+
+
+def refresh_runs(ctx: AppContext, visitor: str | None, profile: gr.OAuthProfile | None = None):
+    return gr.update(choices=run_choices(ctx, visitor, profile, default_choices()))
+
+
+def mode_for_model(ctx: AppContext, choice: str | None, visitor: str | None, profile: gr.OAuthProfile | None = None):
+    """A model chosen here sets the mode it was trained for (unchanged when that cannot be told)."""
+    kind = model_kind(ctx, choice, lambda: caller_identity(visitor, profile, None))
+    return kind if kind is not None else gr.skip()
+
+
+def follow_run(ctx: AppContext, value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
+    """The run picked in the Train tab becomes the demo's model, in the mode it was trained for."""
+    try:
+        run_id = sources.run_id_of(value)
+    except StudioError:
+        run_id = None
+    choices = run_choices(ctx, visitor, profile, default_choices())
+    wanted = sources.run_choice(run_id) if run_id else None
+    if not wanted or all(v != wanted for _, v in choices):
+        return gr.update(choices=choices), gr.skip()
+    return gr.update(choices=choices, value=wanted), mode_for_model(ctx, wanted, visitor, profile)
+
+
+def build(ctx: AppContext, header: Header) -> DemoTab:
     if ctx.on_space:
         threading.Thread(target=_warm_default_models, name="warm-demo-models", daemon=True).start()
-    visitor = ctx.shared["visitor"]
-    token_box = ctx.shared["token"]
-    default_choices = [
-        (f"Default for the mode ({DEFAULT_MODELS[SENTIMENT]} / {DEFAULT_MODELS[PARAPHRASE]})", DEFAULT_CHOICE)
-    ]
+    visitor = header.visitor
+    token_box = header.token
     local_hint = "" if ctx.on_space else ", or a local model folder"
 
     gr.Markdown(
-        "Try a classifier. **Sentiment** takes one text; **Paraphrase** takes two and says whether they mean "
-        "the same. The default models are public checkpoints fine-tuned on SST-2 and MRPC; pick one of your "
-        "runs or type any Hub model id to use it instead."
+        "**Step 4 of 4 · Demo.** Try a classifier. **Sentiment** takes one text; **Paraphrase** takes two and "
+        "says whether they mean the same. The default models are public checkpoints fine-tuned on SST-2 and "
+        "MRPC; pick one of your runs or type any Hub model id to use it instead.",
+        elem_classes=["ts-step"],
     )
     with gr.Row():
         mode = gr.Radio(MODES, value=SENTIMENT, label="Mode", elem_id="demo-mode", scale=1)
         with gr.Row(scale=2):
             model = gr.Dropdown(
-                choices=default_choices,
+                choices=default_choices(),
                 value=DEFAULT_CHOICE,
                 allow_custom_value=True,
                 label="Model",
@@ -161,7 +384,7 @@ def render(ctx: AppContext) -> None:
                     elem_id="demo-text-pair",
                 )
             predict_button = gr.Button("Predict", variant="primary", elem_id="demo-predict")
-            error_box = gr.Markdown(visible=False, elem_id="demo-error", elem_classes=["ts-error"])
+            errors = error_box("demo-error")
             with gr.Column(visible=True) as sentiment_examples_box:
                 sentiment_examples = gr.Examples(SENTIMENT_EXAMPLES, inputs=[text], label="Examples: click one")
             with gr.Column(visible=False) as paraphrase_examples_box:
@@ -187,7 +410,7 @@ def render(ctx: AppContext) -> None:
             )
             batch_result = gr.File(label="Predictions (CSV)", interactive=False, elem_id="demo-batch-result")
         batch_button = gr.Button("Predict the file", elem_id="demo-batch-run")
-        batch_error = gr.Markdown(visible=False, elem_id="demo-batch-error", elem_classes=["ts-error"])
+        batch_error = error_box("demo-batch-error")
         batch_status = gr.Markdown(elem_id="demo-batch-status")
         batch_preview = gr.Dataframe(
             label=f"First {PREVIEW_ROWS} rows",
@@ -197,116 +420,19 @@ def render(ctx: AppContext) -> None:
             elem_id="demo-batch-preview",
         )
 
-    def predict_ui(
-        text: str | None,
-        text_pair: str | None,
-        mode: str | None,
-        choice: str | None,
-        visitor: str | None,
-        token: str | None,
-        profile: gr.OAuthProfile | None = None,
-        oauth_token: gr.OAuthToken | None = None,
-    ):
-        hf_token = pick_token(oauth_token.token if oauth_token else None, token, on_space=ctx.on_space)
-        pair = _clean_pair(mode, text_pair)
-        try:
-            name = _model_for(ctx, choice, mode, pair, request_identity(visitor, profile))
-            if mode == PARAPHRASE and not (pair or "").strip():
-                raise InputError("Paraphrase mode compares two texts: fill in the second text too.")
-            started = time.perf_counter()
-            scores = get_predictor(name, token=hf_token).predict(text or "", pair)
-            seconds = time.perf_counter() - started
-        except Exception as err:
-            return error_update(user_message(err, hf_token)), gr.skip(), gr.skip()
-        shown = f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
-        return error_update(None), charts.label_output(scores, aliases_for(name)), shown
-
-    def predict(
-        text: str,
-        text_pair: str | None = None,
-        model: str | None = None,
-        visitor: str | None = None,
-        profile: gr.OAuthProfile | None = None,
-        oauth_token: gr.OAuthToken | None = None,
-    ) -> dict[str, float]:
-        """Class probabilities for a text, or a pair of texts when text_pair is given.
-
-        model: a Hub model id, 'run:<run id>' (with your visitor id), or empty for the default public
-        checkpoint (sentiment for one text, paraphrase for two). Off a Space, a local model folder works too.
-        """
-        hf_token = pick_token(oauth_token.token if oauth_token else None, None, on_space=ctx.on_space)
-        pair = text_pair if text_pair not in (None, "") else None
-        try:
-            name = _model_for(ctx, model, None, pair, request_identity(visitor, profile))
-            scores = get_predictor(name, token=hf_token).predict(text or "", pair)
-        except Exception as err:
-            raise user_error(err, hf_token) from err
-        return charts.label_output(scores, aliases_for(name))
-
-    def predict_batch(
-        visitor: str | None,
-        token: str | None,
-        file: str | None,
-        mode: str | None,
-        model: str | None,
-        profile: gr.OAuthProfile | None = None,
-        oauth_token: gr.OAuthToken | None = None,
-    ):
-        hf_token = pick_token(oauth_token.token if oauth_token else None, token, on_space=ctx.on_space)
-        try:
-            if not file:
-                raise InputError("Upload a file of texts first.")
-            pair_mode = mode == PARAPHRASE
-            frame = read_table(file, max_bytes=BATCH_MAX_BYTES)
-            frame.columns = [str(c) for c in frame.columns]
-            if len(frame) == 0:
-                raise InputError(f"{Path(file).name} has no rows.")
-            if len(frame) > BATCH_MAX_ROWS:
-                raise InputError(
-                    f"{Path(file).name} has {len(frame):,} rows; the demo predicts at most {BATCH_MAX_ROWS:,}. "
-                    "Split the file, or use `python -m trainer_core predict` on your machine."
-                )
-            text_col, pair_col = charts.batch_columns(frame, pair=pair_mode)
-            texts = charts.batch_texts(frame, text_col)
-            pairs = charts.batch_texts(frame, pair_col) if pair_col else None
-            keep = [bool(t) and (pairs is None or bool(pairs[i])) for i, t in enumerate(texts)]
-            name = _model_for(ctx, model, mode, None, request_identity(visitor, profile))
-            predictor = get_predictor(name, token=hf_token)
-            labels = [aliases_for(name).get(label, label) for label in predictor.label_names]
-            probs = np.zeros((len(frame), len(labels)))
-            rows = [i for i, ok in enumerate(keep) if ok]
-            started = time.perf_counter()
-            if rows:
-                probs[rows] = predictor.predict_proba(
-                    [texts[i] for i in rows], [pairs[i] for i in rows] if pairs is not None else None
-                )
-            seconds = time.perf_counter() - started
-            result = charts.predictions_frame(frame, probs, labels, predicted=keep)
-            path = charts.write_predictions_csv(result, batch_dir(), Path(file).name)
-        except Exception as err:
-            # The previous file's results go: an error shown beside them would read as theirs.
-            return error_update(user_message(err, hf_token)), None, "", gr.update(value=None, visible=False)
-        skipped = len(frame) - len(rows)
-        note = f" {skipped} rows with an empty text were left without a prediction." if skipped else ""
-        status = f"Predicted {len(rows):,} rows with `{_shown(model, name)}` in {seconds:.1f} s.{note}"
-        added = [c for c in result.columns if c not in frame.columns]
-        preview = result[[*added, *frame.columns]].head(PREVIEW_ROWS)  # the predictions first, in view
-        return error_update(None), str(path), status, gr.update(value=preview, visible=True)
-
     predict_inputs = [text, text_pair, mode, model, visitor, token_box]
-    predict_outputs = [error_box, probabilities, used]
-    predict_button.click(
-        predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
-    )
-    text.submit(predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict")
+    predict_outputs = [errors, probabilities, used]
+    handler = bind(ctx, predict_ui)
+    # Gradio lets the lowest limit of the group apply, so every event of the group names it.
+    gathered = {"concurrency_id": "predict", "concurrency_limit": PREDICT_CONCURRENCY}
+    predict_button.click(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
+    text.submit(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
     for examples in (sentiment_examples, paraphrase_examples):
-        examples.load_input_event.then(
-            predict_ui, predict_inputs, predict_outputs, api_visibility="private", concurrency_id="predict"
-        )
-    gr.api(predict, api_name="predict", concurrency_id="predict")
+        examples.load_input_event.then(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
+    gr.api(bind(ctx, predict), api_name="predict", **gathered)
 
     batch_button.click(
-        predict_batch,
+        bind(ctx, predict_batch),
         [visitor, token_box, batch_file, mode, model],
         [batch_error, batch_result, batch_status, batch_preview],
         api_name="predict_batch",
@@ -314,55 +440,14 @@ def render(ctx: AppContext) -> None:
         concurrency_id="evaluate",
         concurrency_limit=2,
     )
-
-    def switch_mode(chosen: str):
-        pair = chosen == PARAPHRASE
-        return (
-            gr.update(visible=pair),
-            gr.update(visible=not pair),
-            gr.update(visible=pair),
-            gr.update(value=None),
-            error_update(None),
-        )
-
     mode.change(
         switch_mode,
         mode,
-        [pair_box, sentiment_examples_box, paraphrase_examples_box, probabilities, error_box],
+        [pair_box, sentiment_examples_box, paraphrase_examples_box, probabilities, errors],
         api_visibility="private",
         queue=False,
     )
-
-    def refresh_runs(visitor: str | None, profile: gr.OAuthProfile | None = None):
-        return gr.update(choices=run_choices(ctx, visitor, profile, default_choices))
-
+    model.input(bind(ctx, mode_for_model), [model, visitor], mode, api_visibility="private")
     for trigger in (refresh.click, visitor.change):
-        trigger(refresh_runs, inputs=visitor, outputs=model, api_visibility="private")
-
-    selected_run = ctx.shared.get("run_id")
-    if selected_run is not None and hasattr(selected_run, "change"):
-
-        def follow_run(value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
-            """The run picked in the Train tab becomes the demo's model, in the mode it was trained for."""
-            try:
-                run_id = sources.run_id_of(value)
-            except StudioError:
-                run_id = None
-            choices = run_choices(ctx, visitor, profile, default_choices, include=run_id)
-            wanted = sources.run_choice(run_id) if run_id else None
-            if not wanted or all(v != wanted for _, v in choices):
-                return gr.update(choices=choices), gr.skip()
-            return gr.update(choices=choices, value=wanted), _run_mode(ctx, visitor, profile, run_id)
-
-        selected_run.change(follow_run, inputs=[selected_run, visitor], outputs=[model, mode], api_visibility="private")
-
-
-def _run_mode(ctx: AppContext, visitor: str | None, profile: Any, run_id: str):
-    """Paraphrase mode for a run trained on pairs, sentiment otherwise; unchanged if it cannot be told."""
-    try:
-        config = ctx.jobs.config(request_identity(visitor, profile)(), run_id)
-    except Exception:
-        return gr.skip()
-    preset = PRESETS.get(config.task)
-    pair = bool(config.data.text_pair_column) or bool(preset and preset.is_pair)
-    return PARAPHRASE if pair else SENTIMENT
+        trigger(bind(ctx, refresh_runs), inputs=visitor, outputs=model, api_visibility="private")
+    return DemoTab(model=model, mode=mode)

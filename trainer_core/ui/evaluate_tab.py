@@ -11,20 +11,32 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
 
 from trainer_core.errors import InputError, StudioError
-from trainer_core.evaluation import EvalReport, evaluate_model
-from trainer_core.hub import redact
 from trainer_core.tasks import PRESETS
 from trainer_core.ui import charts, sources
-from trainer_core.ui.context import AppContext, pick_token, visitor_identity
+from trainer_core.ui.common import (
+    Header,
+    bind,
+    caller_identity,
+    error_box,
+    error_update,
+    secret,
+    user_message,
+)
+from trainer_core.ui.context import AppContext, visitor_identity
+
+if TYPE_CHECKING:
+    from trainer_core.evaluation import EvalReport
 
 logger = logging.getLogger(__name__)
+EVAL_OUTPUTS = 12  # error, report A, report B, status, metrics, confusion, chart, per class, errors, and B's three
 
 DEFAULT_MAX_ROWS = 500
 MAX_ROWS_LIMIT = 20_000
@@ -36,28 +48,13 @@ TRAIN_SPLIT_NOTE = (
 )
 
 
-def user_message(err: Exception, token: str | None) -> str:
-    """What to tell the person using the app about ``err``, never carrying their token."""
-    if isinstance(err, StudioError):
-        message = str(err)
-    else:
-        logger.exception("unexpected error in the UI")
-        message = (
-            f"Something went wrong ({type(err).__name__}: {err}). The app is still running: check the input and retry."
-        )
-    return redact(message, token)
+@dataclass
+class EvaluateTab:
+    """What other tabs need from this one."""
 
-
-def user_error(err: Exception, token: str | None) -> gr.Error:
-    """The error an API-only endpoint raises: gradio_client reports it as an AppError with this message."""
-    return gr.Error(user_message(err, token), duration=None)
-
-
-def error_update(message: str | None) -> dict[str, Any]:
-    """The tab's error box: shown with ``message``, hidden when None (the other outputs keep their values)."""
-    if not message:
-        return gr.update(value="", visible=False)
-    return gr.update(value=f"⚠️ {message}", visible=True)
+    model: gr.Dropdown
+    dataset: gr.Dropdown
+    next_button: gr.Button
 
 
 def hub_model_choices() -> list[tuple[str, str]]:
@@ -123,14 +120,115 @@ def _rows_limit(value: float | None) -> int:
     return min(rows, MAX_ROWS_LIMIT)
 
 
-def render(ctx: AppContext) -> None:
-    visitor = ctx.shared["visitor"]
-    token_box = ctx.shared["token"]
+def evaluate(
+    ctx: AppContext,
+    visitor: str | None,
+    token: str | None,
+    model: str | None,
+    dataset: str | None,
+    dataset_config: str | None,
+    split: str | None,
+    text_column: str | None,
+    text_pair_column: str | None,
+    label_column: str | None,
+    max_rows: float | None,
+    compare: bool,
+    compare_model: str | None,
+    dataset_file: str | None,
+    profile: gr.OAuthProfile | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    api_request: Any = None,  # the public API's request (its session is the caller); the page has a visitor
+):
+    """Score a model on a labelled split; the first output is the evaluation report (as a dict)."""
+    from trainer_core.evaluation import evaluate_model
+
+    hf_token = secret(oauth_token, token, ctx)
+
+    def identity() -> str:  # asked only when a run is named
+        return caller_identity(visitor, profile, api_request)
+
+    try:
+        model_a = sources.resolve_model(model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
+        model_b = None
+        if compare:
+            if not (compare_model or "").strip():
+                raise InputError("Compare is ticked but no second model is chosen: pick model B.")
+            model_b = sources.resolve_model(compare_model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
+        rows = _rows_limit(max_rows)
+        with tempfile.TemporaryDirectory(prefix="trainer-studio-eval-") as scratch:
+            run_data = (dataset or "").strip().startswith(sources.RUN_PREFIX) and not dataset_file
+            if run_data:
+                # The rows the run was evaluated on while training, prepared again from its config.
+                cfg, shown_split = sources.run_eval_data(
+                    ctx.jobs, identity(), sources.run_id_of(dataset), scratch, hf_token
+                )
+                chosen_split = "train"
+            else:
+                cfg, implied_split = sources.resolve_dataset(
+                    dataset,
+                    upload=dataset_file,
+                    on_space=ctx.on_space,
+                    config=dataset_config,
+                    text_column=text_column,
+                    text_pair_column=text_pair_column,
+                    label_column=label_column,
+                )
+                chosen_split = (split or "").strip() or implied_split
+            started = time.perf_counter()
+            report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
+            seconds_a = time.perf_counter() - started
+            report_b = seconds_b = None
+            if model_b is not None:
+                started = time.perf_counter()
+                report_b = evaluate_model(model_b, cfg, split=report_a.split, token=hf_token, max_rows=rows)
+                seconds_b = time.perf_counter() - started
+    except Exception as err:
+        return (error_update(user_message(err, hf_token, token)), *[gr.skip()] * (EVAL_OUTPUTS - 1))
+
+    shown_dataset = _display_dataset(dataset, dataset_file, cfg.dataset)
+    for report, choice, resolved in ((report_a, model, model_a), (report_b, compare_model, model_b)):
+        if report is not None:
+            report.model = _display_model(choice, resolved)
+            report.dataset = shown_dataset
+            if run_data:
+                report.split = shown_split
+    return _outputs(report_a, seconds_a, report_b, seconds_b)
+
+
+def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:
+    lines = [charts.summary_markdown(a.to_dict(), name="A" if b else "", seconds=seconds_a)]
+    if b is not None:
+        lines.append(charts.summary_markdown(b.to_dict(), name="B", seconds=seconds_b))
+    if a.split == "train":
+        lines.append(TRAIN_SPLIT_NOTE)
+    metrics = charts.metrics_frame(a.metrics, b.metrics if b else None, names=("A", "B") if b else ("score", "B"))
+    mistakes = charts.errors_frame(a.errors, model="A" if b else None)
+    if b is not None:
+        mistakes = pd.concat([mistakes, charts.errors_frame(b.errors, model="B")], ignore_index=True)
+    return (
+        error_update(None),
+        a.to_dict(),
+        b.to_dict() if b else None,
+        "\n\n".join(lines),
+        metrics,
+        charts.confusion_styler(a.confusion_matrix, a.label_names),
+        charts.confusion_rows(a.confusion_matrix, a.label_names),
+        charts.per_class_frame(a.per_class),
+        mistakes,
+        charts.confusion_styler(b.confusion_matrix, b.label_names) if b else None,
+        charts.confusion_rows(b.confusion_matrix, b.label_names) if b else None,
+        charts.per_class_frame(b.per_class) if b else None,
+    )
+
+
+def build(ctx: AppContext, header: Header) -> EvaluateTab:
+    visitor = header.visitor
+    token_box = header.token
     extra_models = hub_model_choices()
     local_hint = "" if ctx.on_space else ", or a local model folder"
 
     gr.Markdown(
-        "Score a model on a labelled split: metrics, confusion matrix, per-class scores and the examples it "
+        "**Step 3 of 4 · Evaluate.** Score a model on a labelled split: metrics, confusion matrix, per-class scores and the examples it "
         "gets wrong. Tick **Compare** to score a second model on the same rows."
     )
     with gr.Row():
@@ -191,8 +289,10 @@ def render(ctx: AppContext) -> None:
                     label="Rows to score (at most)",
                     info="A random sample (always the same one) when the split is larger.",
                 )
-    run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
-    error_box = gr.Markdown(visible=False, elem_id="eval-error", elem_classes=["ts-error"])
+    with gr.Row():
+        run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
+        next_button = gr.Button("Next: Demo →", elem_id="eval-next")
+    error_callout = error_box("eval-error")
     status = gr.Markdown(elem_id="eval-status")
     metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
     with gr.Row():
@@ -245,7 +345,7 @@ def render(ctx: AppContext) -> None:
         report_json_b = gr.JSON(label="B")
 
     eval_outputs = [
-        error_box,
+        error_callout,
         report_json,
         report_json_b,
         status,
@@ -259,99 +359,8 @@ def render(ctx: AppContext) -> None:
         per_class_b,
     ]
 
-    def evaluate(
-        visitor: str | None,
-        token: str | None,
-        model: str | None,
-        dataset: str | None,
-        dataset_config: str | None,
-        split: str | None,
-        text_column: str | None,
-        text_pair_column: str | None,
-        label_column: str | None,
-        max_rows: float | None,
-        compare: bool,
-        compare_model: str | None,
-        dataset_file: str | None,
-        profile: gr.OAuthProfile | None = None,
-        oauth_token: gr.OAuthToken | None = None,
-    ):
-        hf_token = pick_token(oauth_token.token if oauth_token else None, token, on_space=ctx.on_space)
-        identity = request_identity(visitor, profile)
-        try:
-            model_a = sources.resolve_model(model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
-            model_b = None
-            if compare:
-                if not (compare_model or "").strip():
-                    raise InputError("Compare is ticked but no second model is chosen: pick model B.")
-                model_b = sources.resolve_model(compare_model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
-            rows = _rows_limit(max_rows)
-            with tempfile.TemporaryDirectory(prefix="trainer-studio-eval-") as scratch:
-                run_data = (dataset or "").strip().startswith(sources.RUN_PREFIX) and not dataset_file
-                if run_data:
-                    # The rows the run was evaluated on while training, prepared again from its config.
-                    cfg, shown_split = sources.run_eval_data(
-                        ctx.jobs, identity(), sources.run_id_of(dataset), scratch, hf_token
-                    )
-                    chosen_split = "train"
-                else:
-                    cfg, implied_split = sources.resolve_dataset(
-                        dataset,
-                        upload=dataset_file,
-                        on_space=ctx.on_space,
-                        config=dataset_config,
-                        text_column=text_column,
-                        text_pair_column=text_pair_column,
-                        label_column=label_column,
-                    )
-                    chosen_split = (split or "").strip() or implied_split
-                started = time.perf_counter()
-                report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
-                seconds_a = time.perf_counter() - started
-                report_b = seconds_b = None
-                if model_b is not None:
-                    started = time.perf_counter()
-                    report_b = evaluate_model(model_b, cfg, split=report_a.split, token=hf_token, max_rows=rows)
-                    seconds_b = time.perf_counter() - started
-        except Exception as err:
-            return (error_update(user_message(err, hf_token)), *[gr.skip()] * (len(eval_outputs) - 1))
-
-        shown_dataset = _display_dataset(dataset, dataset_file, cfg.dataset)
-        for report, choice, resolved in ((report_a, model, model_a), (report_b, compare_model, model_b)):
-            if report is not None:
-                report.model = _display_model(choice, resolved)
-                report.dataset = shown_dataset
-                if run_data:
-                    report.split = shown_split
-        return _outputs(report_a, seconds_a, report_b, seconds_b)
-
-    def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:
-        lines = [charts.summary_markdown(a.to_dict(), name="A" if b else "", seconds=seconds_a)]
-        if b is not None:
-            lines.append(charts.summary_markdown(b.to_dict(), name="B", seconds=seconds_b))
-        if a.split == "train":
-            lines.append(TRAIN_SPLIT_NOTE)
-        metrics = charts.metrics_frame(a.metrics, b.metrics if b else None, names=("A", "B") if b else ("score", "B"))
-        mistakes = charts.errors_frame(a.errors, model="A" if b else None)
-        if b is not None:
-            mistakes = pd.concat([mistakes, charts.errors_frame(b.errors, model="B")], ignore_index=True)
-        return (
-            error_update(None),
-            a.to_dict(),
-            b.to_dict() if b else None,
-            "\n\n".join(lines),
-            metrics,
-            charts.confusion_styler(a.confusion_matrix, a.label_names),
-            charts.confusion_rows(a.confusion_matrix, a.label_names),
-            charts.per_class_frame(a.per_class),
-            mistakes,
-            charts.confusion_styler(b.confusion_matrix, b.label_names) if b else None,
-            charts.confusion_rows(b.confusion_matrix, b.label_names) if b else None,
-            charts.per_class_frame(b.per_class) if b else None,
-        )
-
     run.click(
-        evaluate,
+        bind(ctx, evaluate),
         inputs=[
             visitor,
             token_box,
@@ -368,8 +377,8 @@ def render(ctx: AppContext) -> None:
             dataset_file,
         ],
         outputs=eval_outputs,
-        api_name="evaluate",
-        api_description="Score a model on a labelled split; the first output is the evaluation report.",
+        api_name="ui_evaluate",
+        api_visibility="undocumented",
         concurrency_id="evaluate",
         concurrency_limit=2,
     )
@@ -382,33 +391,64 @@ def render(ctx: AppContext) -> None:
         queue=False,
     )
 
-    def refresh_runs(visitor: str | None, profile: gr.OAuthProfile | None = None):
-        choices = run_choices(ctx, visitor, profile, extra_models)
-        return (
-            gr.update(choices=choices),
-            gr.update(choices=choices),
-            gr.update(choices=data_choices(ctx, visitor, profile)),
-        )
-
     for trigger in (refresh.click, visitor.change):
-        trigger(refresh_runs, inputs=visitor, outputs=[model, compare_model, dataset], api_visibility="private")
-
-    selected_run = ctx.shared.get("run_id")
-    if selected_run is not None and hasattr(selected_run, "change"):
-
-        def follow_run(value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
-            """The run picked in the Train tab becomes model A here, scored on the rows it was evaluated on."""
-            try:
-                run_id = sources.run_id_of(value)
-            except StudioError:
-                run_id = None
-            choices = run_choices(ctx, visitor, profile, extra_models, include=run_id)
-            datasets = data_choices(ctx, visitor, profile)
-            wanted = sources.run_choice(run_id) if run_id else None
-            if wanted and any(v == wanted for _, v in choices):
-                return gr.update(choices=choices, value=wanted), gr.update(choices=datasets, value=wanted)
-            return gr.update(choices=choices), gr.update(choices=datasets)
-
-        selected_run.change(
-            follow_run, inputs=[selected_run, visitor], outputs=[model, dataset], api_visibility="private"
+        trigger(
+            bind(ctx, refresh_runs), inputs=visitor, outputs=[model, compare_model, dataset], api_visibility="private"
         )
+    gr.api(bind(ctx, evaluate_api), api_name="evaluate", concurrency_id="evaluate", concurrency_limit=2)
+    return EvaluateTab(model=model, dataset=dataset, next_button=next_button)
+
+
+def refresh_runs(ctx: AppContext, visitor: str | None, profile: gr.OAuthProfile | None = None):
+    choices = run_choices(ctx, visitor, profile, hub_model_choices())
+    return (
+        gr.update(choices=choices),
+        gr.update(choices=choices),
+        gr.update(choices=data_choices(ctx, visitor, profile)),
+    )
+
+
+def follow_run(ctx: AppContext, value: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
+    """The run picked in the Train tab becomes model A here, scored on the rows it was evaluated on
+    (when it has a model: a failed or running run is not offered)."""
+    try:
+        run_id = sources.run_id_of(value)
+    except StudioError:
+        run_id = None
+    choices = run_choices(ctx, visitor, profile, hub_model_choices())
+    datasets = data_choices(ctx, visitor, profile)
+    wanted = sources.run_choice(run_id) if run_id else None
+    if wanted and any(v == wanted for _, v in choices):
+        return gr.update(choices=choices, value=wanted), gr.update(choices=datasets, value=wanted)
+    return gr.update(choices=choices), gr.update(choices=datasets)
+
+
+def evaluate_api(
+    ctx: AppContext,
+    model: str = DEFAULT_MODEL,
+    dataset: str = DEFAULT_DATASET,
+    dataset_config: str | None = None,
+    split: str | None = None,
+    text_column: str | None = None,
+    text_pair_column: str | None = None,
+    label_column: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    compare_model: str | None = None,
+    token: str | None = None,
+    profile: gr.OAuthProfile | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    request: gr.Request = None,
+) -> dict:
+    """Score a model on a labelled split: {"report": ..., "report_b": ... or None}.
+
+    model: 'run:<run id>' (one of your runs), a Hub model id, or (off a Space) a local folder.
+    dataset: 'run:<run id>' (the rows that run held out), 'example:sentiment', 'preset:sst2', a Hub id, ...
+    """
+    out = evaluate(
+        ctx, None, token, model, dataset, dataset_config, split, text_column, text_pair_column, label_column,
+        max_rows, bool(compare_model), compare_model, None, profile, oauth_token, request,
+    )  # fmt: skip
+    error = out[0]
+    if isinstance(error, dict) and error.get("visible"):
+        raise gr.Error(str(error.get("value", "")).removeprefix("⚠️ "), duration=None)
+    return {"report": out[1], "report_b": out[2]}

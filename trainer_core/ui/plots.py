@@ -227,6 +227,8 @@ def describe_event(event: dict[str, Any]) -> str | None:
         text = f"{verb} at step {result.get('global_step')}" + (f": {shown}" if shown else "")
     elif kind == "error":
         text = f"error: {event.get('message')}"
+    elif kind == "limit":
+        text = f"limit: {event.get('message')}"
     else:
         return None
     return f"{_clock(event)}  {text}"

@@ -219,6 +219,8 @@ def resolve_dataset(
         path = Path(text).expanduser()
         if path.is_file():
             return DataConfig(dataset=str(path.resolve()), **overrides), "train"
+        if not path.exists() and _looks_like_path(text):
+            raise InputError(f"File not found: '{text}'. Check the path, or give a Hub dataset id (owner/name).")
         if path.is_dir() or _looks_like_path(text):
             raise InputError(
                 f"'{text}' is not a data file. Give a CSV, TSV, JSON, JSONL, Parquet or XLSX file, or a Hub dataset id."

@@ -1,42 +1,81 @@
-"""Train tab: a form that becomes a ``TrainConfig``, a run in the job manager, and a live view of it.
+"""Step 2, Train: the form (``form.TRAIN_FORM``) becomes a ``TrainConfig``, a run in the job manager, and a live view.
 
-Runs live in the ``JobManager`` (threads, one directory per run), not in the browser: a poller reads
-the run's events and streams curves, progress and log to the page. Closing the tab leaves the run
-going; reopening the page lists the visitor's runs and follows a running one again.
+Runs live in the ``JobManager`` (one directory per run), not in the browser: a follower reads the run's
+events and streams curves, progress and log to the page. Closing the tab leaves the run going; reopening
+the page lists the visitor's runs, follows a running one again and puts its settings back in the form.
 
-API endpoints: ``/train`` (streams), ``/stop``, ``/runs``, ``/attach`` (streams), ``/retry_push``,
-``/config``.
+Handlers are module-level functions of ``(ctx, ...)`` that return values keyed by output name
+(``OUTPUTS``); ``build`` lays the tab out, binds them and returns a ``TrainTab`` handle.
+
+UI events (undocumented endpoints): ``/ui_train``, ``/ui_attach``, ``/ui_stop``, ``/ui_resume``, ``/ui_runs``,
+``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/resume``, ``/runs``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import inspect
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from trainer_core.cli import as_cli_command
-from trainer_core.config import DataConfig, HubConfig, ModelConfig, TrainConfig, TrainingConfig, field_help
+from trainer_core import jobs as jobs_lib
+from trainer_core.config import HubConfig, TrainConfig
 from trainer_core.errors import InputError, StudioError
-from trainer_core.hub import redact
-from trainer_core.jobs import event_writer
+from trainer_core.jobs import FileStopFlag, event_writer
 from trainer_core.tasks import CUSTOM, get_preset
-from trainer_core.ui import plots
-from trainer_core.ui.context import AppContext, pick_token, visitor_identity
-from trainer_core.ui.dataset_tab import (
-    MODEL_CHOICES,
-    SOURCE_HUB,
-    check_model,
-    data_config_from_form,
-    display_dataset,
+from trainer_core.ui import dataset_tab, form, plots, sources
+from trainer_core.ui.common import (
+    Header,
+    bind,
+    caller_identity,
+    error_box,
     error_update,
+    secret,
+    user_error,
+    user_message,
+    with_parameters,
 )
+from trainer_core.ui.context import AppContext
 
 POLL_SECONDS = 0.5
 LOG_LINES = 200
-TRACKIO = "trackio"
+
+# The streamed outputs, by name, in the order the UI event lists them.
+OUTPUTS = (
+    "error",
+    "progress",
+    "loss_plot",
+    "score_plot",
+    "log",
+    "pushes",
+    "result",
+    "runs",
+    "runs_table",
+    "events",
+    "start",
+    "stop",
+    "actions",
+    "retry",
+    "resume",
+)
+
+
+@dataclass
+class TrainTab:
+    """What other tabs need from this one."""
+
+    runs: gr.Dropdown  # the run being followed ("run id")
+    model: gr.Dropdown
+    max_length: gr.Number
+    widgets: dict[str, gr.Component]  # form key -> widget
+    evaluate_button: gr.Button  # shown when the followed run has a model
+    demo_button: gr.Button
+    next_button: gr.Button
 
 
 def hardware_defaults(kind: str) -> dict[str, Any]:
@@ -48,115 +87,549 @@ def hardware_defaults(kind: str) -> dict[str, Any]:
     return {"batch_size": 32, "epochs": 3.0}
 
 
-def _secret(oauth_token: gr.OAuthToken | None, typed: str | None, on_space: bool) -> str | None:
-    return pick_token(oauth_token.token if oauth_token is not None else None, typed, on_space=on_space)
-
-
-def _safe(message: str, *tokens: str | None) -> str:
-    for token in tokens:
-        message = redact(message, (token or "").strip() or None)
-    return message
-
-
-def _number(value: Any, name: str, kind: type = float) -> Any:
-    if value is None or value == "":
-        raise InputError(f"{name} is empty: give a number.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got '{value}'.") from None
-    if kind is int:
-        if number != int(number):
-            raise InputError(f"{name} must be a whole number, got {value}.")
-        return int(number)
-    return number
+# ------------------------------------------------------------------------------------------- the config
 
 
 def build_config(
+    ctx: AppContext, identity: str | None, data_values: dict[str, Any], form_values: dict[str, Any]
+) -> TrainConfig:
+    """The ``TrainConfig`` the Dataset tab and this form describe; InputError names the field at fault."""
+    get_preset(data_values.get("task") or CUSTOM)  # an unknown preset name is an InputError
+    data = dataset_tab.data_config(ctx, identity, data_values)
+    task = dataset_tab.effective_task(data_values, data)
+    model = (form_values.get("model") or "").strip()
+    if not model:
+        raise InputError("Model is empty: choose one, e.g. distilbert-base-uncased.")
+    form_values = dict(form_values)
+    form_values["model"] = sources.resolve_model(
+        model, jobs=ctx.jobs, identity=lambda: identity or "", on_space=ctx.on_space
+    )
+    return form.build_config(form_values, data, task=task)
+
+
+def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, Any] | None) -> str:
+    """One line above Start: the dataset, columns and rows the run will train on."""
+    try:
+        data = dataset_tab.data_config(ctx, None, {**values, "source": values.get("source")})
+    except StudioError:
+        data = None
+    name = dataset_tab.display_dataset(values)
+    if not name:
+        return "**Training data:** none chosen yet: pick one in **1 · Dataset**."
+    parts = [f"**Training data:** `{name}`"]
+    if values.get("source") == dataset_tab.SOURCE_HUB and values.get("dataset_config"):
+        parts.append(f"config `{values['dataset_config']}`")
+    parts.append(f"split `{(values.get('split') or 'train').strip()}`")
+    columns = (preview or {}).get("columns") or {}
+    same = preview and not preview.get("error") and _previewed(preview, name)
+
+    def column(key: str, spec_key: str, label: str) -> str | None:
+        chosen = (values.get(key) or "").strip() or (getattr(data, key, None) if data else None)
+        if chosen:
+            return f"{label} `{chosen}`"
+        if same and columns.get(spec_key):
+            return f"{label} `{columns[spec_key]}` (detected)"
+        return None if spec_key == "text_pair" else f"{label} detected when training starts"
+
+    parts += [c for c in (column("text_column", "text", "text"), column("text_pair_column", "text_pair", "second text"),
+                           column("label_column", "label", "label")) if c]  # fmt: skip
+    if same:
+        rows = (preview.get("splits") or {}).get(preview.get("split"))
+        if isinstance(rows, int):
+            parts.append(f"{rows:,} rows")
+        if preview.get("label_names"):
+            parts.append("labels " + ", ".join(f"`{label}`" for label in preview["label_names"]))
+    else:
+        parts.append("press **Preview** in 1 · Dataset to see its rows")
+    return " · ".join(parts) + "."
+
+
+def _previewed(preview: dict[str, Any], name: str) -> bool:
+    shown = str(preview.get("dataset") or "")
+    return bool(shown) and (shown == name or name.endswith("/" + shown) or shown.endswith(name.split("/")[-1]))
+
+
+# ------------------------------------------------------------------------------------------- following
+
+
+class Followers:
+    """A page follows one run at a time: a newer follower (Start, picking a run) ends the older one."""
+
+    def __init__(self) -> None:
+        self._current: dict[str, int] = {}
+        self._tickets = itertools.count(1)
+
+    def take(self, session: str | None) -> tuple[str, int]:
+        key, ticket = session or "", next(self._tickets)
+        self._current[key] = ticket
+        return key, ticket
+
+    def holds(self, key: str, ticket: int) -> bool:
+        return self._current.get(key) == ticket
+
+    def release(self, key: str, ticket: int) -> None:
+        if self._current.get(key) == ticket:
+            del self._current[key]
+
+
+def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[Any, Any]:
+    infos = ctx.jobs.list_runs(identity)
+    choices = [(f"{sources.run_label(info)} · {info.state}", info.run_id) for info in infos]
+    return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
+
+
+def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop_set: bool) -> dict[str, Any]:
+    active = info.state in plots.ACTIVE_STATES
+    ended_with_model = info.state in sources.MODEL_STATES
+    failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
+    progress = _progress_html(view, info)
+    if info.state == "queued" and stop_set:
+        progress = plots.RunView().progress_html("stopping-queued")
+    return {
+        "progress": progress,
+        "loss_plot": gr.update(value=view.loss_frame(), visible=True) if view.loss else gr.update(visible=False),
+        "score_plot": gr.update(value=view.score_frame(), visible=True) if view.scores else gr.update(visible=False),
+        "log": view.log_text(LOG_LINES),
+        "pushes": view.push_markdown(),
+        "result": view.result_markdown(info.state),
+        "events": {
+            "run_id": info.run_id,
+            "state": info.state,
+            "step": view.step,
+            "events": [plots.public_event(e) for e in new],
+        },
+        "start": gr.update(interactive=not active),
+        "stop": gr.update(visible=active and not stop_set),
+        "resume": gr.update(visible=info.state in ("paused", "interrupted")),
+        "actions": gr.update(visible=ended_with_model),
+        "retry": gr.update(visible=not active and failed_push),
+    }
+
+
+def _progress_html(view: plots.RunView, info: Any) -> str:
+    """The progress bar; a run trained in slices (ZeroGPU) says which slice, and whether it waits or is paused."""
+    note = jobs_lib.status_text(info)
+    if note is None:
+        return view.progress_html(info.state, info.queue_position)
+    fraction = info.step / info.total_steps if info.total_steps else 0.0
+    return (
+        f'<div class="ts-progress" data-state="{html.escape(info.state)}">'
+        f'<progress value="{round(fraction * 100)}" max="100" style="width:100%"></progress>'
+        f"<div>{html.escape(note)}</div></div>"
+    )
+
+
+async def resume(
+    ctx: AppContext, followers: Followers, identity: str, run_id: str | None, token: str | bool | None,
+    session: str | None,
+) -> AsyncIterator[dict[str, Any]]:  # fmt: skip
+    """Continue a paused (or interrupted) run from its last checkpoint, then follow it."""
+    if not run_id:
+        raise InputError("No run selected: choose one under 'Your runs'.")
+    if not ctx.jobs.resume(identity, run_id, token=token):
+        state = ctx.jobs.info(identity, run_id).state
+        raise InputError(f"Run {run_id} is {state}: only a paused or interrupted run can be resumed.")
+    yield {"error": error_update(None)}
+    async for updates in follow(ctx, followers, identity, run_id, session):
+        yield updates
+
+
+async def resume_api(
+    ctx: AppContext,
+    followers: Followers,
+    run_id: str,
+    token: str | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
+) -> AsyncIterator[dict]:
+    """Resume one of your paused runs from its last checkpoint and stream it like /train."""
+    hf_token = secret(oauth_token, token, ctx)
+    try:
+        identity = caller_identity(None, profile, request)
+        async for updates in resume(ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)):
+            if "events" in updates:
+                yield updates["events"]
+    except StudioError as err:
+        raise user_error(err, hf_token, token) from err
+
+
+async def follow(
+    ctx: AppContext, followers: Followers, identity: str, run_id: str, session: str | None
+) -> AsyncIterator[dict[str, Any]]:
+    """Stream a run's view until it has ended; a finished run streams once."""
+    key, ticket = followers.take(session)
+    view = plots.RunView()
+    last: tuple[Any, ...] | None = None
+    try:
+        while followers.holds(key, ticket):
+            info = ctx.jobs.info(identity, run_id)  # state first: once ended, every event is on disk
+            new = ctx.jobs.events(identity, run_id, since=view.count)
+            view.add(new)
+            stop_set = FileStopFlag(ctx.jobs.run_dir(identity, run_id)).is_set()
+            ended = info.state not in plots.ACTIVE_STATES
+            state_key = (info.state, info.queue_position, stop_set)
+            if new or state_key != last or ended:
+                updates = view_updates(info, view, new, stop_set)
+                if ended or state_key != last:
+                    updates["runs"], updates["runs_table"] = runs_update(ctx, identity, run_id)
+                yield updates
+            last = state_key
+            if ended:
+                return
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        followers.release(key, ticket)
+
+
+def restore_form(ctx: AppContext, identity: str, run_id: str) -> dict[str, Any]:
+    """A followed run's settings, keyed by data and form keys, to put back in the Dataset and Train forms."""
+    try:
+        config = ctx.jobs.config(identity, run_id)
+    except (StudioError, OSError):
+        return {}
+    values = dataset_tab.form_for_data(ctx, identity, config.data, config.task)
+    return values | form.form_values(config)
+
+
+# ------------------------------------------------------------------------------------------- handlers
+
+
+async def start(
+    ctx: AppContext,
+    followers: Followers,
+    identity: str,
+    config: TrainConfig,
+    token: str | None,
+    session: str | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Start a run for ``identity`` and follow it: the first item is the new run in the runs list."""
+    if config.hub.repo_id and not token:
+        raise InputError(
+            f"Push to Hub repo: pushing to '{config.hub.repo_id}' needs a Hub token with write access: "
+            + ("sign in with Hugging Face above." if ctx.on_space else "paste one above or set HF_TOKEN.")
+        )
+    run_id = ctx.jobs.start(identity, config, token=token)
+    first = {"error": error_update(None)}
+    first["runs"], first["runs_table"] = runs_update(ctx, identity, run_id)
+    yield first
+    async for updates in follow(ctx, followers, identity, run_id, session):
+        yield updates
+
+
+async def train_ui(
+    ctx: AppContext,
+    followers: Followers,
+    visitor: str | None,
+    token: str | None,
+    data_values: dict[str, Any],
+    form_values: dict[str, Any],
+    oauth_token: gr.OAuthToken | None,
+    profile: gr.OAuthProfile | None,
+    request: gr.Request | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Start training from the page's forms; a refused start yields ``{"error": message}`` and runs nothing."""
+    hf_token = secret(oauth_token, token, ctx)
+    try:
+        identity = caller_identity(visitor, profile, None)
+        config = build_config(ctx, identity, data_values, form_values)
+        async for updates in start(ctx, followers, identity, config, hf_token, getattr(request, "session_hash", None)):
+            yield updates
+    except StudioError as err:
+        message = user_message(err, hf_token, token)
+        yield {"error": error_update(message), "events": {"error": message}}
+
+
+async def attach(
+    ctx: AppContext,
+    followers: Followers,
+    visitor: str | None,
+    run_id: str | None,
+    profile: gr.OAuthProfile | None,
+    request: gr.Request | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Follow one of your runs: its settings go back in the form, then its events stream until it ends."""
+    yield {"error": error_update(None)}  # a generator that yields nothing clears every output
+    if not run_id:
+        return
+    try:
+        identity = caller_identity(visitor, profile, None)
+        ctx.jobs.info(identity, run_id)
+    except StudioError as err:
+        yield {"error": error_update(str(err)), "events": {"error": str(err)}}
+        return
+    yield {"restore": restore_form(ctx, identity, run_id)}
+    async for updates in follow(ctx, followers, identity, run_id, getattr(request, "session_hash", None)):
+        yield updates
+
+
+async def on_load(
+    ctx: AppContext,
+    followers: Followers,
+    visitor: str | None,
+    profile: gr.OAuthProfile | None,
+    request: gr.Request | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """On page load: list the visitor's runs and follow a running one (or the newest)."""
+    yield {"error": gr.skip()}
+    if not visitor and profile is None:
+        return
+    identity = caller_identity(visitor, profile, None)
+    infos = ctx.jobs.list_runs(identity)
+    if not infos:
+        return
+    chosen = next((info for info in infos if info.state in plots.ACTIVE_STATES), infos[0])
+    updates: dict[str, Any] = {"restore": restore_form(ctx, identity, chosen.run_id)}
+    updates["runs"], updates["runs_table"] = runs_update(ctx, identity, chosen.run_id)
+    yield updates
+    async for updates in follow(ctx, followers, identity, chosen.run_id, getattr(request, "session_hash", None)):
+        yield updates
+
+
+def list_runs(ctx: AppContext, visitor: str | None, selected: str | None, profile: gr.OAuthProfile | None = None):
+    """Your runs: the dropdown and a table (run, state, model, dataset, steps, metrics, started)."""
+    try:
+        identity = caller_identity(visitor, profile, None)
+    except StudioError as err:
+        return gr.skip(), plots.runs_frame([]), error_update(str(err))
+    dropdown, table = runs_update(ctx, identity, selected)
+    return dropdown, table, error_update(None)
+
+
+def stop_run(ctx: AppContext, identity: str, run_id: str | None) -> dict[str, Any]:
+    """Ask a run to stop after its current step (a queued one will not start); it keeps its last checkpoint."""
+    if not run_id:
+        raise InputError("No run selected: choose one under 'Your runs'.")
+    if not ctx.jobs.stop(identity, run_id):
+        raise InputError(f"Run {run_id} is not running ({ctx.jobs.info(identity, run_id).state}).")
+    return {"stopped": True, "run_id": run_id}
+
+
+def stop_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None = None):
+    try:
+        answer = stop_run(ctx, caller_identity(visitor, profile, None), run_id)
+    except StudioError as err:
+        return error_update(str(err)), {"stopped": False, "run_id": run_id, "error": str(err)}, gr.skip()
+    return error_update(None), answer, gr.update(visible=False)
+
+
+def retry_push(
     ctx: AppContext,
     visitor: str | None,
-    username: str | None,
-    form: dict[str, Any],
-    *,
-    for_display: bool = False,
-) -> TrainConfig:
-    """The ``TrainConfig`` the form describes; InputError says what is wrong with it."""
-    task = form.get("task") or CUSTOM
-    get_preset(task)  # an unknown preset name is an InputError
-    data = data_config_from_form(
-        ctx,
-        visitor,
-        username,
-        source=form["source"],
-        dataset=form["dataset"],
-        dataset_config=form["dataset_config"],
-        split=form["split"],
-        upload_name=form["upload_name"],
-        example=form["example"],
-        text_column=form["text_column"],
-        text_pair_column=form["text_pair_column"],
-        label_column=form["label_column"],
-        max_length=form["max_length"],
+    token: str | None = None,
+    run_id: str | None = None,
+    repo_id: str | None = None,
+    private: bool | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    profile: gr.OAuthProfile | None = None,
+):
+    """Push a finished (or stopped) run's model to the Hub again."""
+    from trainer_core import hub as hub_lib
+
+    hf_token = secret(oauth_token, token, ctx)
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        info = ctx.jobs.info(identity, run_id)
+        if info.state not in sources.MODEL_STATES:
+            raise InputError(f"Run {run_id} is {info.state}: only a finished or stopped run can be pushed.")
+        target = (repo_id or "").strip() or info.repo_id
+        if not target:
+            raise InputError("Push to Hub repo is empty: give the repo to push to (name or user/name).")
+        HubConfig(repo_id=target)  # checks the id's form
+        model_dir = ctx.jobs.model_dir(identity, run_id)
+        if not (model_dir / "config.json").is_file():
+            raise InputError(f"Run {run_id} has no saved model to push.")
+        full = hub_lib.check_write_access(target, hf_token)
+        # The run's push status is the truth: the retry's outcome replaces the final model's.
+        record = event_writer(ctx.jobs.run_dir(identity, run_id))
+        try:
+            url = hub_lib.push_folder(model_dir, full, hf_token, private=bool(private))
+        except StudioError as err:
+            record({"type": "push", "status": "failed", "final": True, "retry": True,
+                    "error": user_message(err, hf_token, token)})  # fmt: skip
+            raise
+        record({"type": "push", "status": "done", "final": True, "retry": True, "repo_id": full})
+    except StudioError as err:
+        message = user_message(err, hf_token, token)
+        return f"❌ Push failed: {message}", {"pushed": False, "error": message}
+    return f"✅ Pushed {run_id} to [{full}](https://huggingface.co/{full}).", {
+        "pushed": True,
+        "repo_id": full,
+        "url": url,
+    }
+
+
+def show_as_cli(
+    ctx: AppContext, visitor: str | None, data_values: dict[str, Any], form_values: dict[str, Any], profile: Any
+):
+    """The current form as a `python -m trainer_core train` command and as YAML."""
+    from trainer_core.cli import as_cli_command
+
+    try:
+        identity = caller_identity(visitor, profile, None)
+        config = build_config(ctx, identity, data_values, form_values)
+    except StudioError as err:
+        return error_update(str(err)), gr.skip(), gr.skip(), gr.skip()
+    config.data.dataset = dataset_tab.display_dataset(data_values)
+    return error_update(None), as_cli_command(config), config.to_yaml(), gr.update(open=True)
+
+
+# ------------------------------------------------------------------------------------------- public API
+
+
+def _api_parameters() -> list[inspect.Parameter]:
+    """/train's parameters: the dataset, then every form field with its config default, then extras."""
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [
+        inspect.Parameter("dataset", keyword, default="example:sentiment", annotation=str),
+        inspect.Parameter("dataset_config", keyword, default=None, annotation=str | None),
+        inspect.Parameter("split", keyword, default="train", annotation=str),
+        inspect.Parameter("text_column", keyword, default=None, annotation=str | None),
+        inspect.Parameter("text_pair_column", keyword, default=None, annotation=str | None),
+        inspect.Parameter("label_column", keyword, default=None, annotation=str | None),
+        inspect.Parameter("task", keyword, default=CUSTOM, annotation=str),
+    ]
+    defaults = form.form_defaults({"model": form.MODEL_CHOICES[0]})
+    params += [
+        inspect.Parameter(f.key, keyword, default=defaults[f.key], annotation=f.python_type) for f in form.TRAIN_FORM
+    ]
+    params += [
+        inspect.Parameter("config", keyword, default=None, annotation=dict | None),
+        inspect.Parameter("token", keyword, default=None, annotation=str | None),
+        inspect.Parameter("oauth_token", keyword, default=None, annotation=gr.OAuthToken | None),
+        inspect.Parameter("profile", keyword, default=None, annotation=gr.OAuthProfile | None),
+        inspect.Parameter("request", keyword, default=None, annotation=gr.Request),
+    ]
+    return params
+
+
+def api_config(ctx: AppContext, identity: str, values: dict[str, Any]) -> TrainConfig:
+    """The config of an API call: a whole ``config`` dict (as in a YAML file), or named options."""
+    whole = values.pop("config", None)
+    if whole:
+        return TrainConfig.from_dict(whole)
+    dataset = (values.pop("dataset") or "").strip()
+    data_values = {
+        "source": dataset_tab.SOURCE_HUB,
+        "dataset": dataset,
+        **{key: values.pop(key, None) for key in dataset_tab.DATA_KEYS if key not in ("source", "dataset")},
+    }
+    if dataset.startswith(sources.EXAMPLE_PREFIX):
+        data_values |= {"source": dataset_tab.SOURCE_EXAMPLE, "example": dataset[len(sources.EXAMPLE_PREFIX) :]}
+    elif dataset.startswith(sources.PRESET_PREFIX):
+        preset = get_preset(dataset[len(sources.PRESET_PREFIX) :])
+        data_values |= {"dataset": preset.dataset, "dataset_config": preset.dataset_config, "task": preset.name}
+    return build_config(ctx, identity, data_values, values)
+
+
+def make_train_api(ctx: AppContext, followers: Followers):
+    async def train(**values: Any) -> AsyncIterator[dict]:
+        """Train a classifier and stream the run: each item is {"run_id", "state", "step", "events": [new]}.
+
+        dataset: 'example:sentiment', 'example:paraphrase', 'preset:sst2' (any preset), a Hub dataset id,
+        or (off a Space) a local file. Every training option has the config's default; or give one
+        `config` dict with the sections of a YAML config file. You are identified by your session (or
+        your Hugging Face sign-in): /follow, /stop and /runs see the runs of the same client.
+        """
+        request, profile, oauth_token = values.pop("request"), values.pop("profile"), values.pop("oauth_token")
+        typed = values.pop("token")
+        hf_token = secret(oauth_token, typed, ctx)
+        try:
+            identity = caller_identity(None, profile, request)
+            config = api_config(ctx, identity, values)
+            # Keyed by the caller's session: with None, two API callers would end each other's stream.
+            session = getattr(request, "session_hash", None)
+            async for updates in start(ctx, followers, identity, config, hf_token, session):
+                if "events" in updates:
+                    yield updates["events"]
+        except StudioError as err:
+            raise user_error(err, hf_token, typed) from err
+
+    return with_parameters(train, _api_parameters(), returns=dict)
+
+
+async def follow_api(
+    ctx: AppContext,
+    followers: Followers,
+    run_id: str,
+    profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
+) -> AsyncIterator[dict]:
+    """Stream one of your runs (all its events, then new ones) until it ends."""
+    try:
+        identity = caller_identity(None, profile, request)
+        ctx.jobs.info(identity, run_id)
+    except StudioError as err:
+        raise user_error(err) from err
+    async for updates in follow(ctx, followers, identity, run_id, None):
+        yield updates["events"]
+
+
+def stop_api(ctx: AppContext, run_id: str, profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> dict:
+    """Stop one of your runs after its current step (it keeps its last checkpoint)."""
+    try:
+        return stop_run(ctx, caller_identity(None, profile, request), run_id)
+    except StudioError as err:
+        raise user_error(err) from err
+
+
+def runs_api(ctx: AppContext, profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> list:
+    """Your runs, newest first: id, state, model, dataset, steps and final metrics."""
+    try:
+        identity = caller_identity(None, profile, request)
+    except StudioError as err:
+        raise user_error(err) from err
+    return [
+        {
+            "run_id": info.run_id,
+            "name": sources.run_label(info),
+            "state": info.state,
+            "model": sources.short_name(info.model),
+            "dataset": sources.short_name(info.dataset),
+            "step": info.step,
+            "total_steps": info.total_steps,
+            "metrics": info.metrics,
+            "error": info.error,
+        }
+        for info in ctx.jobs.list_runs(identity)
+    ]
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+
+def _widget(f: form.FormField, value: Any) -> gr.Component:
+    """The widget for one form field, from its kind, limits and choices. Numbers carry no `minimum=`:
+    gradio would refuse an out-of-range value with a message that names no field; the form does it."""
+    common = {"label": f.label, "info": f.info(), "elem_id": f"train-{f.key.replace('_', '-')}"}
+    if f.kind == "bool":
+        return gr.Checkbox(value=bool(value), **common)
+    if f.kind == "list":
+        return gr.Dropdown(list(f.allowed), value=list(value or []), multiselect=True, **common)
+    if f.allowed:
+        return gr.Dropdown(list(f.allowed), value=value, **common)
+    if f.suggestions:
+        return gr.Dropdown(list(f.suggestions), value=value or f.suggestions[0], allow_custom_value=True, **common)
+    if f.kind in ("int", "float"):
+        if f.kind == "float" and f.minimum == 0 and f.maximum is not None and 0.5 <= f.maximum <= 1:
+            # A share (warmup): the page's slider cannot leave its range; API callers get the form's check.
+            return gr.Slider(f.minimum, f.maximum, value=value, step=0.01, **common)
+        # No precision=0 for whole numbers either: gradio would round 1.5 to 2 without a word.
+        return gr.Number(value=value, **common)
+    return gr.Textbox(value=value or "", **common)
+
+
+def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> TrainTab:
+    defaults = form.form_defaults(hardware_defaults(ctx.hardware.kind) | {"max_length": data.max_length.value})
+    followers = Followers()
+
+    gr.Markdown(
+        "**Step 2 of 4 · Train.** Check the data line below, choose a model and press **Start training**. "
+        "The run goes on if you close the page; come back to follow it.",
+        elem_classes=["ts-step"],
     )
-    if for_display:
-        data.dataset = display_dataset(form["source"], form["dataset"], form["upload_name"], form["example"])
-    eval_steps = _number(form.get("eval_steps") or 0, "Eval steps", int)
-    training = TrainingConfig(
-        epochs=_number(form["epochs"], "Epochs"),
-        max_steps=_number(form["max_steps"], "Max steps", int),
-        batch_size=_number(form["batch_size"], "Batch size", int),
-        eval_batch_size=max(_number(form["batch_size"], "Batch size", int), 1) * 2,
-        learning_rate=_number(form["learning_rate"], "Learning rate"),
-        weight_decay=_number(form["weight_decay"], "Weight decay"),
-        warmup_ratio=_number(form["warmup_ratio"], "Warmup ratio"),
-        seed=_number(form["seed"], "Seed", int),
-        eval_steps=eval_steps if eval_steps > 0 else None,
-        report_to=[TRACKIO] if form.get("report_trackio") else [],
-    )
-    if training.max_steps == 0:
-        training.max_steps = -1
-    hub = HubConfig(repo_id=(form.get("repo_id") or "").strip() or None, private=bool(form.get("private")))
-    model = ModelConfig(model=check_model(ctx, form.get("model")))
-    # A preset applies only to its own Hub dataset; on another dataset the run is a custom one.
-    if form["source"] != SOURCE_HUB and task != CUSTOM:
-        task = CUSTOM
-    return TrainConfig(task=task, data=data, model=model, training=training, hub=hub)
-
-
-FORM_KEYS = (
-    "source",
-    "dataset",
-    "dataset_config",
-    "split",
-    "upload_name",
-    "example",
-    "task",
-    "text_column",
-    "text_pair_column",
-    "label_column",
-    "model",
-    "epochs",
-    "max_steps",
-    "batch_size",
-    "learning_rate",
-    "max_length",
-    "seed",
-    "warmup_ratio",
-    "weight_decay",
-    "eval_steps",
-    "report_trackio",
-    "repo_id",
-    "private",
-)
-
-
-def render(ctx: AppContext) -> None:
-    shared = ctx.shared
-    visitor = shared["visitor"]
-    typed_token = shared["token"]
-    defaults = hardware_defaults(ctx.hardware.kind)
-    root = gr.context.Context.root_block
-
     if not ctx.hardware.is_gpu:
         gr.Markdown(
             "**Running on CPU.** Training works but is slow: the defaults here are small (batch size "
@@ -165,83 +638,33 @@ def render(ctx: AppContext) -> None:
         )
     else:
         gr.Markdown(f"Training on **{ctx.hardware.describe()}**.", elem_id="train-hardware")
+    data_line = gr.Markdown(elem_id="train-data")
 
+    widgets: dict[str, gr.Component] = {}
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=320):
-            model = gr.Dropdown(
-                list(MODEL_CHOICES),
-                value=MODEL_CHOICES[0],
-                label="Model",
-                info=field_help(ModelConfig, "model")
-                if not ctx.on_space
-                else "A Hub model id, e.g. bert-base-uncased.",
-                allow_custom_value=True,
-                elem_id="train-model",
-            )
-            with gr.Row():
-                epochs = gr.Number(
-                    defaults["epochs"], label="Epochs", minimum=0, info=field_help(TrainingConfig, "epochs")
-                )
-                max_steps = gr.Number(
-                    -1, label="Max steps", precision=0, info=field_help(TrainingConfig, "max_steps") + " -1: no limit.",
-                    elem_id="train-max-steps",
-                )  # fmt: skip
-            with gr.Row():
-                batch_size = gr.Number(
-                    defaults["batch_size"], label="Batch size", precision=0, minimum=1,
-                    info=field_help(TrainingConfig, "batch_size"),
-                )  # fmt: skip
-                learning_rate = gr.Number(
-                    3e-5, label="Learning rate", minimum=0, info=field_help(TrainingConfig, "learning_rate")
-                )
-            with gr.Row():
-                max_length = gr.Number(
-                    shared["max_length"].value, label="Max length (tokens)", precision=0, minimum=8,
-                    info=field_help(DataConfig, "max_length"), elem_id="train-max-length",
-                )  # fmt: skip
-                seed = gr.Number(42, label="Seed", precision=0, info=field_help(TrainingConfig, "seed"))
+        with gr.Column(scale=2, min_width=300):
+            main = [f for f in form.TRAIN_FORM if f.group == form.MAIN]
+            for i in range(0, len(main), 2):
+                with gr.Row():
+                    for f in main[i : i + 2]:
+                        widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Accordion("More options", open=False):
-                with gr.Row():
-                    warmup_ratio = gr.Slider(
-                        0,
-                        0.5,
-                        value=0.1,
-                        step=0.01,
-                        label="Warmup ratio",
-                        info=field_help(TrainingConfig, "warmup_ratio"),
-                    )
-                    weight_decay = gr.Number(
-                        0.01, label="Weight decay", minimum=0, info=field_help(TrainingConfig, "weight_decay")
-                    )
-                with gr.Row():
-                    eval_steps = gr.Number(
-                        0, label="Eval steps", precision=0, minimum=0,
-                        info=field_help(TrainingConfig, "eval_steps") + " 0: every epoch.",
-                    )  # fmt: skip
-                    report_trackio = gr.Checkbox(
-                        False,
-                        label="Log metrics to trackio",
-                        info=field_help(TrainingConfig, "report_to") + " Local by default.",
-                    )
+                for f in (f for f in form.TRAIN_FORM if f.group == form.MORE):
+                    widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Row():
-                repo_id = gr.Textbox(
-                    "",
-                    label="Push to Hub repo (optional)",
-                    placeholder="my-classifier or user/my-classifier",
-                    info=field_help(HubConfig, "repo_id"),
-                    elem_id="train-repo-id",
-                )
-                private = gr.Checkbox(False, label="Private repo", info=field_help(HubConfig, "private"))
+                for f in (f for f in form.TRAIN_FORM if f.group == form.HUB):
+                    widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Row():
-                start = gr.Button("Start training", variant="primary", elem_id="train-start")
-                stop = gr.Button("Stop", variant="stop", elem_id="train-stop")
+                start_button = gr.Button("Start training", variant="primary", elem_id="train-start")
+                stop_button = gr.Button("Stop", variant="stop", visible=False, elem_id="train-stop")
+                resume_button = gr.Button("Resume", visible=False, elem_id="train-resume")
                 show_config = gr.Button("Show as CLI / YAML", elem_id="train-show-config")
-            error_box = gr.Markdown(visible=False, elem_id="train-error", elem_classes=["ts-error"])
+            errors = error_box("train-error")
             notice = gr.Markdown(elem_id="train-notice")
             with gr.Accordion("Command line and YAML", open=False) as config_panel:
                 cli_code = gr.Code(language="shell", label="CLI", interactive=False, elem_id="train-cli")
                 yaml_code = gr.Code(language="yaml", label="config.yaml", interactive=False, elem_id="train-yaml")
-        with gr.Column(scale=3, min_width=360):
+        with gr.Column(scale=3, min_width=300):
             with gr.Row():
                 runs = gr.Dropdown(
                     [],
@@ -254,6 +677,10 @@ def render(ctx: AppContext) -> None:
                 )
                 refresh = gr.Button("Refresh", scale=1, min_width=80, elem_id="train-refresh")
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
+            with gr.Row(visible=False) as actions:
+                evaluate_button = gr.Button("Evaluate this run →", variant="primary", elem_id="train-evaluate")
+                demo_button = gr.Button("Try it in the Demo →", elem_id="train-demo")
+                push_button = gr.Button("Push to the Hub", elem_id="train-push")
             with gr.Row():
                 loss_plot = gr.LinePlot(
                     None,
@@ -264,6 +691,7 @@ def render(ctx: AppContext) -> None:
                     x_axis_format="d",
                     title="Loss",
                     height=280,
+                    visible=False,
                     elem_id="train-loss",
                 )
                 score_plot = gr.LinePlot(
@@ -274,14 +702,16 @@ def render(ctx: AppContext) -> None:
                     x_axis_format="d",
                     title="Eval metrics",
                     height=280,
+                    visible=False,
                     elem_id="train-metrics",
                 )
             result_md = gr.Markdown(elem_id="train-result")
             pushes_md = gr.Markdown(elem_id="train-pushes")
-            retry = gr.Button("Retry push", size="sm", elem_id="train-retry-push")
+            retry = gr.Button("Retry push", size="sm", visible=False, elem_id="train-retry-push")
             log = gr.Textbox(
                 label="Log", lines=10, max_lines=10, interactive=False, autoscroll=True, elem_id="train-log"
             )
+            next_button = gr.Button("Next: Evaluate →", elem_id="train-next")
             with gr.Accordion("Your runs as a table", open=False):
                 runs_table = gr.Dataframe(
                     plots.runs_frame([]), interactive=False, label="Runs", elem_id="train-runs-table"
@@ -289,337 +719,198 @@ def render(ctx: AppContext) -> None:
             with gr.Accordion("Raw events", open=False):
                 events_json = gr.JSON(label="Events", elem_id="train-events")
 
-    shared["run_id"] = runs
-    shared["model"] = model
+    components = {
+        "error": errors,
+        "progress": progress,
+        "loss_plot": loss_plot,
+        "score_plot": score_plot,
+        "log": log,
+        "pushes": pushes_md,
+        "result": result_md,
+        "runs": runs,
+        "runs_table": runs_table,
+        "events": events_json,
+        "start": start_button,
+        "stop": stop_button,
+        "resume": resume_button,
+        "actions": actions,
+        "retry": retry,
+    }
+    data_inputs = [data.inputs[key] for key in dataset_tab.DATA_KEYS]
+    form_keys = [f.key for f in form.TRAIN_FORM]
+    form_inputs = [widgets[key] for key in form_keys]
+    restorable = {**data.inputs, **widgets}
+    stream_outputs = [components[name] for name in OUTPUTS] + list(restorable.values())
 
-    # Keep the Dataset tab's tokenizer and max length in step with the model and max length here.
-    shared["tokenizer"].change(lambda v: v, shared["tokenizer"], model, api_visibility="private", queue=False)
-    model.input(lambda v: v, model, shared["tokenizer"], api_visibility="private", queue=False)
-    shared["max_length"].change(lambda v: v, shared["max_length"], max_length, api_visibility="private", queue=False)
-    max_length.input(lambda v: v, max_length, shared["max_length"], api_visibility="private", queue=False)
+    def to_components(updates: dict[str, Any]) -> dict[Any, Any]:
+        out = {components[name]: value for name, value in updates.items() if name in components}
+        for key, value in (updates.get("restore") or {}).items():
+            if key in restorable:
+                out[restorable[key]] = value
+        return out
 
-    form_inputs = [
-        shared["dataset_source"],
-        shared["dataset"],
-        shared["dataset_config"],
-        shared["split"],
-        shared["upload_name"],
-        shared["example"],
-        shared["task"],
-        shared["text_column"],
-        shared["text_pair_column"],
-        shared["label_column"],
-        model,
-        epochs,
-        max_steps,
-        batch_size,
-        learning_rate,
-        max_length,
-        seed,
-        warmup_ratio,
-        weight_decay,
-        eval_steps,
-        report_trackio,
-        repo_id,
-        private,
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    specials = [
+        inspect.Parameter("oauth_token", keyword, default=None, annotation=gr.OAuthToken | None),
+        inspect.Parameter("profile", keyword, default=None, annotation=gr.OAuthProfile | None),
+        inspect.Parameter("request", keyword, default=None, annotation=gr.Request),
     ]
-    stream_outputs = [
-        error_box,
-        progress,
-        loss_plot,
-        score_plot,
-        log,
-        pushes_md,
-        result_md,
-        runs,
-        runs_table,
-        events_json,
-        start,
+    form_params = [
+        inspect.Parameter("visitor", keyword, default=None, annotation=str | None),
+        inspect.Parameter("token", keyword, default=None, annotation=str | None),
+        *[inspect.Parameter(key, keyword, default=None, annotation=Any) for key in dataset_tab.DATA_KEYS],
+        *[inspect.Parameter(key, keyword, default=None, annotation=Any) for key in form_keys],
     ]
 
-    # ------------------------------------------------------------------ helpers over the job manager
-    def runs_update(identity: str, selected: str | None) -> tuple[Any, Any]:
-        infos = ctx.jobs.list_runs(identity)
-        choices = [(info.label, info.run_id) for info in infos]
-        return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
+    def split_values(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        data_values = {key: values[key] for key in dataset_tab.DATA_KEYS}
+        form_values = {key: values[key] for key in form_keys}
+        return data_values, form_values
 
-    def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]]) -> dict[Any, Any]:
-        active = info.state in plots.ACTIVE_STATES
-        return {
-            progress: view.progress_html(info.state, info.queue_position),
-            loss_plot: view.loss_frame() if view.loss else None,
-            score_plot: view.score_frame() if view.scores else None,
-            log: view.log_text(LOG_LINES),
-            pushes_md: view.push_markdown(),
-            result_md: view.result_markdown(info.state),
-            events_json: {
-                "run_id": info.run_id,
-                "state": info.state,
-                "step": view.step,
-                "events": [plots.public_event(e) for e in new],
-            },
-            start: gr.update(interactive=not active),
-        }
+    async def train_event(**values: Any):
+        data_values, form_values = split_values(values)
+        async for updates in train_ui(
+            ctx, followers, values["visitor"], values["token"], data_values, form_values,
+            values["oauth_token"], values["profile"], values["request"],
+        ):  # fmt: skip
+            yield to_components(updates)
 
-    followers: dict[str, int] = {}  # page session -> ticket of the one follower it may run
-    tickets = itertools.count(1)
+    def config_event(**values: Any):
+        data_values, form_values = split_values(values)
+        return show_as_cli(ctx, values["visitor"], data_values, form_values, values["profile"])
 
-    async def follow(identity: str, run_id: str, session: str | None) -> AsyncIterator[dict[Any, Any]]:
-        """Stream a run's view until it has ended; a finished run streams once.
-
-        A page follows one run at a time: a newer follower (Start, picking a run) ends the older one.
-        """
-        key_session = session or ""
-        ticket = next(tickets)
-        followers[key_session] = ticket
-        try:
-            async for updates in _follow(identity, run_id, lambda: followers.get(key_session) == ticket):
-                yield updates
-        finally:
-            if followers.get(key_session) == ticket:
-                del followers[key_session]
-
-    async def _follow(identity: str, run_id: str, current: Any) -> AsyncIterator[dict[Any, Any]]:
-        view = plots.RunView()
-        last: tuple[Any, ...] | None = None
-        while current():
-            info = ctx.jobs.info(identity, run_id)  # state first: once ended, every event is on disk
-            new = ctx.jobs.events(identity, run_id, since=view.count)
-            view.add(new)
-            ended = info.state not in plots.ACTIVE_STATES
-            key = (info.state, info.queue_position)
-            if new or key != last or ended:
-                updates = view_updates(info, view, new)
-                if ended or key != last:
-                    updates[runs], updates[runs_table] = runs_update(identity, run_id)
-                yield updates
-            last = key
-            if ended:
-                return
-            await asyncio.sleep(POLL_SECONDS)
-
-    # ------------------------------------------------------------------ handlers
-    async def train(
-        visitor: str | None,
-        token: str | None = None,
-        source: str | None = None,
-        dataset: str | None = None,
-        dataset_config: str | None = None,
-        split: str | None = None,
-        upload_name: str | None = None,
-        example: str | None = None,
-        task: str | None = None,
-        text_column: str | None = None,
-        text_pair_column: str | None = None,
-        label_column: str | None = None,
-        model: str | None = None,
-        epochs: float | None = None,
-        max_steps: float | None = None,
-        batch_size: float | None = None,
-        learning_rate: float | None = None,
-        max_length: float | None = None,
-        seed: float | None = None,
-        warmup_ratio: float | None = None,
-        weight_decay: float | None = None,
-        eval_steps: float | None = None,
-        report_trackio: bool | None = None,
-        repo_id: str | None = None,
-        private: bool | None = None,
-        oauth_token: gr.OAuthToken | None = None,
-        profile: gr.OAuthProfile | None = None,
-        request: gr.Request | None = None,
-    ) -> AsyncIterator[dict[Any, Any]]:
-        """Start a training run and stream its events until it ends.
-
-        Every streamed item carries a JSON ``{"run_id", "state", "step", "events": [new events]}``; a
-        refused start yields ``{"error": message}`` and nothing runs.
-        """
-        values = locals()
-        form = {key: values[key] for key in FORM_KEYS}
-        secret = _secret(oauth_token, token, ctx.on_space)
-        username = profile.username if profile else None
-        try:
-            identity = visitor_identity(visitor, username)
-            config = build_config(ctx, visitor, username, form)
-            if config.hub.repo_id and not secret:
-                raise InputError(
-                    f"Pushing to '{config.hub.repo_id}' needs a Hub token with write access: "
-                    + ("sign in with Hugging Face above." if ctx.on_space else "paste one above or set HF_TOKEN.")
-                )
-            run_id = ctx.jobs.start(identity, config, token=secret)
-        except StudioError as err:
-            message = _safe(str(err), secret, token)
-            yield {error_box: error_update(message), events_json: {"error": message}}
-            return
-        first = {error_box: error_update(None)}
-        first[runs], first[runs_table] = runs_update(identity, run_id)
-        yield first
-        async for updates in follow(identity, run_id, getattr(request, "session_hash", None)):
-            yield updates
-
-    async def attach(visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
-        """Follow one of your runs: stream its events (all of them, then new ones) until it ends."""
-        # A generator must yield at least once: one that yields nothing clears every output.
-        yield {error_box: error_update(None)}
-        if not run_id:
-            return
-        try:
-            identity = visitor_identity(visitor, profile.username if profile else None)
-            ctx.jobs.info(identity, run_id)
-        except StudioError as err:
-            yield {error_box: error_update(str(err)), events_json: {"error": str(err)}}
-            return
-        async for updates in follow(identity, run_id, getattr(request, "session_hash", None)):
-            yield updates
-
-    async def on_load(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
-        """On page load: list the visitor's runs and follow a running one."""
-        yield {error_box: gr.skip()}  # at least one yield: a generator that yields nothing clears its outputs
-        if not visitor and profile is None:
-            return
-        identity = visitor_identity(visitor, profile.username if profile else None)
-        infos = ctx.jobs.list_runs(identity)
-        active = next((info for info in infos if info.state in plots.ACTIVE_STATES), None)
-        if active is None:
-            dropdown, table = runs_update(identity, infos[0].run_id if infos else None)
-            yield {runs: dropdown, runs_table: table}
-            if infos:
-                async for updates in follow(identity, infos[0].run_id, getattr(request, "session_hash", None)):
-                    yield updates
-            return
-        async for updates in follow(identity, active.run_id, getattr(request, "session_hash", None)):
-            yield updates
-
-    def list_runs(visitor: str | None, selected: str | None, profile: gr.OAuthProfile | None):
-        """Your runs: the dropdown and a table (run, state, model, dataset, steps, metrics, started)."""
-        try:
-            identity = visitor_identity(visitor, profile.username if profile else None)
-        except StudioError as err:
-            return gr.skip(), plots.runs_frame([]), error_update(str(err))
-        dropdown, table = runs_update(identity, selected)
-        return dropdown, table, error_update(None)
-
-    def stop_run(visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None):
-        """Ask a run to stop after its current step; it keeps its last checkpoint."""
-        if not run_id:
-            message = "No run selected: choose one under 'Your runs'."
-            return error_update(message), {"stopped": False, "error": message}
-        try:
-            identity = visitor_identity(visitor, profile.username if profile else None)
-            stopping = ctx.jobs.stop(identity, run_id)
-        except StudioError as err:
-            return error_update(str(err)), {"stopped": False, "run_id": run_id, "error": str(err)}
-        if not stopping:
-            message = f"Run {run_id} is not running ({ctx.jobs.info(identity, run_id).state})."
-            return error_update(message), {"stopped": False, "run_id": run_id, "error": message}
-        return error_update(None), {"stopped": True, "run_id": run_id}
-
-    def retry_push(
-        visitor: str | None,
-        token: str | None = None,
-        run_id: str | None = None,
-        repo_id: str | None = None,
-        private: bool | None = None,
-        oauth_token: gr.OAuthToken | None = None,
-        profile: gr.OAuthProfile | None = None,
+    async def attach_event(
+        visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None, request: gr.Request
     ):
-        """Push a finished (or stopped) run's model to the Hub again."""
-        from trainer_core import hub as hub_lib
+        async for updates in attach(ctx, followers, visitor, run_id, profile, request):
+            yield to_components(updates)
 
-        secret = _secret(oauth_token, token, ctx.on_space)
-        try:
-            if not run_id:
-                raise InputError("No run selected: choose one under 'Your runs'.")
-            identity = visitor_identity(visitor, profile.username if profile else None)
-            info = ctx.jobs.info(identity, run_id)
-            if info.state not in ("finished", "stopped"):
-                raise InputError(f"Run {run_id} is {info.state}: only a finished or stopped run can be pushed.")
-            target = (repo_id or "").strip() or info.repo_id
-            if not target:
-                raise InputError("Give the Hub repo to push to (name or user/name).")
-            HubConfig(repo_id=target)  # checks the id's form
-            model_dir = ctx.jobs.model_dir(identity, run_id)
-            if not (model_dir / "config.json").is_file():
-                raise InputError(f"Run {run_id} has no saved model to push.")
-            full = hub_lib.check_write_access(target, secret)
-            # The run's push status is the truth: the retry's outcome replaces the final model's.
-            record = event_writer(ctx.jobs.run_dir(identity, run_id))
-            try:
-                url = hub_lib.push_folder(model_dir, full, secret, private=bool(private))
-            except StudioError as err:
-                record({"type": "push", "status": "failed", "final": True, "retry": True,
-                        "error": _safe(str(err), secret, token)})  # fmt: skip
-                raise
-            record({"type": "push", "status": "done", "final": True, "retry": True, "repo_id": full})
-        except StudioError as err:
-            message = _safe(str(err), secret, token)
-            return f"❌ Push failed: {message}", {"pushed": False, "error": message}
-        return f"✅ Pushed {run_id} to [{full}](https://huggingface.co/{full}).", {
-            "pushed": True,
-            "repo_id": full,
-            "url": url,
-        }
-
-    def show_as_cli(
+    async def resume_event(
         visitor: str | None,
-        source: str | None = None,
-        dataset: str | None = None,
-        dataset_config: str | None = None,
-        split: str | None = None,
-        upload_name: str | None = None,
-        example: str | None = None,
-        task: str | None = None,
-        text_column: str | None = None,
-        text_pair_column: str | None = None,
-        label_column: str | None = None,
-        model: str | None = None,
-        epochs: float | None = None,
-        max_steps: float | None = None,
-        batch_size: float | None = None,
-        learning_rate: float | None = None,
-        max_length: float | None = None,
-        seed: float | None = None,
-        warmup_ratio: float | None = None,
-        weight_decay: float | None = None,
-        eval_steps: float | None = None,
-        report_trackio: bool | None = None,
-        repo_id: str | None = None,
-        private: bool | None = None,
-        profile: gr.OAuthProfile | None = None,
+        token: str | None,
+        run_id: str | None,
+        oauth_token: gr.OAuthToken | None,
+        profile: gr.OAuthProfile | None,
+        request: gr.Request,
     ):
-        """The current form as a `python -m trainer_core train` command and as YAML."""
-        values = locals()
-        form = {key: values[key] for key in FORM_KEYS}
+        hf_token = secret(oauth_token, token, ctx)
         try:
-            config = build_config(ctx, visitor, profile.username if profile else None, form, for_display=True)
+            identity = caller_identity(visitor, profile, None)
+            async for updates in resume(
+                ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)
+            ):
+                yield to_components(updates)
         except StudioError as err:
-            return error_update(str(err)), gr.skip(), gr.skip(), gr.skip()
-        return error_update(None), as_cli_command(config), config.to_yaml(), gr.update(open=True)
+            message = user_message(err, hf_token, token)
+            yield to_components({"error": error_update(message), "events": {"error": message}})
 
-    # ------------------------------------------------------------------ wiring
-    start.click(
-        train,
-        [visitor, typed_token, *form_inputs],
+    async def load_event(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
+        async for updates in on_load(ctx, followers, visitor, profile, request):
+            yield to_components(updates)
+
+    start_button.click(
+        with_parameters(train_event, form_params + specials),
+        [header.visitor, header.token, *data_inputs, *form_inputs],
         stream_outputs,
-        api_name="train",
+        api_name="ui_train",
+        api_visibility="undocumented",
         concurrency_limit=None,
         show_progress="hidden",
     )
     runs.input(
-        attach, [visitor, runs], stream_outputs, api_name="attach", concurrency_limit=None, show_progress="hidden"
+        attach_event,
+        [header.visitor, runs],
+        stream_outputs,
+        api_name="ui_attach",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+        show_progress="hidden",
     )
-    root.load(
-        on_load, [visitor], stream_outputs, api_visibility="private", concurrency_limit=None, show_progress="hidden"
+    gr.context.Context.root_block.load(
+        load_event,
+        [header.visitor],
+        stream_outputs,
+        api_visibility="private",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
+    refresh.click(
+        bind(ctx, list_runs),
+        [header.visitor, runs],
+        [runs, runs_table, errors],
+        api_name="ui_runs",
+        api_visibility="undocumented",
+    )
+    stop_button.click(
+        bind(ctx, stop_ui),
+        [header.visitor, runs],
+        [errors, events_json, stop_button],
+        api_name="ui_stop",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+    )
+    resume_button.click(
+        resume_event,
+        [header.visitor, header.token, runs],
+        stream_outputs,
+        api_name="ui_resume",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
+    retry_inputs = [header.visitor, header.token, runs, widgets["repo_id"], widgets["private"]]
+    for button in (retry, push_button):
+        button.click(
+            bind(ctx, retry_push),
+            retry_inputs,
+            [notice, events_json],
+            api_name="ui_retry_push" if button is retry else None,
+            api_visibility="undocumented" if button is retry else "private",
+        )
+    show_config.click(
+        with_parameters(config_event, form_params + specials[1:2]),
+        [header.visitor, header.token, *data_inputs, *form_inputs],
+        [errors, cli_code, yaml_code, config_panel],
+        api_name="ui_config",
+        api_visibility="undocumented",
     )
 
-    refresh.click(list_runs, [visitor, runs], [runs, runs_table, error_box], api_name="runs")
-    stop.click(stop_run, [visitor, runs], [error_box, events_json], api_name="stop", concurrency_limit=None)
-    retry.click(
-        retry_push, [visitor, typed_token, runs, repo_id, private], [notice, events_json], api_name="retry_push"
+    # What will be trained on, kept in step with the Dataset tab.
+    def data_event(preview: Any, *values: Any) -> str:
+        return describe_data(ctx, dict(zip(dataset_tab.DATA_KEYS, values, strict=True)), preview)
+
+    describe_inputs = [data.preview, *data_inputs]
+    for component in describe_inputs:
+        component.change(data_event, describe_inputs, data_line, api_visibility="private", queue=False)
+    gr.context.Context.root_block.load(data_event, describe_inputs, data_line, api_visibility="private", queue=False)
+
+    gr.api(make_train_api(ctx, followers), api_name="train", concurrency_limit=None)
+    gr.api(bind_followers(ctx, followers, follow_api), api_name="follow", concurrency_limit=None)
+    gr.api(bind(ctx, stop_api), api_name="stop", concurrency_limit=None)
+    gr.api(bind_followers(ctx, followers, resume_api), api_name="resume", concurrency_limit=None)
+    gr.api(bind(ctx, runs_api), api_name="runs")
+
+    return TrainTab(
+        runs=runs,
+        model=widgets["model"],
+        max_length=widgets["max_length"],
+        widgets=widgets,
+        evaluate_button=evaluate_button,
+        demo_button=demo_button,
+        next_button=next_button,
     )
-    show_config.click(
-        show_as_cli,
-        [visitor, *form_inputs],
-        [error_box, cli_code, yaml_code, config_panel],
-        api_name="config",
-    )
+
+
+def bind_followers(ctx: AppContext, followers: Followers, fn: Any) -> Any:
+    """``fn(ctx, followers, ...)`` as a gradio handler (see ``common.bind``)."""
+    params = list(inspect.signature(fn).parameters.values())[2:]
+
+    async def handler(*args: Any) -> AsyncIterator[dict]:
+        async for item in fn(ctx, followers, *args):
+            yield item
+
+    handler.__name__ = fn.__name__.removesuffix("_api")
+    handler.__doc__ = fn.__doc__
+    handler.__signature__ = inspect.Signature(params, return_annotation=dict)
+    handler.__annotations__ = {p.name: p.annotation for p in params} | {"return": dict}
+    return handler

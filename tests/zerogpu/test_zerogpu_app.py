@@ -1,0 +1,160 @@
+"""Trainer Studio on a ZeroGPU Space, under the real ``spaces`` package and a stand-in device API.
+
+Slow: the app starts in its own process (about half a minute here) and trains for real, on the CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from zerogpu_support import PRIVATE_MODEL, PUBLIC_MODEL, SLICE_STEPS, ip_token
+
+from trainer_core.config import TrainConfig
+from trainer_core.jobs import owner_key
+
+pytestmark = pytest.mark.slow
+
+
+def options(**overrides) -> dict:
+    """The shipped example dataset and a tiny model from the Hub (double), 12 steps: three slices of 4."""
+    values = {
+        "dataset": "example:sentiment",
+        "model": PUBLIC_MODEL,
+        "max_steps": 12,
+        "batch_size": 8,
+        "learning_rate": 5e-3,
+        "max_length": 32,
+        "eval_steps": 6,
+        "warmup_ratio": 0.0,
+    }
+    return values | overrides
+
+
+def stream(job, timeout: float = 300) -> list[dict]:
+    """The items of a streamed /train or /resume call: ``{"run_id", "state", "step", "events"}``."""
+    deadline = time.monotonic() + timeout
+    while not job.done():
+        assert time.monotonic() < deadline, "the stream did not end"
+        time.sleep(0.2)
+    return list(job.outputs())
+
+
+def events_of(items: list[dict]) -> list[dict]:
+    return [event for item in items for event in item.get("events") or []]
+
+
+def run_dir(space, client, run_id: str) -> Path:
+    return space.home / "runs" / owner_key(f"session:{client.session_hash}") / run_id
+
+
+def test_the_start_up_report_is_sent(space, device_api):
+    assert device_api.startup_reports == 1
+
+
+def test_a_run_in_three_slices_finishes_like_one_call(space, device_api, tmp_path):
+    visitor = secrets.token_hex(8)
+    before = len(device_api.bookings)
+    client = space.client(visitor)
+    items = stream(client.submit(**options(), api_name="/train"))
+    assert items[-1]["state"] == "finished", items[-1]
+    run = run_dir(space, client, items[-1]["run_id"])
+    bookings = device_api.bookings[before:]
+    assert len(bookings) >= 3  # slices of 4 steps (a slow machine may cut some earlier, by time)
+    assert all(b.token == ip_token(visitor) for b in bookings)  # booked to the visitor's quota
+    assert all(b.released and not b.failed for b in bookings)
+    assert bookings[0].duration > bookings[1].duration  # the first is a guess; later ones are measured
+
+    from safetensors.torch import load_file
+
+    from trainer_core.training import train
+
+    config = TrainConfig.from_yaml(run / "prepared" / "config.yaml")
+    config = dataclasses.replace(config, training=dataclasses.replace(config.training, output_dir=str(tmp_path)))
+    reference = train(config)
+    assert reference.global_step == 12
+    ours, theirs = load_file(str(run / "model" / "model.safetensors")), load_file(str(tmp_path / "model.safetensors"))
+    for name, tensor in theirs.items():
+        assert ours[name].allclose(tensor, atol=1e-5), name
+
+
+def test_a_quota_refusal_pauses_with_what_to_do(space, device_api):
+    visitor = secrets.token_hex(8)
+    device_api.refuse_next("quota", left=3, wait=3600)
+    items = stream(space.client(visitor).submit(**options(), api_name="/train"))
+    assert items[-1]["state"] == "paused", items[-1]
+    paused = [e for e in events_of(items) if e["type"] == "paused"]
+    assert len(paused) == 1
+    assert paused[0]["message"].startswith("paused: GPU quota used up, resumes at")
+    assert "Sign in for more GPU time" in paused[0]["message"]
+
+
+def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device_api):
+    visitor = secrets.token_hex(8)
+    client = space.client(visitor)
+    before = len(device_api.bookings)
+    killer = threading.Thread(target=_kill_third_call, args=(device_api, before), daemon=True)
+    killer.start()
+    items = stream(client.submit(**options(), api_name="/train"))
+    killer.join(timeout=5)
+    assert items[-1]["state"] == "paused", items[-1]
+    paused = [e for e in events_of(items) if e["type"] == "paused"]
+    assert "Press Resume" in paused[-1]["message"]
+    assert device_api.bookings[before + 2].killed
+    items = stream(client.submit(run_id=items[-1]["run_id"], api_name="/resume"))
+    assert items[-1]["state"] == "finished", items[-1]
+    resumed = [e["checkpoint"] for e in events_of(items) if e["type"] == "resume"]
+    assert resumed[-1] == f"checkpoint-{2 * SLICE_STEPS}"  # only the killed slice's steps were redone
+
+
+def _kill_third_call(device_api, before: int) -> None:
+    """Arm a kill for the run's third GPU call once its second has started, half a second into the third."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        second = device_api.bookings[before + 1] if len(device_api.bookings) > before + 1 else None
+        if second is not None and second.allowed is not None:
+            break
+        time.sleep(0.02)
+    device_api.kill_next(0.5)
+
+
+def test_demo_predicts_in_the_main_process(space):
+    visitor = secrets.token_hex(8)
+    scores = space.client(visitor).predict(text="a wonderful film", model=PUBLIC_MODEL, api_name="/predict")
+    assert set(scores) >= {"LABEL_0", "LABEL_1"} or len(scores) >= 2, scores
+    assert isinstance(scores, dict)
+
+
+def test_a_visitor_without_a_token_never_uses_the_spaces_token(space):
+    visitor = secrets.token_hex(8)
+    with pytest.raises(Exception, match=r"(?i)not found|private|gated|access") as err:
+        space.client(visitor).predict(text="a wonderful film", model=PRIVATE_MODEL, api_name="/predict")
+    assert "hf_alice" not in str(err.value)
+
+
+def test_a_bad_column_keeps_its_message(space):
+    visitor = secrets.token_hex(8)
+    items = stream(space.client(visitor).submit(**options(label_column="verdict"), api_name="/train"))
+    assert items[-1]["state"] == "failed", items[-1]
+    errors = [e["message"] for e in events_of(items) if e["type"] == "error"]
+    assert len(errors) == 1
+    assert "verdict" in errors[0] and "text" in errors[0]  # names the column asked for and those found
+    assert "InputError" not in errors[0]
+
+
+def test_two_visitors_train_at_the_same_time(space, device_api):
+    barrier = device_api.hold_schedules_until(2, timeout=120)
+    try:
+        jobs = []
+        for _ in range(2):
+            visitor = secrets.token_hex(8)
+            jobs.append(space.client(visitor).submit(**options(max_steps=4), api_name="/train"))
+        results = [stream(job) for job in jobs]
+    finally:
+        device_api.barrier = None
+    assert not barrier.broken, "the second visitor's GPU call never came while the first one waited"
+    assert [items[-1]["state"] for items in results] == ["finished", "finished"]
