@@ -35,6 +35,7 @@ FLAG_NAMES: dict[tuple[str, str], str] = {
     ("hub", "repo_id"): "--push-to-hub",
     ("hub", "strategy"): "--hub-strategy",
     ("hub", "private"): "--hub-private",
+    ("training", "search_trials"): "--search",
 }
 SECTION_CLASSES = dict(SECTIONS)
 
@@ -272,6 +273,14 @@ def _print_event(event: dict[str, Any]) -> None:
         carried = f" (with the push of step {event['with_step']})" if event.get("with_step") is not None else ""
         detail = f": {event['error']}" if event.get("error") else ""
         print(f"push of {what} {event['status']}{carried}{detail}", file=sys.stderr)
+    elif kind == "recipe":
+        print(f"defaults chosen for this run ({event['model']}):", file=sys.stderr)
+        for choice in event["choices"]:
+            print(f"  {choice['option']} = {choice['value']}: {choice['reason']}", file=sys.stderr)
+        for line in event.get("speed", []):
+            print(f"  {line}", file=sys.stderr)
+    elif kind == "search_trial":
+        print(f"search trial {event['trial']}: {event['params']} -> {event['objective']:.4f}", file=sys.stderr)
     elif kind == "resume":
         print(f"resuming from {event['checkpoint']}", file=sys.stderr)
 

@@ -76,7 +76,7 @@ def test_default_models_are_the_public_checkpoints(studio, hub):
 
 def test_predict_with_a_run_of_ones_own(studio, tiny_model):
     """An API caller is its client session: its runs are its own, no visitor id is passed by hand."""
-    from conftest import ui_client
+    from ui_support import ui_client
 
     jobs = studio.ctx.jobs
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)

@@ -188,6 +188,16 @@ def describe_event(event: dict[str, Any]) -> str | None:
         )
         for problem in event.get("problems") or []:
             text += f"\n  note: {problem.get('message')}"
+    elif kind == "recipe":
+        lines = [f"{c.get('option')} = {c.get('value')}: {c.get('reason')}" for c in event.get("choices") or []]
+        lines += list(event.get("speed") or [])
+        text = f"defaults chosen for {event.get('model')}:" + "".join(f"\n  {line}" for line in lines)
+    elif kind == "search_trial":
+        params = ", ".join(f"{k} {_number(v)}" for k, v in (event.get("params") or {}).items())
+        text = f"search trial {event.get('trial')}: {params} -> {event.get('metric')} {_number(event.get('objective'))}"
+    elif kind == "search_done":
+        best = ", ".join(f"{k} {_number(v)}" for k, v in (event.get("best") or {}).items()) or "none"
+        text = f"search done: {len(event.get('trials') or [])} trial(s), best {best}"
     elif kind == "train_begin":
         text = f"training: {event.get('total_steps')} steps, {_number(event.get('epochs'), 2)} epochs"
     elif kind == "log":
