@@ -199,3 +199,10 @@ def test_options_left_on_auto_stay_auto():
     config = form.build_config(form.form_defaults({"model": "m"}), DataConfig(dataset="x.csv"))
     for f in auto:
         assert getattr(getattr(config, f.section), f.name) is None, f.key
+
+
+def test_max_length_typed_in_the_train_tab_reaches_the_dataset_tab():
+    from trainer_core.ui import app
+
+    assert app._whole_number("64") == 64 and app._whole_number(" 128.0 ") == 128
+    assert app._whole_number("") == {"__type__": "update"}  # empty (auto) leaves the Dataset tab's number

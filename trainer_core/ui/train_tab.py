@@ -655,8 +655,9 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
         return gr.Dropdown(list(f.suggestions), value=value or f.suggestions[0], allow_custom_value=True, **common)
     if f.kind in ("int", "float"):
         if f.optional:
-            # Left empty, the config decides (None: its default, or "auto"); a placeholder keeps the box empty.
-            return gr.Number(value=value, placeholder="auto" if value is None else None, **common)
+            # A text box, because a gr.Number cannot stay empty (it shows and sends 0): left empty, the config
+            # decides (None: its default or "auto"); anything typed is checked by the form, naming the field.
+            return gr.Textbox(value="" if value is None else str(value), placeholder="auto", max_lines=1, **common)
         if f.kind == "float" and f.minimum == 0 and f.maximum is not None and 0.5 <= f.maximum <= 1:
             # A share (warmup): the page's slider cannot leave its range; API callers get the form's check.
             return gr.Slider(f.minimum, f.maximum, value=value, step=0.01, **common)
