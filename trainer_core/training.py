@@ -706,8 +706,8 @@ def train(
     emit(_prepared_event(run))
     _, speed = gpu_speed_flags(detect_accelerator())
     if run.choices or speed:
-        emit({"type": "recipe", "model": recipe.model_size(run.model_config).describe(),
-              "choices": [c.to_dict() for c in run.choices], "speed": speed})  # fmt: skip
+        emit(ev.RecipeEvent(type="recipe", model=recipe.model_size(run.model_config).describe(),
+                            choices=[c.to_dict() for c in run.choices], speed=speed))  # fmt: skip
     spec = run.data.columns
     train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
     eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
