@@ -174,6 +174,43 @@ class ErrorEvent(TypedDict):
     message: str
 
 
+class RecipeEvent(TypedDict):
+    """The defaults chosen for this run (trainer_core.recipe) and the GPU speed settings, each with its reason."""
+
+    type: Literal["recipe"]
+    model: str
+    choices: list[dict[str, Any]]  # recipe.Choice.to_dict(): option, value, reason
+    speed: list[str]
+
+
+class SearchBeginEvent(TypedDict):
+    type: Literal["search_begin"]
+    trials: int
+    time_budget_s: float | None
+    metric: str
+    eval_rows: int
+
+
+class SearchTrialEvent(TypedDict):
+    type: Literal["search_trial"]
+    trial: int
+    params: dict[str, Any]
+    objective: float
+    metric: str
+    seconds: float
+
+
+class SearchDoneEvent(TypedDict):
+    type: Literal["search_done"]
+    metric: str
+    trials: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    best_objective: float | None
+    seconds: float
+    stopped: bool
+    notes: list[str]
+
+
 Event = (
     PreparedEvent
     | ResumeEvent
@@ -197,6 +234,10 @@ Event = (
     | LimitEvent
     | DoneEvent
     | ErrorEvent
+    | RecipeEvent
+    | SearchBeginEvent
+    | SearchTrialEvent
+    | SearchDoneEvent
 )
 EVENT_TYPES: dict[str, type] = {
     typing.get_args(typing.get_type_hints(cls)["type"])[0]: cls for cls in typing.get_args(Event)
