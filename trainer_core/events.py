@@ -114,43 +114,6 @@ class SliceEvent(TypedDict):
     steps: NotRequired[int]
 
 
-class RecipeEvent(TypedDict):
-    """The settings chosen for "auto" options, and the GPU speed flags, before training starts."""
-
-    type: Literal["recipe"]
-    model: str
-    choices: list[dict[str, Any]]
-    speed: Any
-
-
-class SearchBeginEvent(TypedDict):
-    type: Literal["search_begin"]
-    trials: int
-    time_budget_s: float | None
-    metric: str
-    eval_rows: int
-
-
-class SearchTrialEvent(TypedDict):
-    type: Literal["search_trial"]
-    trial: int
-    params: dict[str, Any]
-    objective: float
-    metric: str
-    seconds: float
-
-
-class SearchDoneEvent(TypedDict):
-    type: Literal["search_done"]
-    metric: str
-    trials: list[dict[str, Any]]
-    best: dict[str, Any] | None
-    best_objective: float | None
-    seconds: float
-    stopped: bool
-    notes: list[str]
-
-
 class OomRetryEvent(TypedDict):
     type: Literal["oom_retry"]
     batch_size: int
@@ -226,10 +189,6 @@ Event = (
     | PausedEvent
     | ResumeRequestedEvent
     | SliceEvent
-    | RecipeEvent
-    | SearchBeginEvent
-    | SearchTrialEvent
-    | SearchDoneEvent
     | OomRetryEvent
     | LimitEvent
     | DoneEvent
