@@ -152,7 +152,7 @@ def _latencies(
             text = f"the movie was {'good' if (number + i) % 2 else 'bad'} and the plot was fun"
             began = time.perf_counter()
             try:
-                scores = caller.predict(text, None, model, None)
+                scores = caller.predict(text, None, model)
                 probabilities = [c["confidence"] for c in scores["confidences"]] if "confidences" in scores else []
                 if not probabilities:
                     probabilities = list(scores.values())
@@ -204,7 +204,7 @@ def run(clients: int, requests: int, *, kind: str = "http", model: str | None = 
     server, url = start_server(work / "app", code)
     try:
         warm = CALLERS[kind](url)
-        warm.predict("warm up", None, model, None)
+        warm.predict("warm up", None, model)
         warm.close()
         alone, alone_errors, alone_wall = _latencies(url, model, 1, 20, kind)
         load_before = Path("/proc/loadavg").read_text().split()[:3]

@@ -250,6 +250,42 @@ class Measurement:
     eval_accuracy: float
     eval_f1: float
     load_average: float  # 1-minute load average when the run ended
+    model_tflops_per_second: float | None = None  # CUDA only: useful model FLOPs (padding excluded) per second
+    mfu: float | None = None  # CUDA only: model_tflops_per_second / the card's dense bf16/fp16 peak
+
+
+# Dense (no sparsity) bf16/fp16 tensor-core peaks in TFLOPS, from NVIDIA's data sheets; matched by name.
+PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100 PCIe": 756.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10": 125.0,
+    "V100": 125.0,
+    "T4": 65.0,
+}
+
+
+def peak_tflops(device_name: str, override: float | None = None) -> float | None:
+    if override:
+        return override
+    for key, value in PEAK_TFLOPS.items():
+        if key in device_name:
+            return value
+    return None
+
+
+def model_flops(model_dir: Path, real_tokens: float, tokens_per_sample: float) -> float:
+    """Training FLOPs the model needs for ``real_tokens`` (padding excluded): forward + backward = 3 x forward;
+    a forward does 2 FLOPs per weight of the layers per token, plus attention's QK^T and AV (2 x 2 x width x
+    hidden per layer per token). The embedding lookups are not matmuls and are left out."""
+    from trainer_core.recipe import model_size
+
+    size = model_size(json.loads((model_dir / "config.json").read_text(encoding="utf-8")))
+    per_token = 6 * size.body_parameters + 12 * size.layers * size.hidden_size * tokens_per_sample
+    return per_token * real_tokens
 
 
 # -------------------------------------------------------------------------------------- variants
@@ -264,6 +300,7 @@ class Setup:
     config_factory: Callable[[str, bool], Any]  # (output_dir, group_by_length) -> TrainConfig
     train_rows: Any  # datasets.Dataset with text + label, exactly the rows train() trains on
     eval_rows: Any
+    device_name: str = "cpu"
 
 
 def make_config(setup_opts: argparse.Namespace, csv: Path, model_dir: Path) -> Callable[[str, bool], Any]:
@@ -287,6 +324,7 @@ def make_config(setup_opts: argparse.Namespace, csv: Path, model_dir: Path) -> C
                 eval_batch_size=setup_opts.eval_batch_size,
                 learning_rate=setup_opts.lr,
                 warmup_ratio=0.1,
+                model_selection="best",  # as documented in RESULTS.md: every variant loads the best checkpoint
                 seed=setup_opts.seed,
                 mixed_precision="auto",
                 group_by_length=group_by_length,
@@ -427,6 +465,13 @@ def measure(setup: Setup, variant: str, repeat: int) -> Measurement:
     loop = sum(probe.epoch_seconds)
     cpu = sum(probe.epoch_cpu_seconds)
     tokens_per_sample, padding_share = probe.padding()
+    tflops = mfu = None
+    if setup.device_name != "cpu" and loop:
+        flops = model_flops(setup.model_dir, float(probe.real_tokens), tokens_per_sample)
+        tflops = flops / loop / 1e12
+        peak = peak_tflops(setup.device_name, setup.opts.peak_tflops)
+        mfu = round(tflops / peak, 4) if peak else None
+        tflops = round(tflops, 2)
     return Measurement(
         variant=variant,
         repeat=repeat,
@@ -444,6 +489,8 @@ def measure(setup: Setup, variant: str, repeat: int) -> Measurement:
         eval_accuracy=round(raw["accuracy"], 4),
         eval_f1=round(raw["f1"], 4),
         load_average=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else float("nan"),
+        model_tflops_per_second=tflops,
+        mfu=mfu,
     )
 
 
@@ -484,6 +531,9 @@ def summarise(results: list[Measurement], variants: list[str]) -> dict[str, Any]
                 "load_average",
             )
         }
+        for key in ("model_tflops_per_second", "mfu"):  # CUDA only
+            values = [getattr(r, key) for r in runs if getattr(r, key) is not None]
+            summary[variant][key] = statistics.median(values) if values else None
     ratios: dict[str, Any] = {}
     if "ours" in summary:
         ours = summary["ours"]
@@ -550,6 +600,10 @@ def print_table(report: dict[str, Any]) -> None:
             f"{m['tokens_per_sample']:>13.1f} {m['padding_share']:>8.1%} {m['eval_accuracy']:>8.4f} "
             f"{m['eval_f1']:>8.4f} {m['load_average']:>5.1f}"
         )
+    for variant, m in report["medians"].items():
+        if m.get("model_tflops_per_second") is not None:
+            mfu = f"{m['mfu']:.1%}" if m.get("mfu") is not None else "? (pass --peak-tflops)"
+            print(f"{variant:<9} model TFLOPS/s {m['model_tflops_per_second']:.1f}, model FLOP utilisation {mfu}")
     print()
     for name, r in report["ratios"].items():
         verdict = "meets" if r["meets_target"] else "MISSES"
@@ -602,6 +656,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="The GPU's dense bf16/fp16 peak for model FLOP utilisation (default: from the device name).",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -653,7 +713,8 @@ def main(argv: list[str] | None = None) -> int:
         factory = make_config(opts, csv, model_dir)
         # The exact split train() will use (prepare() holds out a seeded, stratified share).
         prepared = prepare_run(factory(str(work / "prepare"), True))
-        setup = Setup(opts, csv, model_dir, work, factory, prepared.data.train, prepared.data.eval)
+        device_name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        setup = Setup(opts, csv, model_dir, work, factory, prepared.data.train, prepared.data.eval, device_name)
         warm_up(model_dir, opts.max_length)
 
         results: list[Measurement] = []

@@ -15,7 +15,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,15 +34,7 @@ def _free_port() -> int:
 
 HUB_PORT = _free_port()
 HUB_ENDPOINT = f"http://127.0.0.1:{HUB_PORT}"
-# Everything the session writes outside tmp_path (the Hub cache, gradio's uploads, the app's batch files, the
-# temp files of libraries and of the CLI subprocesses, which inherit TMPDIR) goes under one folder, removed
-# when the session ends (pytest_unconfigure below).
-SESSION_TMP = tempfile.mkdtemp(prefix="trainer-studio-tests-")
-os.environ["TMPDIR"] = SESSION_TMP
-tempfile.tempdir = SESSION_TMP
-os.environ["GRADIO_TEMP_DIR"] = os.path.join(SESSION_TMP, "gradio")
-HF_HOME = tempfile.mkdtemp(prefix="hf-home-", dir=SESSION_TMP)
-_SESSION_PID = os.getpid()
+from session_files import _SESSION_PID, HF_HOME, SESSION_TMP  # noqa: E402  (sets TMPDIR first)
 
 
 def pytest_unconfigure(config):

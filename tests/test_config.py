@@ -23,9 +23,9 @@ from trainer_core.errors import InputError
         ({"epochs": math.inf}, "training.epochs must be a finite number, got inf"),
         ({"seed": -5}, "seed must be between 0 and 2**32 - 1"),
         ({"seed": 2**32}, "seed must be between 0 and 2**32 - 1"),
-        ({"epochs": "three"}, "training.epochs must be a number, got 'three' (text)"),
-        ({"batch_size": 2.5}, "training.batch_size must be a whole number, got 2.5"),
-        ({"batch_size": True}, "training.batch_size must be a whole number, got True"),
+        ({"epochs": "three"}, "training.epochs must be a number or empty, got 'three' (text)"),
+        ({"batch_size": 2.5}, "training.batch_size must be a whole number or empty, got 2.5"),
+        ({"batch_size": True}, "training.batch_size must be a whole number or empty, got True"),
         ({"eval_steps": "often"}, "training.eval_steps must be a whole number or empty, got 'often'"),
         ({"group_by_length": "maybe"}, "training.group_by_length must be true or false"),
         ({"report_to": ["wandb", 0.5]}, "training.report_to must be a list of text, got ['wandb', 0.5]"),
@@ -174,7 +174,7 @@ def test_default_config_round_trips(tmp_path):
 
 def test_yaml_is_readable_with_sections():
     raw = yaml.safe_load(full_config().to_yaml())
-    assert list(raw) == ["task", "data", "model", "training", "hub"]
+    assert list(raw) == ["task", "data", "model", "training", "hub", "chosen"]
     assert raw["training"]["learning_rate"] == 2e-5
 
 
@@ -240,7 +240,7 @@ def test_a_yaml_string_where_a_number_is_expected_names_the_field(tmp_path):
     path.write_text('training:\n  epochs: "three"\n', encoding="utf-8")
     with pytest.raises(InputError) as caught:
         TrainConfig.from_yaml(path)
-    assert "training.epochs must be a number, got 'three' (text)" in str(caught.value)
+    assert "training.epochs must be a number or empty, got 'three' (text)" in str(caught.value)
     assert "not supported between" not in str(caught.value)
 
 

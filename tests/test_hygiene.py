@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import conftest
+import session_files
 
 TESTS = Path(__file__).resolve().parent
 
@@ -24,9 +24,11 @@ def test_no_assertion_hides_inside_an_if():
     assert not found, "assertions inside `if`:\n" + "\n".join(found)
 
 
-def test_session_files_live_in_one_folder_that_is_removed_at_the_end():
-    root = Path(conftest.SESSION_TMP)
+def test_session_files_live_in_one_folder_that_is_removed_at_the_end(pytestconfig):
+    root = Path(session_files.SESSION_TMP)
     assert root.is_dir() and root.name.startswith("trainer-studio-tests-")
-    for place in (tempfile.gettempdir(), os.environ["TMPDIR"], os.environ["GRADIO_TEMP_DIR"], conftest.HF_HOME):
+    for place in (tempfile.gettempdir(), os.environ["TMPDIR"], os.environ["GRADIO_TEMP_DIR"], session_files.HF_HOME):
         assert Path(place).resolve().is_relative_to(root.resolve()), place
-    assert conftest.pytest_unconfigure.__module__ == "conftest"
+    root_conftest = str(TESTS / "conftest.py")
+    hooks = [p for p in pytestconfig.pluginmanager.get_plugins() if getattr(p, "__file__", None) == root_conftest]
+    assert hooks and hasattr(hooks[0], "pytest_unconfigure")

@@ -87,9 +87,11 @@ def test_a_run_in_slices_ends_like_one_call(config, tmp_path, monkeypatch):
     reference = train(single, on_event=single_events.append)
     assert reference.global_step == 12
     sliced_losses = {e["step"]: e["loss"] for e in events if e["type"] == "log"}
-    for event in single_events:
-        if event["type"] == "log":
-            assert sliced_losses[event["step"]] == pytest.approx(event["loss"], abs=1e-4)
+    single_losses = {e["step"]: e["loss"] for e in single_events if e["type"] == "log"}
+    assert single_losses and sorted(sliced_losses) == sorted(single_losses)
+    assert [sliced_losses[step] for step in sorted(single_losses)] == pytest.approx(
+        [single_losses[step] for step in sorted(single_losses)], abs=1e-4
+    )
     from safetensors.torch import load_file
 
     ours = load_file(str(run_dir / "model" / "model.safetensors"))
@@ -236,9 +238,10 @@ def test_status_file_keeps_no_token(config, tmp_path, monkeypatch):
     run_id = jobs.start("visitor", config, token="hf_secret_visitor_token")
     wait_for(jobs, "visitor", run_id, ("finished", "failed"))
     run_dir = jobs.run_dir("visitor", run_id)
-    for path in run_dir.rglob("*"):
-        if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml"):
-            assert "hf_secret_visitor_token" not in path.read_text(encoding="utf-8", errors="replace"), path
+    written = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".yaml")]
+    assert written
+    leaks = [p for p in written if "hf_secret_visitor_token" in p.read_text(encoding="utf-8", errors="replace")]
+    assert not leaks
     assert json.loads((run_dir / "status.json").read_text())["state"] == "finished"
 
 

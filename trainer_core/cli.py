@@ -27,6 +27,7 @@ from trainer_core.config import (
     field_help,
 )
 from trainer_core.errors import InputError, PushError, StudioError
+from trainer_core.metrics import registry as metric_registry
 
 # Flags whose names predate their generation from the config; every other field's flag is its name.
 FLAG_NAMES: dict[tuple[str, str], str] = {
@@ -34,6 +35,7 @@ FLAG_NAMES: dict[tuple[str, str], str] = {
     ("hub", "repo_id"): "--push-to-hub",
     ("hub", "strategy"): "--hub-strategy",
     ("hub", "private"): "--hub-private",
+    ("training", "search_trials"): "--search",
 }
 SECTION_CLASSES = dict(SECTIONS)
 
@@ -77,7 +79,7 @@ def _default(spec: dataclasses.Field) -> Any:
 def generate_flags() -> dict[str, Flag]:
     """Every field of every config section as a `train` flag: adding a config field adds its flag."""
     flags: dict[str, Flag] = {}
-    for section, section_cls in SECTION_CLASSES.items():
+    for section, section_cls in SECTIONS.items():
         hints = typing.get_type_hints(section_cls)
         for spec in fields(section_cls):
             flag = FLAG_NAMES.get((section, spec.name), "--" + spec.name.replace("_", "-"))
@@ -260,7 +262,9 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "log":
         print(f"step {event['step']}: loss {event['loss']:.4f}", file=sys.stderr)
     elif kind == "eval":
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in event["metrics"].items() if k in ("loss", "accuracy", "f1"))
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in event["metrics"].items() if k in ("loss", *metric_registry.HEADLINE)
+        )
         print(f"eval at step {event['step']}: {shown}", file=sys.stderr)
     elif kind == "checkpoint":
         print(f"saved {event['path']}", file=sys.stderr)
@@ -269,6 +273,14 @@ def _print_event(event: dict[str, Any]) -> None:
         carried = f" (with the push of step {event['with_step']})" if event.get("with_step") is not None else ""
         detail = f": {event['error']}" if event.get("error") else ""
         print(f"push of {what} {event['status']}{carried}{detail}", file=sys.stderr)
+    elif kind == "recipe":
+        print(f"defaults chosen for this run ({event['model']}):", file=sys.stderr)
+        for choice in event["choices"]:
+            print(f"  {choice['option']} = {choice['value']}: {choice['reason']}", file=sys.stderr)
+        for line in event.get("speed", []):
+            print(f"  {line}", file=sys.stderr)
+    elif kind == "search_trial":
+        print(f"search trial {event['trial']}: {event['params']} -> {event['objective']:.4f}", file=sys.stderr)
     elif kind == "resume":
         print(f"resuming from {event['checkpoint']}", file=sys.stderr)
 

@@ -24,6 +24,7 @@ from trainer_core.errors import InputError
 
 MixedPrecision = Literal["auto", "no", "fp16", "bf16"]
 MIXED_PRECISION_CHOICES = ("auto", "no", "fp16", "bf16")
+MODEL_SELECTION_CHOICES = ("best", "last")
 HUB_STRATEGIES = ("end", "every_save", "checkpoint", "all_checkpoints")
 # Trackers the transformers Trainer reports to, and the module each needs installed.
 TRACKERS = {
@@ -200,10 +201,11 @@ class DataConfig:
         default=None,
         metadata=_help("Column with the label (integers, class names or strings). Detected when not given."),
     )
-    validation_size: float = field(
-        default=0.1,
+    validation_size: float | None = field(
+        default=None,
         metadata=_help(
-            "Share of the training split held out for evaluation when there is no eval split.",
+            "Share of the training split held out for evaluation when there is no eval split. Default: 5% under "
+            "10,000 rows, else 2,000 rows (at most 10%).",
             minimum=0.01,
             maximum=0.89,
         ),
@@ -223,7 +225,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self, "data")
-        if not 0.0 < self.validation_size < 0.9:
+        if self.validation_size is not None and not 0.0 < self.validation_size < 0.9:
             raise InputError(f"validation_size must be between 0 and 0.9, got {self.validation_size}.")
         if self.max_length is not None and self.max_length < 8:
             raise InputError(f"max_length must be at least 8 tokens, got {self.max_length}.")
@@ -254,20 +256,39 @@ class TrainingConfig:
         default="outputs/run",
         metadata=_help("Where checkpoints, the final model and the run's config are written."),
     )
-    epochs: float = field(default=3.0, metadata=_help("Number of passes over the training data.", minimum=0))
+    epochs: float | None = field(
+        default=None,
+        metadata=_help(
+            "Number of passes over the training data. Default: 5 under 500 rows, 3 up to 50,000, then 2, then 1.",
+            minimum=0,
+        ),
+    )
     max_steps: int = field(
         default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).", minimum=-1)
     )
-    batch_size: int = field(default=32, metadata=_help("Training batch size per device.", minimum=1))
+    batch_size: int | None = field(
+        default=None, metadata=_help("Training batch size per device. Default: 32, or 16 under 500 rows.", minimum=1)
+    )
     eval_batch_size: int = field(default=64, metadata=_help("Evaluation batch size per device.", minimum=1))
     gradient_accumulation_steps: int = field(
         default=1, metadata=_help("Accumulate gradients over this many batches before each optimizer step.", minimum=1)
     )
-    learning_rate: float = field(default=3e-5, metadata=_help("Peak learning rate of the linear schedule.", minimum=0))
+    learning_rate: float | None = field(
+        default=None,
+        metadata=_help(
+            "Peak learning rate of the linear schedule. Default: from the model's size (1e-4 small, 5e-5 base, "
+            "2e-5 large).",
+            minimum=0,
+        ),
+    )
     weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay.", minimum=0))
-    warmup_ratio: float = field(
-        default=0.1,
-        metadata=_help("Share of the steps spent warming the learning rate up from zero.", minimum=0, maximum=0.9),
+    warmup_ratio: float | None = field(
+        default=None,
+        metadata=_help(
+            "Share of the steps spent warming the learning rate up from zero. Default: 10%, at most 500 steps.",
+            minimum=0,
+            maximum=0.9,
+        ),
     )
     seed: int = field(
         default=42, metadata=_help("Random seed for data order, held-out split and initialisation.", minimum=0)
@@ -286,6 +307,25 @@ class TrainingConfig:
     eval_steps: int | None = field(
         default=None, metadata=_help("Evaluate and save every N steps instead of every epoch.", minimum=1)
     )
+    model_selection: str | None = field(
+        default=None,
+        metadata=_help(
+            "best: keep the checkpoint with the best eval metric; last: keep the final model. Default: best when "
+            "there are at least 1,000 eval rows, else last.",
+            choices=MODEL_SELECTION_CHOICES,
+        ),
+    )
+    search_trials: int = field(
+        default=0,
+        metadata=_help(
+            "Try this many settings (learning rate, epochs, batch) with optuna on the held-out rows first, then "
+            "train the best on the training rows. 0: no search.",
+            minimum=0,
+        ),
+    )
+    search_time_budget: float | None = field(
+        default=None, metadata=_help("Stop the search after this many seconds (the trials done so far count).")
+    )
     save_total_limit: int = field(
         default=2, metadata=_help("Keep at most this many checkpoints (the best is kept).", minimum=1)
     )
@@ -301,21 +341,23 @@ class TrainingConfig:
             self.report_to = [item for item in re.split(r"[,\s]+", self.report_to) if item and item != "none"]
         check_field_types(self, "training")
         problems = []
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+        if self.learning_rate is None:
+            pass  # chosen from the model's size when the run starts (trainer_core.recipe)
+        elif not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
         elif self.learning_rate > 1e-2:
             problems.append(f"learning_rate {self.learning_rate} is far too high for fine-tuning (try 2e-5 to 5e-5)")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             problems.append(f"batch_size must be at least 1, got {self.batch_size}")
         if self.eval_batch_size < 1:
             problems.append(f"eval_batch_size must be at least 1, got {self.eval_batch_size}")
         if self.gradient_accumulation_steps < 1:
             problems.append(f"gradient_accumulation_steps must be at least 1, got {self.gradient_accumulation_steps}")
-        if self.max_steps <= 0 and not self.epochs > 0:
+        if self.max_steps <= 0 and self.epochs is not None and not self.epochs > 0:
             problems.append(f"epochs must be > 0 (or give max_steps), got {self.epochs}")
         if self.max_steps == 0 or self.max_steps < -1:
             problems.append(f"max_steps must be a positive number of steps (or -1 for none), got {self.max_steps}")
-        if not 0 <= self.warmup_ratio < 1:
+        if self.warmup_ratio is not None and not 0 <= self.warmup_ratio < 1:
             problems.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0:
             problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
@@ -325,6 +367,12 @@ class TrainingConfig:
             problems.append(f"logging_steps must be at least 1, got {self.logging_steps}")
         if self.eval_steps is not None and self.eval_steps < 1:
             problems.append(f"eval_steps must be at least 1, got {self.eval_steps}")
+        if self.model_selection is not None and self.model_selection not in MODEL_SELECTION_CHOICES:
+            problems.append(f"model_selection must be one of {', '.join(MODEL_SELECTION_CHOICES)}")
+        if self.search_trials < 0:
+            problems.append(f"search_trials must be >= 0, got {self.search_trials}")
+        if self.search_time_budget is not None and not self.search_time_budget > 0:
+            problems.append(f"search_time_budget must be > 0 seconds, got {self.search_time_budget}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             problems.append(
                 f"early_stopping_patience must be at least 1 evaluation (or empty for none), "
@@ -389,6 +437,13 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     hub: HubConfig = field(default_factory=HubConfig)
+    chosen: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_help(
+            "Written by a run: the options the defaults chose (their values are in the sections above) and why. "
+            "Informational; a config that sets those values keeps them."
+        ),
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.task, str):
@@ -407,7 +462,7 @@ class TrainConfig:
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
         if not isinstance(raw, dict):
             raise InputError("A config must be a mapping with the sections task, data, model, training and hub.")
-        unknown = set(raw) - {"task", *SECTIONS}
+        unknown = set(raw) - {"task", "chosen", *SECTIONS}
         if unknown:
             raise InputError(
                 f"Unknown config section(s): {', '.join(sorted(unknown))}. Valid sections: task, {', '.join(SECTIONS)}."
@@ -428,7 +483,10 @@ class TrainConfig:
                 sections[name] = section_cls(**values)
             except TypeError as err:
                 raise InputError(f"Bad value in config section '{name}': {err}") from None
-        return cls(task=raw.get("task", "custom"), **sections)
+        chosen = raw.get("chosen") or {}
+        if not isinstance(chosen, dict):
+            raise InputError(f"Config section 'chosen' must be a mapping, got {type(chosen).__name__}.")
+        return cls(task=raw.get("task", "custom"), **sections, chosen={str(k): str(v) for k, v in chosen.items()})
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:

@@ -546,13 +546,14 @@ def prepare(
         counts = Counter(train[LABEL])
         stratify = LABEL if min(counts.values()) >= 2 else None
         # A stratified split needs at least one row per class on each side; small data would fail in datasets.
-        held_out = max(math.ceil(len(train) * cfg.validation_size), len(counts) if stratify else 1)
+        share = cfg.validation_size if cfg.validation_size is not None else 0.1  # prepare_run sets it by size
+        held_out = max(math.ceil(len(train) * share), len(counts) if stratify else 1)
         held_out = min(held_out, len(train) - 1)
         if stratify and len(train) - held_out < len(counts):
             stratify = None
         parts = train.train_test_split(test_size=held_out, seed=seed, stratify_by_column=stratify)
         train, evaluation = parts["train"], parts["test"]
-        eval_source = f"{cfg.validation_size:.0%} of '{cfg.train_split}' held out (seed {seed})"
+        eval_source = f"{share:.0%} of '{cfg.train_split}' held out (seed {seed})"
     else:
         evaluation = evaluation.select_columns(keep)
         eval_source = eval_name

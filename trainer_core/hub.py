@@ -260,7 +260,31 @@ print({call})
 |---|---|
 {hyper}
 """
+    body += _choices_section(info.extra)
     return str(ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body))
+
+
+def _choices_section(extra: dict[str, Any]) -> str:
+    """How unset options were chosen (trainer_core.recipe) and the search's trials, if any."""
+    text = ""
+    chosen = extra.get("chosen") or {}
+    if chosen:
+        rows = "\n".join(f"| {name} | {reason} |" for name, reason in chosen.items())
+        text += f"\n## How the settings were chosen\n\n| option | why |\n|---|---|\n{rows}\n"
+    search = extra.get("search")
+    if search:
+        rows = "\n".join(
+            f"| {t['number']} | {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k, v in t['params'].items())}"
+            f" | {'' if t['objective'] is None else format(t['objective'], '.4f')} | {t['seconds']:.0f} |"
+            for t in search["trials"]
+        )
+        best = ", ".join(f"{k}={v}" for k, v in (search.get("best") or {}).items()) or "none"
+        text += (
+            f"\n## Hyperparameter search\n\n{len(search['trials'])} trial(s) in {search['seconds']:.0f} s, scored by "
+            f"{search['metric']} on the held-out rows; chosen: {best}.\n\n"
+            f"| trial | settings | {search['metric']} | seconds |\n|---|---|---|---|\n{rows}\n"
+        )
+    return text
 
 
 def write_model_card(output_dir: str | Path, info: CardInfo) -> Path:

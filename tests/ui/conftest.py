@@ -20,6 +20,7 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from tiny import make_tiny_model, paraphrase_rows, sentiment_rows, write_csv
+from ui_support import ui_client
 
 
 @dataclass
@@ -32,24 +33,6 @@ class Studio:
         from trainer_core.ui.context import visitor_identity
 
         return visitor_identity(visitor)
-
-
-def ui_client(url: str, **kwargs: Any):
-    """A gradio_client Client that also sees the page's own events (``/ui_*``, undocumented endpoints),
-    so the tests can drive them as the page does; the public API is the documented endpoints."""
-    from gradio_client import Client
-    from gradio_client import utils as client_utils
-
-    class UIClient(Client):
-        def _get_api_info(self):
-            original = client_utils.RAW_API_INFO_URL
-            client_utils.RAW_API_INFO_URL = original + "&all_endpoints=True"
-            try:
-                return super()._get_api_info()
-            finally:
-                client_utils.RAW_API_INFO_URL = original
-
-    return UIClient(url, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ Fixtures:
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -26,18 +24,10 @@ import pytest
 from device_api import DeviceAPI
 from hub_double import ALICE_TOKEN
 from tiny import make_tiny_model
+from zerogpu_support import PRIVATE_MODEL, PUBLIC_MODEL, SLICE_STEPS, ip_token
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PUBLIC_MODEL = "alice/tiny-bert"
-PRIVATE_MODEL = "alice/secret-bert"
-SLICE_STEPS = 4
-
-
-def ip_token(visitor: str) -> str:
-    """A JWT-shaped X-IP-Token (spaces reads its payload, the stand-in only records it)."""
-    payload = base64.urlsafe_b64encode(json.dumps({"user": visitor}).encode()).decode().rstrip("=")
-    return f"header.{payload}.signature"
 
 
 def _free_port() -> int:

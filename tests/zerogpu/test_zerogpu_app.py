@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PRIVATE_MODEL, PUBLIC_MODEL, SLICE_STEPS, ip_token
+from zerogpu_support import PRIVATE_MODEL, PUBLIC_MODEL, SLICE_STEPS, ip_token
 
 from trainer_core.config import TrainConfig
 from trainer_core.jobs import owner_key

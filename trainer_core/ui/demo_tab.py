@@ -131,11 +131,10 @@ def model_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str])
             return PARAPHRASE if preset.is_pair else SENTIMENT
     if text.startswith(sources.RUN_PREFIX):
         try:
-            config = ctx.jobs.config(identity(), sources.run_id_of(text))
-        except (StudioError, OSError):
+            pair = sources.run_is_pair(ctx.jobs, identity(), sources.run_id_of(text))
+        except StudioError:
             return None
-        preset = PRESETS.get(config.task)
-        return PARAPHRASE if config.data.text_pair_column or (preset and preset.is_pair) else SENTIMENT
+        return None if pair is None else PARAPHRASE if pair else SENTIMENT
     return None
 
 

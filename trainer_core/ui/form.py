@@ -133,8 +133,8 @@ class FormField:
             text += f" From {low:g} to {high:g}."
         elif low is not None and self.kind in ("int", "float"):
             text += f" At least {low:g}."
-        if self.optional and self.kind in ("int", "float"):
-            text += " Leave empty for the default."
+        if self.optional and self.kind in ("int", "float") and (self.minimum or 0) > 0:
+            text += " 0 or empty: the default."
         return text.strip()
 
     # -- a value from the form or the API
@@ -169,6 +169,8 @@ class FormField:
             if number != int(number):
                 raise ValueError(f"must be a whole number, got {raw}.")
             number = int(number)
+        if self.optional and number == 0 and (self.minimum or 0) > 0:
+            return None  # a number box cannot be left empty: 0, never valid here, means "the default"
         if self.minimum is not None and number < self.minimum:
             raise ValueError(f"must be at least {self.minimum:g}, got {number:g}.")
         if self.maximum is not None and number > self.maximum:

@@ -61,6 +61,7 @@ OUTPUTS = (
     "stop",
     "actions",
     "retry",
+    "run_state",
     "resume",
 )
 
@@ -70,6 +71,7 @@ class TrainTab:
     """What other tabs need from this one."""
 
     runs: gr.Dropdown  # the run being followed ("run id")
+    run_state: gr.State  # "<run id>:<state>" of the followed run: its change event fires when the run ends
     model: gr.Dropdown
     max_length: gr.Number
     widgets: dict[str, gr.Component]  # form key -> widget
@@ -174,7 +176,7 @@ class Followers:
 
 def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[Any, Any]:
     infos = ctx.jobs.list_runs(identity)
-    choices = [(f"{sources.run_label(info)} · {info.state}", info.run_id) for info in infos]
+    choices = [(sources.run_name(ctx.jobs, identity, info), info.run_id) for info in infos]  # state: progress line
     return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
 
 
@@ -184,7 +186,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
     failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
     progress = _progress_html(view, info)
     if info.state == "queued" and stop_set:
-        progress = plots.RunView().progress_html("stopping-queued")
+        progress = plots.RunView().progress_html(plots.STOPPING_QUEUED)
     return {
         "progress": progress,
         "loss_plot": gr.update(value=view.loss_frame(), visible=True) if view.loss else gr.update(visible=False),
@@ -203,6 +205,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
         "resume": gr.update(visible=info.state in ("paused", "interrupted")),
         "actions": gr.update(visible=ended_with_model),
         "retry": gr.update(visible=not active and failed_push),
+        "run_state": f"{info.run_id}:{info.state}",
     }
 
 
@@ -413,6 +416,43 @@ def stop_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: g
     return error_update(None), answer, gr.update(visible=False)
 
 
+def rename_ui(
+    ctx: AppContext, visitor: str | None, run_id: str | None, name: str | None, profile: gr.OAuthProfile | None = None
+):
+    """Rename the run shown under 'Your runs' (an empty name: model, data and time again)."""
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        sources.rename_run(ctx.jobs, identity, run_id, name)
+    except StudioError as err:
+        return error_update(str(err)), gr.skip(), gr.skip()
+    dropdown, table = runs_update(ctx, identity, run_id)
+    return error_update(None), dropdown, table
+
+
+def delete_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None = None):
+    """Delete the run shown under 'Your runs' with its model; the view goes back to idle."""
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        sources.delete_run(ctx.jobs, identity, run_id)
+    except StudioError as err:
+        return (error_update(str(err)), *[gr.skip()] * 6)
+    dropdown, table = runs_update(ctx, identity, None)
+    idle = plots.RunView()
+    return (
+        error_update(None),
+        dropdown,
+        table,
+        idle.progress_html("idle"),
+        gr.update(value=None, visible=False),
+        gr.update(value=None, visible=False),
+        gr.update(visible=False),
+    )
+
+
 def retry_push(
     ctx: AppContext,
     visitor: str | None,
@@ -584,7 +624,7 @@ def runs_api(ctx: AppContext, profile: gr.OAuthProfile | None = None, request: g
     return [
         {
             "run_id": info.run_id,
-            "name": sources.run_label(info),
+            "name": sources.run_name(ctx.jobs, identity, info),
             "state": info.state,
             "model": sources.short_name(info.model),
             "dataset": sources.short_name(info.dataset),
@@ -651,9 +691,11 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Accordion("More options", open=False):
                 for f in (f for f in form.TRAIN_FORM if f.group == form.MORE):
                     widgets[f.key] = _widget(f, defaults[f.key])
-            with gr.Row():
-                for f in (f for f in form.TRAIN_FORM if f.group == form.HUB):
-                    widgets[f.key] = _widget(f, defaults[f.key])
+            hub = [f for f in form.TRAIN_FORM if f.group == form.HUB]
+            for i in range(0, len(hub), 2):
+                with gr.Row():
+                    for f in hub[i : i + 2]:
+                        widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Row():
                 start_button = gr.Button("Start training", variant="primary", elem_id="train-start")
                 stop_button = gr.Button("Stop", variant="stop", visible=False, elem_id="train-stop")
@@ -676,6 +718,18 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                     scale=4,
                 )
                 refresh = gr.Button("Refresh", scale=1, min_width=80, elem_id="train-refresh")
+            with gr.Accordion("Rename or delete this run", open=False), gr.Row():
+                run_name_box = gr.Textbox(
+                    label="Run name",
+                    placeholder="e.g. reviews, lr 3e-5",
+                    info="Empty: model, data and start time.",
+                    scale=3,
+                    elem_id="train-run-name",
+                )
+                rename_button = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
+                delete_button = gr.Button(
+                    "Delete run", variant="stop", size="sm", scale=1, min_width=80, elem_id="train-delete"
+                )
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
             with gr.Row(visible=False) as actions:
                 evaluate_button = gr.Button("Evaluate this run →", variant="primary", elem_id="train-evaluate")
@@ -719,7 +773,9 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Accordion("Raw events", open=False):
                 events_json = gr.JSON(label="Events", elem_id="train-events")
 
+    run_state = gr.State("")
     components = {
+        "run_state": run_state,
         "error": errors,
         "progress": progress,
         "loss_plot": loss_plot,
@@ -858,6 +914,15 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         concurrency_limit=None,
         show_progress="hidden",
     )
+    rename_button.click(
+        bind(ctx, rename_ui), [header.visitor, runs, run_name_box], [errors, runs, runs_table], api_visibility="private"
+    )
+    delete_button.click(
+        bind(ctx, delete_ui),
+        [header.visitor, runs],
+        [errors, runs, runs_table, progress, loss_plot, score_plot, actions],
+        api_visibility="private",
+    )
     retry_inputs = [header.visitor, header.token, runs, widgets["repo_id"], widgets["private"]]
     for button in (retry, push_button):
         button.click(
@@ -892,6 +957,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
 
     return TrainTab(
         runs=runs,
+        run_state=run_state,
         model=widgets["model"],
         max_length=widgets["max_length"],
         widgets=widgets,

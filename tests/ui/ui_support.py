@@ -1,0 +1,24 @@
+"""Helpers the UI tests import by name (``conftest`` is not importable by name when several test folders
+have one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def ui_client(url: str, **kwargs: Any):
+    """A gradio_client Client that also sees the page's own events (``/ui_*``, undocumented endpoints),
+    so the tests can drive them as the page does; the public API is the documented endpoints."""
+    from gradio_client import Client
+    from gradio_client import utils as client_utils
+
+    class UIClient(Client):
+        def _get_api_info(self):
+            original = client_utils.RAW_API_INFO_URL
+            client_utils.RAW_API_INFO_URL = original + "&all_endpoints=True"
+            try:
+                return super()._get_api_info()
+            finally:
+                client_utils.RAW_API_INFO_URL = original
+
+    return UIClient(url, **kwargs)
