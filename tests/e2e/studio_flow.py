@@ -137,7 +137,7 @@ def train(
         set_number(visible(page.get_by_label("Learning rate")), learning_rate)
     page.get_by_text("More options", exact=True).click()
     if warmup_ratio is not None:
-        set_number(visible(page.locator("input[type=number][aria-label*='Warmup ratio']")), warmup_ratio)
+        set_number(page.locator("#train-warmup-ratio").locator("input, textarea").first, warmup_ratio)
     set_number(visible(page.get_by_label("Eval steps")), eval_steps)
     page.locator("#train-start").click()
 

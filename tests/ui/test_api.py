@@ -25,7 +25,9 @@ def test_the_api_lists_only_clean_endpoints(client):
     for f in form.TRAIN_FORM:
         assert f.key in train, f.key
         assert train[f.key]["parameter_has_default"], f.key
-    assert train["learning_rate"]["parameter_default"] == 3e-5
+    from trainer_core.config import TrainingConfig
+
+    assert train["learning_rate"]["parameter_default"] == TrainingConfig().learning_rate  # the config's (or auto)
     assert train["dataset"]["parameter_default"] == "example:sentiment"
 
 

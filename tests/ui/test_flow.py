@@ -118,15 +118,14 @@ def test_a_new_training_field_gets_a_widget_a_check_and_a_flag(monkeypatch):
     assert flags["--time-budget-s"].kind == "int" and "Stop after this many seconds." in flags["--time-budget-s"].help
 
 
-def test_an_optional_number_left_at_zero_is_the_default():
+def test_an_optional_number_left_empty_is_the_default_and_zero_is_checked():
     from trainer_core.config import DataConfig
     from trainer_core.ui import form
 
-    config = form.build_config(
-        {"eval_steps": 0, "max_train_samples": 0, "early_stopping_patience": ""}, DataConfig(dataset="x.csv")
-    )
+    config = form.build_config({"eval_steps": None, "max_train_samples": ""}, DataConfig(dataset="x.csv"))
     assert config.training.eval_steps is None and config.data.max_train_samples is None
-    assert config.training.early_stopping_patience is None
+    with pytest.raises(form.FormError, match=r"Eval steps must be at least 1, got 0\."):
+        form.build_config({"eval_steps": 0}, DataConfig(dataset="x.csv"))
 
 
 def test_serving_the_first_page_imports_no_training_stack(tmp_path):
@@ -188,3 +187,22 @@ def test_a_run_can_be_renamed_and_deleted_by_its_owner_only(ctx, monkeypatch):
     assert error["visible"] is False and [v for _, v in dropdown["choices"]] == [RUN_RUNNING]
     with pytest.raises(InputError):
         ctx.jobs.info("browser:me", RUN_OK)
+
+
+def test_options_left_on_auto_stay_auto():
+    """A field whose config default is None (auto) is left to the config when the form leaves it empty."""
+    from trainer_core.config import DataConfig
+    from trainer_core.ui import form
+
+    auto = [f for f in form.TRAIN_FORM if f.optional and f.default is None]
+    assert auto, "the config has optional fields"
+    config = form.build_config(form.form_defaults({"model": "m"}), DataConfig(dataset="x.csv"))
+    for f in auto:
+        assert getattr(getattr(config, f.section), f.name) is None, f.key
+
+
+def test_max_length_typed_in_the_train_tab_reaches_the_dataset_tab():
+    from trainer_core.ui import app
+
+    assert app._whole_number("64") == 64 and app._whole_number(" 128.0 ") == 128
+    assert app._whole_number("") == {"__type__": "update"}  # empty (auto) leaves the Dataset tab's number

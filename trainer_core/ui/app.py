@@ -63,6 +63,14 @@ def launch_options() -> dict:
     return {"theme": THEME, "css": CSS, "js": JS}
 
 
+def _whole_number(text: object):
+    """The Train tab's max length (a text box: it may be empty, meaning auto) for the Dataset tab's number."""
+    try:
+        return int(float(str(text).strip()))
+    except ValueError:
+        return gr.skip()
+
+
 def _select(tab: str):
     return gr.Tabs(selected=tab)
 
@@ -116,7 +124,7 @@ def _wire(
     data.tokenizer.change(lambda v: v, data.tokenizer, train.model, **private)
     train.model.input(lambda v: v, train.model, data.tokenizer, **private)
     data.max_length.change(lambda v: v, data.max_length, train.max_length, **private)
-    train.max_length.input(lambda v: v, train.max_length, data.max_length, **private)
+    train.max_length.input(_whole_number, train.max_length, data.max_length, **private)
 
     # The run followed in the Train tab becomes the model of Evaluate and Demo once it has a model: when it
     # is picked, and when it ends while followed.

@@ -30,7 +30,7 @@ from trainer_core.ui.common import (
     secret,
     user_message,
 )
-from trainer_core.ui.context import AppContext, visitor_identity
+from trainer_core.ui.context import AppContext
 
 if TYPE_CHECKING:
     from trainer_core.evaluation import EvalReport
@@ -68,16 +68,10 @@ def hub_model_choices() -> list[tuple[str, str]]:
     ]
 
 
-def request_identity(visitor: str | None, profile: Any) -> Callable[[], str]:
-    """Who is asking, resolved lazily: only a run needs it."""
-    username = getattr(profile, "username", None) if profile is not None else None
-    return lambda: visitor_identity(visitor, username)
-
-
 def visitor_runs(ctx: AppContext, visitor: str | None, profile: Any) -> tuple[str | None, list]:
     """The visitor's identity and runs; (None, []) before the page has set the visitor id."""
     try:
-        identity = request_identity(visitor, profile)()
+        identity = caller_identity(visitor, profile, None)
     except StudioError:
         return None, []
     return identity, ctx.jobs.list_runs(identity)

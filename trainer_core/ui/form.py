@@ -133,8 +133,8 @@ class FormField:
             text += f" From {low:g} to {high:g}."
         elif low is not None and self.kind in ("int", "float"):
             text += f" At least {low:g}."
-        if self.optional and self.kind in ("int", "float") and (self.minimum or 0) > 0:
-            text += " 0 or empty: the default."
+        if self.optional and self.kind in ("int", "float"):
+            text += " Empty: the default."
         return text.strip()
 
     # -- a value from the form or the API
@@ -152,9 +152,11 @@ class FormField:
             return items
         if kind == "str":
             text = str(raw).strip() if raw is not None else ""
+            if not text:
+                return None if self.optional else self.default
             if self.allowed and text not in self.allowed:
                 raise ValueError(f"must be one of {', '.join(self.allowed)}, got '{text}'.")
-            return text or (None if self.optional else self.default)
+            return text
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if self.optional:
                 return None
@@ -169,8 +171,6 @@ class FormField:
             if number != int(number):
                 raise ValueError(f"must be a whole number, got {raw}.")
             number = int(number)
-        if self.optional and number == 0 and (self.minimum or 0) > 0:
-            return None  # a number box cannot be left empty: 0, never valid here, means "the default"
         if self.minimum is not None and number < self.minimum:
             raise ValueError(f"must be at least {self.minimum:g}, got {number:g}.")
         if self.maximum is not None and number > self.maximum:

@@ -650,10 +650,15 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
     if f.kind == "list":
         return gr.Dropdown(list(f.allowed), value=list(value or []), multiselect=True, **common)
     if f.allowed:
-        return gr.Dropdown(list(f.allowed), value=value, **common)
+        auto = [("auto", "")] if f.optional else []  # None in the config: its own (automatic) choice
+        return gr.Dropdown(auto + [(c, c) for c in f.allowed], value=value or "", **common)
     if f.suggestions:
         return gr.Dropdown(list(f.suggestions), value=value or f.suggestions[0], allow_custom_value=True, **common)
     if f.kind in ("int", "float"):
+        if f.optional:
+            # A text box, because a gr.Number cannot stay empty (it shows and sends 0): left empty, the config
+            # decides (None: its default or "auto"); anything typed is checked by the form, naming the field.
+            return gr.Textbox(value="" if value is None else str(value), placeholder="auto", max_lines=1, **common)
         if f.kind == "float" and f.minimum == 0 and f.maximum is not None and 0.5 <= f.maximum <= 1:
             # A share (warmup): the page's slider cannot leave its range; API callers get the form's check.
             return gr.Slider(f.minimum, f.maximum, value=value, step=0.01, **common)
@@ -663,7 +668,9 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
 
 
 def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> TrainTab:
-    defaults = form.form_defaults(hardware_defaults(ctx.hardware.kind) | {"max_length": data.max_length.value})
+    # Hardware defaults fill only options that have no automatic choice of their own (None = auto).
+    by_hardware = {k: v for k, v in hardware_defaults(ctx.hardware.kind).items() if not form.FORM_BY_KEY[k].optional}
+    defaults = form.form_defaults(by_hardware | {"max_length": data.max_length.value})
     followers = Followers()
 
     gr.Markdown(
@@ -672,9 +679,13 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         elem_classes=["ts-step"],
     )
     if not ctx.hardware.is_gpu:
+        sizes = ", ".join(
+            f"{form.FORM_BY_KEY[k].label.lower()} {defaults[k]:g}" for k in ("batch_size", "epochs") if defaults[k]
+        )
         gr.Markdown(
-            "**Running on CPU.** Training works but is slow: the defaults here are small (batch size "
-            f"{defaults['batch_size']}, {defaults['epochs']:g} epoch); keep the dataset small or set max steps.",
+            "**Running on CPU.** Training works but is slow: "
+            + (f"the defaults here are small ({sizes}); " if sizes else "options left empty are chosen for it; ")
+            + "keep the dataset small or set max steps.",
             elem_id="train-cpu-notice",
         )
     else:
