@@ -136,12 +136,6 @@ class JobManager:
         sliced: bool | None = None,
         slice_fn: Callable[..., dict[str, Any]] | None = None,
     ) -> None:
-        # Import these whole here, on the thread that builds the app: a run's thread importing one while another
-        # thread (the Demo's preload) is half-way through the same import sees a half-made module ("module
-        # 'transformers' has no attribute 'PreTrainedTokenizerBase'" when the first run reads its data).
-        import datasets  # noqa: F401
-        import transformers  # noqa: F401
-
         from trainer_core.runtime import on_zero_gpu
 
         self.root = Path(root).resolve()
