@@ -108,7 +108,8 @@ def test_the_hold_out_is_small_for_small_data_and_capped_for_large(rows, share):
 
 def test_unset_options_are_none_in_a_fresh_config():
     t = TrainingConfig()
-    assert (t.learning_rate, t.epochs, t.batch_size, t.warmup_ratio, t.model_selection) == (None,) * 5
+    assert (t.learning_rate, t.epochs, t.batch_size, t.warmup_ratio) == (None,) * 4
+    assert t.model_selection == "auto"
     assert TrainConfig().data.validation_size is None
 
 
@@ -123,9 +124,11 @@ def reviews(tmp_path):
 def auto_config(tiny_model, dataset, output_dir, **training):
     config = tiny_train_config(tiny_model, dataset, output_dir, validation_size=None, **training)
     # tiny_train_config fixes the recipe's options; unset the ones under test.
-    for name in ("learning_rate", "epochs", "batch_size", "warmup_ratio", "model_selection"):
+    for name in ("learning_rate", "epochs", "batch_size", "warmup_ratio"):
         if name not in training:
             setattr(config.training, name, None)
+    if "model_selection" not in training:
+        config.training.model_selection = "auto"
     return config
 
 

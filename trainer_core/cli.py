@@ -457,6 +457,7 @@ def run_push(args: argparse.Namespace) -> int:
         url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
     except PushError as err:
         raise PushError(f"{err} Retry with `python -m trainer_core push {args.output_dir} --repo {repo_id}`.") from None
+    hub_lib.record_push(args.output_dir, repo_id)
     _emit({"pushed_repo": repo_id, "commit_url": url}, args.json, f"pushed to {repo_id}")
     return 0
 

@@ -24,7 +24,7 @@ from trainer_core.errors import InputError
 
 MixedPrecision = Literal["auto", "no", "fp16", "bf16"]
 MIXED_PRECISION_CHOICES = ("auto", "no", "fp16", "bf16")
-MODEL_SELECTION_CHOICES = ("best", "last")
+MODEL_SELECTION_CHOICES = ("auto", "best", "last")
 HUB_STRATEGIES = ("end", "every_save", "checkpoint", "all_checkpoints")
 # Trackers the transformers Trainer reports to, and the module each needs installed.
 TRACKERS = {
@@ -307,11 +307,11 @@ class TrainingConfig:
     eval_steps: int | None = field(
         default=None, metadata=_help("Evaluate and save every N steps instead of every epoch.", minimum=1)
     )
-    model_selection: str | None = field(
-        default=None,
+    model_selection: str = field(
+        default="auto",
         metadata=_help(
-            "best: keep the checkpoint with the best eval metric; last: keep the final model. Default: best when "
-            "there are at least 1,000 eval rows, else last.",
+            "best: keep the checkpoint with the best eval metric; last: keep the final model; auto: best when "
+            "there are at least 1,000 eval rows (or early stopping), else last.",
             choices=MODEL_SELECTION_CHOICES,
         ),
     )
@@ -367,7 +367,7 @@ class TrainingConfig:
             problems.append(f"logging_steps must be at least 1, got {self.logging_steps}")
         if self.eval_steps is not None and self.eval_steps < 1:
             problems.append(f"eval_steps must be at least 1, got {self.eval_steps}")
-        if self.model_selection is not None and self.model_selection not in MODEL_SELECTION_CHOICES:
+        if self.model_selection not in MODEL_SELECTION_CHOICES:
             problems.append(f"model_selection must be one of {', '.join(MODEL_SELECTION_CHOICES)}")
         if self.search_trials < 0:
             problems.append(f"search_trials must be >= 0, got {self.search_trials}")

@@ -207,7 +207,7 @@ def total_steps(train_rows: int, batch: int, accumulation: int, n_epochs: float,
 
 
 def training_choices(training: Any, model_config: dict[str, Any], train_rows: int, eval_rows: int) -> list[Choice]:
-    """The choices for every unset (``None``) option of ``training`` (a ``TrainingConfig``), in order."""
+    """The choices for every unset option (``None``, or ``"auto"`` for model selection) of ``training``."""
     chosen: list[Choice] = []
     if training.learning_rate is None:
         chosen.append(learning_rate(model_size(model_config)))
@@ -220,7 +220,7 @@ def training_choices(training: Any, model_config: dict[str, Any], train_rows: in
         n_epochs = training.epochs or next(c.value for c in chosen if c.name == "epochs")
         steps = total_steps(train_rows, batch, training.gradient_accumulation_steps, n_epochs, training.max_steps)
         chosen.append(warmup(steps))
-    if training.model_selection is None:
+    if training.model_selection == "auto":
         chosen.append(model_selection(eval_rows, bool(training.early_stopping_patience)))
     return chosen
 

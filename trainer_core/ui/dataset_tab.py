@@ -272,6 +272,9 @@ def preview_dataset(
 def _preview(
     ctx: AppContext, values: dict[str, Any], tokenizer: str | None, token: str | None, identity: str | None
 ) -> tuple[dict[str, Any], list[str]]:
+    from trainer_core.stack import load_stack
+
+    load_stack()
     from trainer_core import data as data_lib
 
     cfg = data_config(ctx, identity, values)

@@ -40,6 +40,9 @@ from trainer_core.ui.evaluate_tab import run_choices
 
 def get_predictor(*args: Any, **kwargs: Any) -> Any:
     """``inference.get_predictor``, imported on first use: torch and transformers stay out of start-up."""
+    from trainer_core.stack import load_stack
+
+    load_stack()  # the background preload and visitors' first calls must not import the stack concurrently
     from trainer_core.inference import get_predictor as load
 
     return load(*args, **kwargs)

@@ -136,6 +136,9 @@ def evaluate(
     api_request: Any = None,  # the public API's request (its session is the caller); the page has a visitor
 ):
     """Score a model on a labelled split; the first output is the evaluation report (as a dict)."""
+    from trainer_core.stack import load_stack
+
+    load_stack()
     from trainer_core.evaluation import evaluate_model
 
     hf_token = secret(oauth_token, token, ctx)

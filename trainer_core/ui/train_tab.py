@@ -491,6 +491,7 @@ def retry_push(
                     "error": user_message(err, hf_token, token)})  # fmt: skip
             raise
         record({"type": "push", "status": "done", "final": True, "retry": True, "repo_id": full})
+        hub_lib.record_push(model_dir, full)
     except StudioError as err:
         message = user_message(err, hf_token, token)
         return f"❌ Push failed: {message}", {"pushed": False, "error": message}
