@@ -18,7 +18,9 @@ PAGE_FORM = FORM | {"source": "Hub dataset", "task": "custom", "seed": 1, "warmu
 def call(studio, endpoint: str, values: dict, raw: dict[str, str]) -> list[str]:
     """POST ``endpoint`` with ``raw`` JSON literals for some parameters (the others: ``values``, else the
     endpoint's defaults); the streamed SSE lines."""
-    info = studio.client.view_api(return_format="dict", print_info=False)  # it sees the /ui_* events too
+    from ui_support import ui_client
+
+    info = ui_client(studio.demo.local_url, verbose=False).view_api(return_format="dict", print_info=False)
     parameters = info["named_endpoints"][f"/{endpoint}"]["parameters"]
     defaults = {p["parameter_name"]: p.get("parameter_default") for p in parameters}
     data = ", ".join(raw[name] if name in raw else json.dumps(values.get(name, defaults[name])) for name in defaults)
