@@ -89,9 +89,18 @@ class HttpCaller:
         # One session per caller, as a browser tab or a gradio_client Client keeps (Gradio builds a session's
         # state once, on its first request).
         self.session = secrets.token_hex(8)
+        self.inputs: int | None = None
+
+    def _arity(self) -> int:
+        """How many inputs the app's /predict takes (older versions also took a visitor id)."""
+        if self.inputs is None:
+            info = self.http.get(self.url.replace("/call/predict", "/info")).raise_for_status().json()
+            self.inputs = len(info["named_endpoints"]["/predict"]["parameters"])
+        return self.inputs
 
     def predict(self, *data):
-        body = {"data": list(data), "session_hash": self.session}
+        data = [*data, *[None] * (self._arity() - len(data))]
+        body = {"data": data, "session_hash": self.session}
         event_id = self.http.post(self.url, json=body).raise_for_status().json()["event_id"]
         event = None
         with self.http.stream("GET", f"{self.url}/{event_id}") as stream:
@@ -152,7 +161,7 @@ def _latencies(
             text = f"the movie was {'good' if (number + i) % 2 else 'bad'} and the plot was fun"
             began = time.perf_counter()
             try:
-                scores = caller.predict(text, None, model, None)
+                scores = caller.predict(text, None, model)
                 probabilities = [c["confidence"] for c in scores["confidences"]] if "confidences" in scores else []
                 if not probabilities:
                     probabilities = list(scores.values())
@@ -204,7 +213,7 @@ def run(clients: int, requests: int, *, kind: str = "http", model: str | None = 
     server, url = start_server(work / "app", code)
     try:
         warm = CALLERS[kind](url)
-        warm.predict("warm up", None, model, None)
+        warm.predict("warm up", None, model)
         warm.close()
         alone, alone_errors, alone_wall = _latencies(url, model, 1, 20, kind)
         load_before = Path("/proc/loadavg").read_text().split()[:3]

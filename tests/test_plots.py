@@ -84,7 +84,7 @@ def test_run_view_folds_events_into_curves_progress_and_log():
         {"step": 10, "loss": 0.55, "split": "eval"},
     ]
     scores = view.score_frame()
-    assert sorted(scores["metric"]) == ["accuracy", "f1"]  # runtime and loss are not scores
+    assert sorted(scores["metric"]) == ["Accuracy", "F1"]  # runtime and loss are not scores; titles from the registry
     assert set(scores["step"]) == {10}
     assert view.total_steps == 20 and view.step == 10
     text = view.progress_text("running")
@@ -135,7 +135,7 @@ def test_finished_run():
     assert view.progress_fraction("finished") == 1.0
     result = view.result_markdown("finished")
     assert "**The run finished** after 20 steps." in result
-    assert "| accuracy | 0.8500 |" in result and "| f1 | 0.8000 |" in result
+    assert "| Accuracy | 0.8500 |" in result and "| F1 | 0.8000 |" in result
     assert "[alice/model](https://huggingface.co/alice/model)" in result
     assert "finished at step 20: accuracy 0.8500, f1 0.8000" in view.log_text()
 

@@ -86,6 +86,9 @@ def test_failed_pushes_are_reported_and_local_output_is_kept(
     hub.heal()
     assert main(["push", str(out), "--repo", "alice/flaky", "--json"]) == 0
     assert "model.safetensors" in hub.files("alice/flaky")
+    # The run's record follows the retry.
+    retried = json.loads((out / "results.json").read_text())
+    assert retried["pushed_repo"] == "alice/flaky" and retried["push_errors"] == []
 
 
 @pytest.mark.parametrize(

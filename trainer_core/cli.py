@@ -27,6 +27,7 @@ from trainer_core.config import (
     field_help,
 )
 from trainer_core.errors import InputError, PushError, StudioError
+from trainer_core.metrics import registry as metric_registry
 
 # Flags whose names predate their generation from the config; every other field's flag is its name.
 FLAG_NAMES: dict[tuple[str, str], str] = {
@@ -78,7 +79,7 @@ def _default(spec: dataclasses.Field) -> Any:
 def generate_flags() -> dict[str, Flag]:
     """Every field of every config section as a `train` flag: adding a config field adds its flag."""
     flags: dict[str, Flag] = {}
-    for section, section_cls in SECTION_CLASSES.items():
+    for section, section_cls in SECTIONS.items():
         hints = typing.get_type_hints(section_cls)
         for spec in fields(section_cls):
             flag = FLAG_NAMES.get((section, spec.name), "--" + spec.name.replace("_", "-"))
@@ -261,7 +262,9 @@ def _print_event(event: dict[str, Any]) -> None:
     elif kind == "log":
         print(f"step {event['step']}: loss {event['loss']:.4f}", file=sys.stderr)
     elif kind == "eval":
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in event["metrics"].items() if k in ("loss", "accuracy", "f1"))
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in event["metrics"].items() if k in ("loss", *metric_registry.HEADLINE)
+        )
         print(f"eval at step {event['step']}: {shown}", file=sys.stderr)
     elif kind == "checkpoint":
         print(f"saved {event['path']}", file=sys.stderr)
@@ -454,6 +457,7 @@ def run_push(args: argparse.Namespace) -> int:
         url = hub_lib.push_folder(args.output_dir, repo_id, token, private=args.private)
     except PushError as err:
         raise PushError(f"{err} Retry with `python -m trainer_core push {args.output_dir} --repo {repo_id}`.") from None
+    hub_lib.record_push(args.output_dir, repo_id)
     _emit({"pushed_repo": repo_id, "commit_url": url}, args.json, f"pushed to {repo_id}")
     return 0
 

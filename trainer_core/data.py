@@ -22,6 +22,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Value
 from trainer_core.config import DataConfig
 from trainer_core.errors import HubUnreachableError, InputError
 from trainer_core.files import SUPPORTED_SUFFIXES, read_table
+from trainer_core.stack import load_stack
 from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset
 
 logger = logging.getLogger(__name__)
@@ -114,12 +115,14 @@ def is_local_file(dataset: str) -> bool:
 
 
 def load_local(path: str | Path) -> DatasetDict:
+    load_stack()
     return DatasetDict({"train": _to_dataset(read_table(path), path)})
 
 
 def sample_local(path: str | Path, rows: int) -> tuple[dict[str, int | None], Dataset]:
     """The first ``rows`` rows of a local table, read from a prefix of the file (a 200 MB CSV is
     previewed from its first few MiB), and its split sizes: None where the file holds more rows."""
+    load_stack()
     frame = read_table(path, max_rows=rows)
     return {"train": len(frame) if frame.attrs.get("complete", True) else None}, _to_dataset(frame, path)
 
@@ -172,6 +175,7 @@ def _hub_token(token: str | bool | None) -> str | bool | None:
 
 def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
     """All splits of the dataset, unmodified. Raises InputError or HubError with what to do."""
+    load_stack()  # datasets' fingerprinting looks into transformers: never while another thread imports it
     if not cfg.dataset:
         raise InputError("No dataset given. Pass a Hub dataset id (e.g. nyu-mll/glue) or a CSV/JSON/Parquet file.")
     if is_local_file(cfg.dataset):
@@ -192,6 +196,7 @@ def stream_sample(
 ) -> tuple[dict[str, int | None], Dataset]:
     """The first ``rows`` rows of a Hub split, streamed, and the row count of every split where the
     dataset card states it: a preview without downloading a whole dataset (Yelp is 650,000 reviews)."""
+    load_stack()
     try:
         builder = datasets.load_dataset_builder(
             cfg.dataset, cfg.dataset_config, revision=cfg.dataset_revision, token=_hub_token(token)
@@ -599,6 +604,7 @@ def tokenize(dataset: Dataset, tokenizer: Any, spec: ColumnSpec, max_length: int
     Sentence pairs are encoded as pairs so the model sees [CLS] a [SEP] b [SEP] with segment ids.
     Texts are cut with ``cut_text`` first, so a few huge rows cannot exhaust memory.
     """
+    load_stack()  # hashing the map function looks into transformers: trainer_core/stack.py
 
     def encode(batch: dict[str, list]) -> dict[str, Any]:
         first = [cut_text(t, max_length) for t in batch[spec.text]]

@@ -371,3 +371,17 @@ def push_folder(
             "again once the problem is fixed."
         ) from None
     return str(getattr(info, "commit_url", info))
+
+
+def record_push(output_dir: str | Path, repo_id: str) -> None:
+    """After a successful retry, the run's ``results.json`` says the model is on the Hub and no push failed."""
+    import json
+
+    from trainer_core.training import RESULTS_FILE
+
+    path = Path(output_dir) / RESULTS_FILE
+    if not path.is_file():
+        return
+    result = json.loads(path.read_text(encoding="utf-8"))
+    result.update(pushed_repo=repo_id, push_errors=[])
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -19,6 +19,7 @@ import numpy as np
 from trainer_core.data import cut_text
 from trainer_core.errors import InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
+from trainer_core.stack import load_stack
 from trainer_core.textlimits import check_request_texts
 
 DEFAULT_MAX_LENGTH = 512
@@ -252,6 +253,7 @@ def get_predictor(
 ) -> Predictor:
     """A cached Predictor. The key includes a hash of the token, so a model loaded with one visitor's
     token is never handed to a visitor without it. ``quantize=None`` follows ``default_quantize()``."""
+    load_stack()
     if quantize is None:
         quantize = default_quantize()
     token_key = hashlib.sha256(token.encode()).hexdigest() if token else ""

@@ -259,6 +259,9 @@ class JobManager:
     def _run(self, path: Path, config: TrainConfig, token: str | None) -> None:
         on_event = event_writer(path)
         try:
+            from trainer_core.stack import load_stack
+
+            load_stack()  # never concurrently with the Demo's preload or a visitor's preview (trainer_core/stack.py)
             with self._slots:
                 with self._lock:
                     self._queue.remove(str(path))

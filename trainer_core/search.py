@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainer_core import events as ev
 from trainer_core.errors import StudioError
 
 SEARCH_DIR = "search"
@@ -119,9 +120,9 @@ def run_search(
             if metrics and f"eval_{metric}" in metrics and state.global_step >= state.max_steps:
                 trial = trainer._trial
                 seconds = round(time.monotonic() - self.trial_started, 2)
-                emit({"type": "search_trial", "trial": int(trial.number), "params": dict(trial.params),
-                      "objective": float(metrics[f"eval_{metric}"]), "metric": metric,
-                      "seconds": seconds})  # fmt: skip
+                emit(ev.SearchTrialEvent(type="search_trial", trial=int(trial.number), params=dict(trial.params),
+                                         objective=float(metrics[f"eval_{metric}"]), metric=metric,
+                                         seconds=seconds))  # fmt: skip
 
     trainer = _studio_trainer_class()(
         model_init=lambda: load_model(
@@ -136,8 +137,8 @@ def run_search(
         callbacks=[_Report()],
     )
     trainer.remove_callback(PrinterCallback)
-    emit({"type": "search_begin", "trials": t.search_trials, "time_budget_s": t.search_time_budget,
-          "metric": metric, "eval_rows": len(eval_set)})  # fmt: skip
+    emit(ev.SearchBeginEvent(type="search_begin", trials=t.search_trials, time_budget_s=t.search_time_budget,
+                             metric=metric, eval_rows=len(eval_set)))  # fmt: skip
     stopped = False
     sampler = optuna.samplers.TPESampler(seed=t.seed)
     storage = optuna.storages.InMemoryStorage()
@@ -183,7 +184,7 @@ def run_search(
         stopped=stopped,
         notes=notes,
     )
-    emit({"type": "search_done", **result.to_dict()})
+    emit(ev.SearchDoneEvent(type="search_done", **result.to_dict()))
     return result
 
 

@@ -20,18 +20,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from trainer_core import data as data_lib
+from trainer_core import events as ev
 from trainer_core import hub as hub_lib
 from trainer_core import recipe
 from trainer_core.config import TrainConfig
 from trainer_core.errors import HubError, InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
+from trainer_core.metrics import registry as metric_registry
 from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.runtime import precision_flags
 from trainer_core.tasks import get_preset, resolve_config
 
 logger = logging.getLogger(__name__)
 
-Event = dict[str, Any]
+Event = ev.Event
 EventSink = Callable[[Event], None]
 
 
@@ -112,7 +114,7 @@ def make_event_callback(
         # -- Trainer hooks
         def on_train_begin(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
-                emit({"type": "train_begin", "total_steps": state.max_steps, "epochs": args.num_train_epochs})
+                emit(ev.TrainBeginEvent(type="train_begin", total_steps=state.max_steps, epochs=args.num_train_epochs))
 
         def _pause_reason(self, state: Any) -> str | None:
             if limits is None or state.global_step >= state.max_steps:
@@ -144,13 +146,13 @@ def make_event_callback(
                 control.should_training_stop = True
                 control.should_save = True
                 if state.is_world_process_zero:
-                    emit({"type": "stopping", "step": state.global_step})
+                    emit(ev.StoppingEvent(type="stopping", step=state.global_step))
             if not self.stopped and self.paused is None and (reason := self._pause_reason(state)):
                 self.paused = reason
                 control.should_training_stop = True
                 control.should_save = True
                 if state.is_world_process_zero:
-                    emit({"type": "pausing", "step": state.global_step, "reason": reason})
+                    emit(ev.PausingEvent(type="pausing", step=state.global_step, reason=reason))
             if control.should_save:
                 self._save_started = time.monotonic()
             now = time.monotonic()
@@ -163,14 +165,14 @@ def make_event_callback(
                     elapsed / state.global_step * (state.max_steps - state.global_step) if state.global_step else None
                 )
                 emit(
-                    {
-                        "type": "progress",
-                        "step": state.global_step,
-                        "total_steps": state.max_steps,
-                        "epoch": round(state.epoch or 0.0, 4),
-                        "elapsed_s": round(elapsed, 2),
-                        "remaining_s": round(remaining, 2) if remaining is not None else None,
-                    }
+                    ev.ProgressEvent(
+                        type="progress",
+                        step=state.global_step,
+                        total_steps=state.max_steps,
+                        epoch=round(state.epoch or 0.0, 4),
+                        elapsed_s=round(elapsed, 2),
+                        remaining_s=round(remaining, 2) if remaining is not None else None,
+                    )
                 )
                 self._push_updates(state)
 
@@ -186,14 +188,14 @@ def make_event_callback(
                 return
             emit(
                 _drop_none(
-                    {
-                        "type": "log",
-                        "step": state.global_step,
-                        "epoch": round(state.epoch or 0.0, 4),
-                        "loss": logs.get("loss"),
-                        "learning_rate": logs.get("learning_rate"),
-                        "grad_norm": logs.get("grad_norm"),
-                    }
+                    ev.LogEvent(
+                        type="log",
+                        step=state.global_step,
+                        epoch=round(state.epoch or 0.0, 4),
+                        loss=logs.get("loss"),
+                        learning_rate=logs.get("learning_rate"),
+                        grad_norm=logs.get("grad_norm"),
+                    )
                 )
             )
 
@@ -201,14 +203,7 @@ def make_event_callback(
             if not state.is_world_process_zero or not metrics:
                 return
             clean = {k.removeprefix("eval_"): v for k, v in metrics.items() if isinstance(v, (int, float))}
-            emit(
-                {
-                    "type": "eval",
-                    "step": state.global_step,
-                    "epoch": round(state.epoch or 0.0, 4),
-                    "metrics": clean,
-                }
-            )
+            emit(ev.EvalEvent(type="eval", step=state.global_step, epoch=round(state.epoch or 0.0, 4), metrics=clean))
 
         def on_save(self, args, state, control, **kwargs):
             if self._save_started is not None and limits is not None:
@@ -218,7 +213,7 @@ def make_event_callback(
             if not state.is_world_process_zero:
                 return
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-            emit({"type": "checkpoint", "step": state.global_step, "path": path})
+            emit(ev.CheckpointEvent(type="checkpoint", step=state.global_step, path=path))
             self._push_updates(state)
 
         def on_train_end(self, args, state, control, **kwargs):
@@ -256,7 +251,7 @@ class CheckpointPushes:
             return
         carried = [*self._waiting[2], self._waiting[0]] if self._waiting else []
         self._waiting = (step, folder, carried)
-        self._outbox.append({"type": "push", "status": "queued", "step": step})
+        self._outbox.append(ev.PushEvent(type="push", status="queued", step=step))
 
     def poll(self) -> None:
         self._collect()
@@ -294,7 +289,7 @@ class CheckpointPushes:
     def _start(self, step: int, folder: str, carried: list[int]) -> None:
         jobs = self.trainer._upload_checkpoint(step, folder)
         self._active = (step, carried, jobs)
-        self._outbox.append({"type": "push", "status": "started", "step": step})
+        self._outbox.append(ev.PushEvent(type="push", status="started", step=step))
 
     def _collect(self) -> None:
         while self._active is not None and all(job.done() for job in self._active[2]):
@@ -303,7 +298,7 @@ class CheckpointPushes:
             errors = [job.exception() for job in jobs if job.exception() is not None]
             message = hub_lib.describe_push_error(errors[0], self.token) if errors else None
             for each in [*carried, step]:
-                event: Event = {"type": "push", "status": "failed" if errors else "done", "step": each}
+                event = ev.PushEvent(type="push", status="failed" if errors else "done", step=each)
                 if each != step:
                     event["with_step"] = step
                 if message:
@@ -593,12 +588,15 @@ def build_training_arguments(
         **_eval_schedule(config, train_rows, world_size),
         load_best_model_at_end=t.model_selection != "last",
         metric_for_best_model=metric,
-        greater_is_better=True,
+        greater_is_better=metric_registry.higher_is_better(metric),
         save_total_limit=t.save_total_limit,
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         report_to=list(t.report_to) or "none",
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # Under torchrun on a machine without CUDA, accelerate sets up data parallelism (gloo) only when told
+        # the run is on CPU; otherwise each process trains alone on all the data.
+        use_cpu=world_size > 1 and not torch.cuda.is_available(),
         push_to_hub=repo_id is not None,
         hub_model_id=repo_id,
         hub_token=token,
@@ -700,25 +698,31 @@ def train(
     With ``limits`` the run may pause (``TrainResult.paused``) with a resumable checkpoint; calling
     ``train`` again with the same config continues it.
     """
-    emit = on_event or (lambda event: None)
+    # Under torchrun / accelerate launch every process runs this; only the main one reports.
+    emit = (on_event if _is_main_process() else None) or (lambda event: None)
     run = prepared or prepare_run(config, token)
     config = run.config
     _check_not_another_run(Path(config.training.output_dir), config)
     emit(_prepared_event(run))
     _, speed = gpu_speed_flags(detect_accelerator())
     if run.choices or speed:
-        emit({"type": "recipe", "model": recipe.model_size(run.model_config).describe(),
-              "choices": [c.to_dict() for c in run.choices], "speed": speed})  # fmt: skip
+        emit(ev.RecipeEvent(type="recipe", model=recipe.model_size(run.model_config).describe(),
+                            choices=[c.to_dict() for c in run.choices], speed=speed))  # fmt: skip
     spec = run.data.columns
     train_set = data_lib.tokenize(run.data.train, run.tokenizer, spec, config.data.max_length)
     eval_set = data_lib.tokenize(run.data.eval, run.tokenizer, spec, config.data.max_length)
     return train_tokenized(run, train_set, eval_set, emit=emit, stop=stop, limits=limits)
 
 
+def _is_main_process() -> bool:
+    """Rank 0 of a torchrun / accelerate launch, or a single process."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _prepared_event(run: PreparedRun) -> Event:
-    return {"type": "prepared", "train_rows": len(run.data.train), "eval_rows": len(run.data.eval),
-            "labels": run.data.label_names, "eval_source": run.data.eval_source,
-            "problems": [dataclasses.asdict(p) for p in run.data.problems]}  # fmt: skip
+    return ev.PreparedEvent(type="prepared", train_rows=len(run.data.train), eval_rows=len(run.data.eval),
+                            labels=run.data.label_names, eval_source=run.data.eval_source,
+                            problems=[dataclasses.asdict(p) for p in run.data.problems])  # fmt: skip
 
 
 def train_tokenized(
@@ -737,13 +741,14 @@ def train_tokenized(
     """
     config, token = run.config, run.token
     repo_id = run.repo_id if push else None
+    main_process = _is_main_process()  # only it writes the results and the card, and pushes
     output_dir = Path(config.training.output_dir)
     _check_not_another_run(output_dir, config)
     resume = _resumable_checkpoint(output_dir, config)
     if resume:
         config = _config_of(output_dir, config)  # an earlier slice may have halved the batch after an OOM
         run.config = config
-        emit({"type": "resume", "checkpoint": resume})
+        emit(ev.ResumeEvent(type="resume", checkpoint=resume))
     searched = None
     if config.training.search_trials > 0 and not resume:
         from trainer_core import search as search_lib
@@ -766,14 +771,16 @@ def train_tokenized(
                     f"Out of GPU memory even with batch size {config.training.batch_size}. Lower --max-length or "
                     "choose a smaller model."
                 ) from err
-            emit({"type": "oom_retry", "batch_size": smaller.training.batch_size,
-                  "gradient_accumulation_steps": smaller.training.gradient_accumulation_steps})  # fmt: skip
+            emit(ev.OomRetryEvent(type="oom_retry", batch_size=smaller.training.batch_size,
+                                  gradient_accumulation_steps=smaller.training.gradient_accumulation_steps))  # fmt: skip
             del trainer, events
             _free_accelerator_memory()
             config, resume = smaller, _resumable_checkpoint(output_dir, smaller)
             run.config = config
 
     if events.paused:
+        if trainer.pushes is not None:
+            trainer.pushes.finish()  # each save's push ends with the slice, in done or failed
         checkpoint = _resumable_checkpoint(output_dir, config)
         result = TrainResult(
             output_dir=str(output_dir),
@@ -786,8 +793,8 @@ def train_tokenized(
             pause_reason=events.paused,
             best_checkpoint=trainer.state.best_model_checkpoint,
         )
-        emit({"type": "paused", "step": result.global_step, "total_steps": trainer.state.max_steps,
-              "reason": events.paused, "checkpoint": checkpoint and Path(checkpoint).name})  # fmt: skip
+        emit(ev.PausedEvent(type="paused", step=result.global_step, total_steps=trainer.state.max_steps,
+                            reason=events.paused, checkpoint=checkpoint and Path(checkpoint).name))  # fmt: skip
         return result
 
     stopped = events.stopped
@@ -815,7 +822,8 @@ def train_tokenized(
         language=preset.language if (preset := get_preset(config.task)) else None,
         extra={"chosen": dict(config.chosen), **({"search": searched.to_dict()} if searched else {})},
     )
-    hub_lib.write_model_card(output_dir, card)
+    if main_process:
+        hub_lib.write_model_card(output_dir, card)
     trainer.card_writer = lambda directory: hub_lib.write_model_card(directory, card)
 
     result = TrainResult(
@@ -828,34 +836,35 @@ def train_tokenized(
         stopped=stopped,
         best_checkpoint=trainer.state.best_model_checkpoint,
     )
-    if repo_id and trainer.pushes is not None:
+    if repo_id and trainer.pushes is not None and main_process:
         trainer.pushes.finish()
         result.push_errors = trainer.pushes.errors()
         _write_results(output_dir, result)
-        emit({"type": "push", "status": "started", "step": trainer.state.global_step, "final": True})
+        emit(ev.PushEvent(type="push", status="started", step=trainer.state.global_step, final=True))
         try:
             hub_lib.with_retries(lambda: trainer.push_to_hub(commit_message="End of training"), attempts=3)
             result.pushed_repo = repo_id
-            emit({"type": "push", "status": "done", "step": trainer.state.global_step, "final": True,
-                  "repo_id": repo_id})  # fmt: skip
+            emit(ev.PushEvent(type="push", status="done", step=trainer.state.global_step, final=True,
+                              repo_id=repo_id))  # fmt: skip
         except Exception as err:
             message = hub_lib.describe_push_error(err, token)
             trainer.pushes.failures.append((-1, message))
             result.push_errors = trainer.pushes.errors()
             logger.warning("Push of the final model failed: %s", message)
-            emit({"type": "push", "status": "failed", "step": trainer.state.global_step, "final": True,
-                  "error": message})  # fmt: skip
-    _write_results(output_dir, result)
+            emit(ev.PushEvent(type="push", status="failed", step=trainer.state.global_step, final=True,
+                              error=message))  # fmt: skip
+    if main_process:
+        _write_results(output_dir, result)
     if push or not run.repo_id:
-        emit({"type": "done", "result": result.to_dict()})
+        emit(ev.DoneEvent(type="done", result=result.to_dict()))
     return result
 
 
-SCORE_NAMES = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+SCORE_NAMES = metric_registry.SCORE_NAMES  # declared once, in metrics/registry.py
 
 
 def _scores(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if k in SCORE_NAMES}
+    return metric_registry.scores(metrics)
 
 
 def _build_trainer(
@@ -891,7 +900,7 @@ def _build_trainer(
         callbacks=callbacks,
     )
     events.trainer = trainer
-    if repo_id:
+    if repo_id and trainer.is_world_process_zero():
         trainer.pushes = events.pushes = CheckpointPushes(trainer, emit, run.token)
     # Progress leaves through events only; the stock printer would write every log dict to stdout.
     trainer.remove_callback(PrinterCallback)
@@ -902,11 +911,16 @@ def _new_trainer(**kwargs: Any) -> Any:
     """The Trainer; with pushing on, its constructor creates the Hub repo, so a Hub fault here says so."""
     hub_lib.apply_timeouts()
     try:
-        return _studio_trainer_class()(**kwargs)
+        trainer = _studio_trainer_class()(**kwargs)
     except Exception as err:
         if hub_lib.is_timeout(err):
             raise HubError(hub_lib.timeout_message("when creating the repo")) from None
         raise
+    # The classifiers' forward takes **kwargs, so transformers assumes they sum their loss over the tokens it
+    # counts and scales it by the number of processes (and skips dividing by gradient accumulation). They
+    # return a mean: under torchrun the loss and the gradients came out doubled.
+    trainer.model_accepts_loss_kwargs = False
+    return trainer
 
 
 def _is_out_of_memory(err: BaseException) -> bool:

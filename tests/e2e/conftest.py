@@ -85,13 +85,13 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def studio_app(tmp_path_factory) -> StudioApp:
-    from trainer_core.ui import build_app
+    from trainer_core.ui import build_app, launch_options
     from trainer_core.ui.context import AppContext
 
     ctx = AppContext.create(tmp_path_factory.mktemp("studio-e2e") / "data")
     assert not ctx.on_space, "the browser tests run the app as a local app (unset SPACE_ID / SYSTEM)"
     demo = build_app(context=ctx)
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
     try:
         yield StudioApp(url=demo.local_url, ctx=ctx, demo=demo)
     finally:

@@ -24,6 +24,7 @@ EVALUATE_TIMEOUT = 60_000
 PREDICT_TIMEOUT = 30_000
 ERROR_BOXES = ("#dataset-error", "#train-error", "#eval-error", "#demo-error")
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+RUN_NAME = re.compile(r"^\S+ on \S+ · ")  # model on data · start time
 
 
 def chart(page: Any, elem_id: str) -> Any:
@@ -42,7 +43,8 @@ def expect_line(svg: Any, series: str, *, points: int) -> None:
 
 
 def open_tab(page: Any, name: str) -> None:
-    tab = page.get_by_role("tab", name=name, exact=True)
+    """Open a tab by its name (the tabs are numbered steps: "1 · Dataset", ...)."""
+    tab = page.get_by_role("tab", name=re.compile(rf"^(\d · )?{name}$"))
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
 
@@ -95,9 +97,9 @@ def preview_upload(page: Any, csv: Path, tokenizer: str, *, labels: tuple[str, .
     expect(summary).to_contain_text("get truncated")  # the token-length line, measured with the tokenizer
     expect(page.locator("#dataset-problems")).not_to_be_empty()
     expect(page.locator("#dataset-error")).to_be_hidden()
-    # The detected columns are filled in.
-    expect(page.locator("#dataset-text-column input")).to_have_value("text")
-    expect(page.locator("#dataset-label-column input")).to_have_value("label")
+    # The column pickers stay on "detect" and name the detected columns (a detected name never sticks).
+    expect(page.locator("#dataset-text-column input")).to_have_value("(detect) → text")
+    expect(page.locator("#dataset-label-column input")).to_have_value("(detect) → label")
     # Label distribution: one bar per label, named on the x axis.
     label_chart = chart(page, "dataset-labels")
     expect(label_chart).to_be_visible()
@@ -135,13 +137,13 @@ def train(
         set_number(visible(page.get_by_label("Learning rate")), learning_rate)
     page.get_by_text("More options", exact=True).click()
     if warmup_ratio is not None:
-        set_number(visible(page.locator("input[type=number][aria-label*='Warmup ratio']")), warmup_ratio)
+        set_number(page.locator("#train-warmup-ratio").locator("input, textarea").first, warmup_ratio)
     set_number(visible(page.get_by_label("Eval steps")), eval_steps)
     page.locator("#train-start").click()
 
     progress = page.locator("#train-progress")
-    # The run shows up under "Your runs" at once and the progress bar moves.
-    expect(page.locator("#train-runs input")).to_have_value(RUN_ID, timeout=PREVIEW_TIMEOUT)
+    # The run shows up under "Your runs" at once, named by model, data and time, and the progress bar moves.
+    expect(page.locator("#train-runs input")).to_have_value(RUN_NAME, timeout=PREVIEW_TIMEOUT)
     expect(progress).to_contain_text(
         re.compile(rf"Finished: step {max_steps} / {max_steps}|Failed: .*"), timeout=TRAIN_TIMEOUT
     )
@@ -149,13 +151,29 @@ def train(
     expect(progress.locator(".ts-progress")).to_have_attribute("data-state", "finished")
     expect(page.locator("#train-error")).to_be_hidden()
 
-    # The loss curve (a point every 10 steps, the logging interval) and the eval-metric curves (every eval_steps).
+    # The loss curves (train: a point every 10 steps, the logging interval; eval: every eval_steps), drawn
+    # live, without a reload, and the eval-metric curves.
     expect_line(chart(page, "train-loss"), "train", points=max_steps // 10)
-    expect_line(chart(page, "train-metrics"), "accuracy", points=max_steps // eval_steps)
+    expect_line(chart(page, "train-loss"), "eval", points=max_steps // eval_steps)
+    expect_line(chart(page, "train-metrics"), "Accuracy", points=max_steps // eval_steps)
     expect(page.locator("#train-result")).not_to_be_empty()
+    # The log box shows its newest line (scrolled to the end), not its first ones.
+    log = page.locator("#train-log textarea")
+    expect(log).to_have_value(re.compile(r"finished at step"))
+    page.wait_for_function(
+        "() => { const box = document.querySelector('#train-log textarea');"
+        " return box && box.scrollHeight > box.clientHeight && box.scrollTop + box.clientHeight >= box.scrollHeight - 4; }",
+        timeout=10_000,
+    )
     expect(page.locator("#train-start")).to_be_enabled()
-    run_id = RUN_ID.search(page.locator("#train-runs input").input_value())
-    assert run_id, "no run id under 'Your runs'"
+    # The finished run offers the next steps.
+    expect(page.locator("#train-evaluate")).to_be_visible()
+    expect(page.locator("#train-demo")).to_be_visible()
+    expect(page.locator("#train-stop")).to_be_hidden()
+    expect(page.locator("#train-retry-push")).to_be_hidden()
+    page.get_by_text("Your runs as a table", exact=True).click()
+    run_id = RUN_ID.search(page.locator("#train-runs-table").inner_text())
+    assert run_id, "no run id in the runs table"
     return run_id.group(0)
 
 
@@ -163,7 +181,7 @@ def evaluate(page: Any, run_id: str, *, labels: tuple[str, ...]) -> None:
     """Evaluate tab: the run just trained (picked for you) on the rows held out from it."""
     open_tab(page, "Evaluate")
     # Choosing the run in the Train tab made it model A here, with the rows it was evaluated on as data.
-    expect(page.locator("#eval-model input")).to_have_value(re.compile(f"Your run · {run_id}"))
+    expect(page.locator("#eval-model input")).to_have_value(RUN_NAME)
     expect(page.locator("#eval-dataset input")).to_have_value(re.compile(run_id))
     page.locator("#eval-run").click()
 
@@ -188,9 +206,12 @@ def evaluate(page: Any, run_id: str, *, labels: tuple[str, ...]) -> None:
 
 
 def predict(page: Any, run_id: str, text: str, *, labels: tuple[str, ...]) -> None:
-    """Demo tab: the run just trained (picked for you) gives class probabilities for ``text``."""
-    open_tab(page, "Demo")
-    expect(page.locator("#demo-model input")).to_have_value(re.compile(f"Your run · {run_id}"))
+    """Demo tab, reached with the Train tab's "Try it in the Demo": the run just trained gives class
+    probabilities for ``text``."""
+    open_tab(page, "Train")
+    page.locator("#train-demo").click()
+    expect(page.get_by_role("tab", name=re.compile("Demo$"))).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#demo-model input")).to_have_value(RUN_NAME)
     expect(page.locator("#demo-mode input[value='sentiment']")).to_be_checked()
     page.locator("#demo-text textarea").fill(text)
     page.locator("#demo-predict").click()

@@ -8,8 +8,8 @@ dataset.png, train.png, evaluate.png and demo.png at a 1280-pixel-wide viewport.
 the model is a small BERT with random weights and a word vocabulary taken from the example data, saved as
 a local folder (a local model folder is accepted when the app runs off a Space); 60 steps on a CPU take
 seconds and reach about 97% accuracy on the held-out rows. Exits non-zero if the browser reports an error
-or a step's check fails. Install an emoji font (Debian: fonts-noto-color-emoji) or the 🤗 in the header
-shows as a box.
+or a step's check fails (the Train step checks that the loss chart draws both the train and the eval line).
+Install an emoji font (Debian: fonts-noto-color-emoji) or the 🤗 in the header shows as a box.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     from trainer_core.examples import EXAMPLES
-    from trainer_core.ui import build_app
+    from trainer_core.ui import build_app, launch_options
 
     reason = chromium_missing()
     if reason:
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         model = "./tiny-bert"
         make_model(work / "tiny-bert", pd.read_csv(csv)["text"].astype(str).tolist())
         demo = build_app(root=work / "data")
-        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
         try:
             with sync_playwright() as playwright:
                 context = launch_chromium(playwright, work / "profile", {"width": 1280, "height": 900})
@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
                 run_id = flow.train(
                     page, model, max_steps=args.steps, eval_steps=10, learning_rate=2e-3, warmup_ratio=0
                 )
+                # The picture shows the form's main fields and both loss lines: the accordions the
+                # steps opened (more options, the runs table) are closed again.
+                page.get_by_text("More options", exact=True).click()
+                page.get_by_text("Your runs as a table", exact=True).click()
                 shot("train")
                 flow.evaluate(page, run_id, labels=LABELS)
                 shot("evaluate")

@@ -66,3 +66,21 @@ def test_only_other_origins_failed_loads_are_ignored():
     )
     assert not is_ignored_console_error(failed, None, app)
     assert not is_ignored_console_error("TypeError: cannot read properties of undefined", "https://cdn.x/y.js", app)
+
+
+def test_a_phone_wide_page_keeps_its_title_readable(browser, studio_app):
+    """At 390 px the header stacks: the title gets the width, nothing overflows sideways."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        flow.open_app(page, studio_app.url)
+        title = page.get_by_role("heading", name="Trainer Studio")
+        box = title.bounding_box()
+        assert box is not None and box["width"] >= 250, box
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the page is {overflow} px wider than the screen"
+        assert not errors, errors
+    finally:
+        page.close()

@@ -149,3 +149,37 @@ def test_batch_refuses_bad_files(studio, tiny_model, tmp_path, monkeypatch):
     assert (
         "Upload a file" in studio.client.predict(None, "", None, "sentiment", "", api_name="/predict_batch")[0]["value"]
     )
+
+
+def test_a_model_is_used_for_the_kind_it_was_trained_for(studio, tiny_model, sentiment_csv, paraphrase_csv):
+    """A single-text model given two texts (or a pair model given one) is refused, saying what to do."""
+    from tiny import tiny_train_config
+
+    sentiment = demo_tab.DEFAULT_MODELS["sentiment"]
+    with pytest.raises(AppError, match="trained on single texts, but two texts were given"):
+        predict(studio, "one text", "and another", model=sentiment)
+    with pytest.raises(AppError, match="trained on text pairs"):
+        predict(studio, "one text", model=demo_tab.DEFAULT_MODELS["paraphrase"])
+
+    jobs = studio.ctx.jobs
+    runs = {}
+    for name, data in (("single", sentiment_csv), ("pair", paraphrase_csv)):
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        path = jobs.owner_dir(f"session:{studio.client.session_hash}") / run_id
+        path.mkdir(parents=True)
+        (path / "status.json").write_text(json.dumps({"state": "finished", "created": time.time()}), "utf-8")
+        shutil.copytree(tiny_model, path / "model")
+        config = tiny_train_config(tiny_model, data, path / "model")
+        if name == "pair":
+            config.data.text_column, config.data.text_pair_column = "sentence1", "sentence2"
+        config.save(path / "config.yaml")
+        runs[name] = f"run:{run_id}"
+    with pytest.raises(AppError, match="trained on single texts"):
+        predict(studio, "a", "b", model=runs["single"])
+    with pytest.raises(AppError, match="trained on text pairs"):
+        predict(studio, "a", model=runs["pair"])
+    assert sum(predict(studio, "a", "b", model=runs["pair"]).values()) == pytest.approx(1.0, abs=1e-5)
+    # In the page, choosing the run sets the mode it was trained for.
+    identity = lambda: f"session:{studio.client.session_hash}"  # noqa: E731
+    assert demo_tab.model_kind(studio.ctx, runs["pair"], identity) == demo_tab.PARAPHRASE
+    assert demo_tab.model_kind(studio.ctx, runs["single"], identity) == demo_tab.SENTIMENT

@@ -236,3 +236,25 @@ def test_a_run_is_scored_on_the_rows_it_held_out(studio, tiny_model, sentiment_c
     assert f"No run '{run_id}'" in evaluate_error(
         studio, visitor="someone-else", model=str(tiny_model), dataset=f"run:{run_id}"
     )
+
+
+def test_a_single_text_run_is_not_scored_on_pairs(studio, tiny_model, sentiment_csv, visitor):
+    run_id = make_run(studio, visitor, tiny_model, data=sentiment_csv)
+    message = evaluate_error(studio, visitor=visitor, model=f"run:{run_id}", dataset="example:paraphrase")
+    assert f"run:{run_id} was trained on single texts" in message and "sentence2" in message
+
+
+def test_results_appear_with_the_first_result(studio, one_class_model, sentiment_csv):
+    """No empty tables or chart frames before anything was scored (the page's result column is hidden)."""
+    from trainer_core.ui import evaluate_tab
+
+    (column,) = [c for c in studio.demo.config["components"] if c.get("props", {}).get("elem_id") == "eval-results"]
+    assert column["props"]["visible"] is False
+    out = evaluate_tab.evaluate(
+        studio.ctx, None, "", str(one_class_model), str(sentiment_csv), "", "", "", "", "", 20, False, None, None
+    )
+    assert len(out) == evaluate_tab.EVAL_OUTPUTS and out[-1] == {"__type__": "update", "visible": True}
+    failed = evaluate_tab.evaluate(
+        studio.ctx, None, "", "", str(sentiment_csv), "", "", "", "", "", 20, False, None, None
+    )
+    assert failed[0]["visible"] is True and len(failed) == evaluate_tab.EVAL_OUTPUTS

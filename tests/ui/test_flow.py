@@ -71,3 +71,138 @@ def test_dataset_charts_are_sorted_once_at_construction(studio, visitor):
     label_update, histogram_update = outputs[6], outputs[7]
     assert "sort" not in label_update and "sort" not in histogram_update
     assert [row[0] for row in label_update["value"]["data"]] == ["0", "1"]
+
+
+def test_every_training_option_has_a_widget_and_a_flag():
+    """Adding a TrainingConfig field is one edit: the form and the CLI pick it up from the dataclass."""
+    import dataclasses
+
+    from trainer_core.cli import TRAIN_FLAGS
+    from trainer_core.config import SECTIONS
+    from trainer_core.ui import form
+
+    in_form = {(f.section, f.name) for f in form.TRAIN_FORM}
+    flagged = {(flag.section, flag.name) for flag in TRAIN_FLAGS.values()}
+    for section in ("training", "hub"):
+        for spec in dataclasses.fields(SECTIONS[section]):
+            key = (section, spec.name)
+            assert key in in_form or key in form.NOT_IN_FORM, f"{key} has no widget"
+            assert key in flagged, f"{key} has no CLI flag"
+    assert all(f.help for f in form.TRAIN_FORM), "every widget shows its config field's help"
+
+
+def test_a_new_training_field_gets_a_widget_a_check_and_a_flag(monkeypatch):
+    """A field added to the config (here a test-local subclass) needs nothing else to reach form and CLI."""
+    import dataclasses
+
+    from trainer_core import cli, config
+    from trainer_core.config import DataConfig
+    from trainer_core.ui import form
+
+    @dataclasses.dataclass
+    class WithBudget(config.TrainingConfig):
+        time_budget_s: int | None = dataclasses.field(
+            default=None, metadata={"help": "Stop after this many seconds.", "minimum": 10}
+        )
+
+    monkeypatch.setitem(config.SECTIONS, "training", WithBudget)
+    fields = {f.key: f for f in form._train_form()}
+    budget = fields["time_budget_s"]
+    assert budget.group == form.MORE and budget.label == "Time budget s" and budget.kind == "int"
+    assert "Stop after this many seconds. At least 10." in budget.info()
+    monkeypatch.setattr(form, "TRAIN_FORM", tuple(fields.values()))
+    with pytest.raises(form.FormError, match="Time budget s must be at least 10, got 5"):
+        form.build_config({"time_budget_s": 5}, DataConfig(dataset="x.csv"))
+    assert form.build_config({"time_budget_s": 60}, DataConfig(dataset="x.csv")).training.time_budget_s == 60
+    flags = cli.generate_flags()
+    assert flags["--time-budget-s"].kind == "int" and "Stop after this many seconds." in flags["--time-budget-s"].help
+
+
+def test_an_optional_number_left_empty_is_the_default_and_zero_is_checked():
+    from trainer_core.config import DataConfig
+    from trainer_core.ui import form
+
+    config = form.build_config({"eval_steps": None, "max_train_samples": ""}, DataConfig(dataset="x.csv"))
+    assert config.training.eval_steps is None and config.data.max_train_samples is None
+    with pytest.raises(form.FormError, match=r"Eval steps must be at least 1, got 0\."):
+        form.build_config({"eval_steps": 0}, DataConfig(dataset="x.csv"))
+
+
+def test_serving_the_first_page_imports_no_training_stack(tmp_path):
+    """Start-up stays close to an empty Gradio app's: torch, transformers, datasets wait for first use
+    (bench/bench_startup.py measures the time; this checks the cause)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, spaces\n"
+        "from trainer_core.ui import build_app\n"
+        f"build_app({str(tmp_path)!r})\n"
+        "print('loaded:' + ','.join(m for m in ('torch', 'transformers', 'datasets', 'evaluate', 'sklearn') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("SPACE_ID", "SYSTEM", "SPACES_ZERO_GPU")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=True)
+    assert "loaded:\n" in out.stdout, out.stdout
+
+
+def test_stop_on_a_queued_run_shows_at_once():
+    """The run stays queued until a slot frees; the page says at once that it will not start."""
+    from types import SimpleNamespace
+
+    from trainer_core.ui import plots, train_tab
+
+    queued = SimpleNamespace(run_id=RUN_OK, state="queued", queue_position=2)
+    before = train_tab.view_updates(queued, plots.RunView(), [], stop_set=False)
+    after = train_tab.view_updates(queued, plots.RunView(), [], stop_set=True)
+    assert "position 2 in the queue" in before["progress"]
+    assert "will not start" in after["progress"]
+    assert before["stop"]["visible"] is True and after["stop"]["visible"] is False
+    assert after["actions"]["visible"] is False and after["retry"]["visible"] is False
+
+
+def test_a_run_can_be_renamed_and_deleted_by_its_owner_only(ctx, monkeypatch):
+    import dataclasses
+
+    from trainer_core.errors import InputError
+    from trainer_core.ui import train_tab
+
+    _run(ctx.jobs, "browser:me", RUN_OK, "finished", model="/x/bert-tiny", dataset="/d/reviews.csv")
+    _run(ctx.jobs, "browser:me", RUN_RUNNING, "queued")
+    error, dropdown, _table = train_tab.rename_ui(ctx, "me", RUN_OK, "  my   first run ")
+    assert error["visible"] is False
+    assert ("my first run", RUN_OK) in dropdown["choices"]
+    assert [label for label, _ in run_choices(ctx, "me", None, [])] == ["my first run"]
+    # An empty name goes back to model, data and time; a long one is refused, naming the field.
+    _e, dropdown, _t = train_tab.rename_ui(ctx, "me", RUN_OK, "")
+    assert any(label.startswith("bert-tiny on reviews.csv · ") for label, _ in dropdown["choices"])
+    assert "Run name: at most 80 characters" in train_tab.rename_ui(ctx, "me", RUN_OK, "x" * 81)[0]["value"]
+    # Another visitor can neither rename nor delete it; an active run must stop first.
+    assert "among your runs" in train_tab.rename_ui(ctx, "someone-else", RUN_OK, "mine now")[0]["value"]
+    assert "among your runs" in train_tab.delete_ui(ctx, "someone-else", RUN_OK)[0]["value"]
+    info = ctx.jobs.info
+    with monkeypatch.context() as patch:  # the run's worker is alive (a test has none)
+        patch.setattr(ctx.jobs, "info", lambda *a: dataclasses.replace(info(*a), state="running"))
+        assert "stop it first" in train_tab.delete_ui(ctx, "me", RUN_RUNNING)[0]["value"]
+    error, dropdown, *_ = train_tab.delete_ui(ctx, "me", RUN_OK)
+    assert error["visible"] is False and [v for _, v in dropdown["choices"]] == [RUN_RUNNING]
+    with pytest.raises(InputError):
+        ctx.jobs.info("browser:me", RUN_OK)
+
+
+def test_options_left_on_auto_stay_auto():
+    """A field whose config default is None (auto) is left to the config when the form leaves it empty."""
+    from trainer_core.config import DataConfig
+    from trainer_core.ui import form
+
+    auto = [f for f in form.TRAIN_FORM if f.optional and f.default is None]
+    assert auto, "the config has optional fields"
+    config = form.build_config(form.form_defaults({"model": "m"}), DataConfig(dataset="x.csv"))
+    for f in auto:
+        assert getattr(getattr(config, f.section), f.name) is None, f.key
+
+
+def test_max_length_typed_in_the_train_tab_reaches_the_dataset_tab():
+    from trainer_core.ui import app
+
+    assert app._whole_number("64") == 64 and app._whole_number(" 128.0 ") == 128
+    assert app._whole_number("") == {"__type__": "update"}  # empty (auto) leaves the Dataset tab's number

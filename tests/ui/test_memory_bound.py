@@ -79,7 +79,7 @@ def test_huge_texts_keep_the_app_within_its_memory_ceiling_and_others_answer(tmp
     watchdog = Watchdog(server, RSS_CEILING_MB)
     try:
         caller = HttpCaller(url)
-        caller.predict("warm up", None, model, None)
+        caller.predict("warm up", None, model)
         idle_mb = rss_mb(server.pid)
         watchdog.start()
 
@@ -92,10 +92,10 @@ def test_huge_texts_keep_the_app_within_its_memory_ceiling_and_others_answer(tmp
                 outcomes[name] = err
 
         hostile = [
-            ("huge pair", lambda: HttpCaller(url).predict(words(HUGE, 1), words(HUGE, 2), model, None)),
+            ("huge pair", lambda: HttpCaller(url).predict(words(HUGE, 1), words(HUGE, 2), model)),
             (
                 "pair under the limit",
-                lambda: HttpCaller(url).predict(words(MAX_REQUEST_CHARS, 3), words(MAX_REQUEST_CHARS, 4), model, None),
+                lambda: HttpCaller(url).predict(words(MAX_REQUEST_CHARS, 3), words(MAX_REQUEST_CHARS, 4), model),
             ),
             (
                 "batch of huge pairs",
@@ -111,7 +111,7 @@ def test_huge_texts_keep_the_app_within_its_memory_ceiling_and_others_answer(tmp
         answered = 0
         while any(thread.is_alive() for thread in threads) or answered < 5:
             try:
-                scores = caller.predict("a good movie", None, model, None)
+                scores = caller.predict("a good movie", None, model)
             except Exception:
                 assert not watchdog.killed, f"the app passed {RSS_CEILING_MB} MB and was stopped"
                 raise

@@ -27,6 +27,8 @@ TRAIN_OUTPUTS = (
     "stop",
     "actions",
     "retry",
+    "run_state",
+    "resume",
 )
 
 
@@ -88,7 +90,7 @@ def test_train_streams_events_to_completion(studio, visitor, sentiment_csv, tiny
     assert "Finished: step 12 / 12" in last["progress"]
     assert last["loss_plot"]["data"] and last["score_plot"]["data"]
     assert outputs[0]["loss_plot"] is None  # nothing to draw before the first log
-    assert "The run finished" in last["result"] and "accuracy" in last["result"]
+    assert "The run finished" in last["result"] and "| Accuracy |" in last["result"]  # titles from the metric registry
     assert "step 12" in last["log"]
     info = studio.ctx.jobs.info(studio.identity(visitor), run_id)
     assert info.state == "finished" and info.step == 12

@@ -31,6 +31,7 @@ def options(**overrides) -> dict:
         "max_length": 32,
         "eval_steps": 6,
         "warmup_ratio": 0.0,
+        "model_selection": "best",  # the API's declared default for it is '' (refused), so name it
     }
     return values | overrides
 
@@ -41,7 +42,10 @@ def stream(job, timeout: float = 300) -> list[dict]:
     while not job.done():
         assert time.monotonic() < deadline, "the stream did not end"
         time.sleep(0.2)
-    return list(job.outputs())
+    items = list(job.outputs())
+    if not items:
+        job.result()  # raises the app's error, with its message
+    return items
 
 
 def events_of(items: list[dict]) -> list[dict]:

@@ -63,6 +63,14 @@ def launch_options() -> dict:
     return {"theme": THEME, "css": CSS, "js": JS}
 
 
+def _whole_number(text: object):
+    """The Train tab's max length (a text box: it may be empty, meaning auto) for the Dataset tab's number."""
+    try:
+        return int(float(str(text).strip()))
+    except ValueError:
+        return gr.skip()
+
+
 def _select(tab: str):
     return gr.Tabs(selected=tab)
 
@@ -74,7 +82,7 @@ def build_app(root: str | Path | None = None, *, train_fn=None, context: AppCont
         visitor = gr.BrowserState(None, storage_key="trainer-studio-visitor", secret=ctx.browser_secret)
         with gr.Row(elem_id="ts-header", equal_height=False):
             with gr.Column(scale=3, min_width=240, elem_id="ts-title"):
-                gr.Markdown(f"# 🏋️ {TITLE}\n{INTRO}")
+                gr.Markdown(f"# {TITLE}\n{INTRO}")
             with gr.Column(scale=1, min_width=240):
                 gr.Markdown(f"**Hardware:** {ctx.hardware.describe()}", elem_id="hardware")
                 if ctx.on_space:
@@ -116,17 +124,19 @@ def _wire(
     data.tokenizer.change(lambda v: v, data.tokenizer, train.model, **private)
     train.model.input(lambda v: v, train.model, data.tokenizer, **private)
     data.max_length.change(lambda v: v, data.max_length, train.max_length, **private)
-    train.max_length.input(lambda v: v, train.max_length, data.max_length, **private)
+    train.max_length.input(_whole_number, train.max_length, data.max_length, **private)
 
-    # The run followed in the Train tab becomes the model of Evaluate and Demo (when it has a model).
-    train.runs.change(
-        bind(ctx, evaluate_tab.follow_run), [train.runs, header.visitor], [evaluation.model, evaluation.dataset],
-        api_visibility="private",
-    )  # fmt: skip
-    train.runs.change(
-        bind(ctx, demo_tab.follow_run), [train.runs, header.visitor], [trial.model, trial.mode],
-        api_visibility="private",
-    )  # fmt: skip
+    # The run followed in the Train tab becomes the model of Evaluate and Demo once it has a model: when it
+    # is picked, and when it ends while followed.
+    for trigger in (train.runs.change, train.run_state.change):
+        trigger(
+            bind(ctx, evaluate_tab.follow_run), [train.runs, header.visitor], [evaluation.model, evaluation.dataset],
+            api_visibility="private",
+        )  # fmt: skip
+        trigger(
+            bind(ctx, demo_tab.follow_run), [train.runs, header.visitor], [trial.model, trial.mode],
+            api_visibility="private",
+        )  # fmt: skip
 
     # Steps: Next buttons, and the finished run's actions.
     data.next_button.click(lambda: _select("train"), None, tabs, **private)

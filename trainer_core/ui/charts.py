@@ -18,14 +18,9 @@ import numpy as np
 import pandas as pd
 
 from trainer_core.errors import InputError
+from trainer_core.metrics import registry as metric_registry
 
-METRIC_TITLES = {
-    "accuracy": "Accuracy",
-    "f1": "F1",
-    "precision": "Precision",
-    "recall": "Recall",
-    "matthews_correlation": "Matthews correlation",
-}
+METRIC_TITLES = {metric.name: metric.title for metric in metric_registry.METRICS}  # declared once, there
 DELTA = "Δ (B − A)"
 CORNER = "true ↓ / predicted →"
 PREDICTED = "predicted_label"
@@ -199,7 +194,9 @@ def errors_frame(errors: Sequence[Mapping[str, Any]], *, pair: bool | None = Non
 def summary_markdown(report: Mapping[str, Any], *, name: str = "", seconds: float | None = None) -> str:
     """One line saying what was evaluated on what, and the headline scores."""
     metrics = report.get("metrics", {})
-    scores = ", ".join(f"{METRIC_TITLES.get(k, k)} **{metrics[k]:.4f}**" for k in ("accuracy", "f1") if k in metrics)
+    scores = ", ".join(
+        f"{METRIC_TITLES.get(k, k)} **{metrics[k]:.4f}**" for k in metric_registry.HEADLINE if k in metrics
+    )
     labels = report.get("label_names", [])
     where = f"split `{report.get('split')}` of `{Path(str(report.get('dataset', ''))).name or report.get('dataset')}`"
     took = f" in {seconds:.1f} s" if seconds is not None else ""

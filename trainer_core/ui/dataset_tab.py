@@ -272,6 +272,9 @@ def preview_dataset(
 def _preview(
     ctx: AppContext, values: dict[str, Any], tokenizer: str | None, token: str | None, identity: str | None
 ) -> tuple[dict[str, Any], list[str]]:
+    from trainer_core.stack import load_stack
+
+    load_stack()
     from trainer_core import data as data_lib
 
     cfg = data_config(ctx, identity, values)
@@ -470,15 +473,15 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
             with gr.Row():
                 text_column = gr.Dropdown(
                     [("(detect)", AUTO)], value=AUTO, label="Text column", allow_custom_value=True,
-                    elem_id="dataset-text-column",
+                    min_width=200, elem_id="dataset-text-column",
                 )  # fmt: skip
                 text_pair_column = gr.Dropdown(
                     [("(detect / none)", AUTO)], value=AUTO, label="Second text column", allow_custom_value=True,
-                    elem_id="dataset-text-pair-column",
+                    min_width=200, elem_id="dataset-text-pair-column",
                 )  # fmt: skip
                 label_column = gr.Dropdown(
                     [("(detect)", AUTO)], value=AUTO, label="Label column", allow_custom_value=True,
-                    elem_id="dataset-label-column",
+                    min_width=200, elem_id="dataset-label-column",
                 )  # fmt: skip
             with gr.Row():
                 preview_button = gr.Button("Preview", variant="primary", elem_id="dataset-preview")

@@ -40,6 +40,9 @@ from trainer_core.ui.evaluate_tab import run_choices
 
 def get_predictor(*args: Any, **kwargs: Any) -> Any:
     """``inference.get_predictor``, imported on first use: torch and transformers stay out of start-up."""
+    from trainer_core.stack import load_stack
+
+    load_stack()  # the background preload and visitors' first calls must not import the stack concurrently
     from trainer_core.inference import get_predictor as load
 
     return load(*args, **kwargs)
@@ -131,11 +134,10 @@ def model_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str])
             return PARAPHRASE if preset.is_pair else SENTIMENT
     if text.startswith(sources.RUN_PREFIX):
         try:
-            config = ctx.jobs.config(identity(), sources.run_id_of(text))
-        except (StudioError, OSError):
+            pair = sources.run_is_pair(ctx.jobs, identity(), sources.run_id_of(text))
+        except StudioError:
             return None
-        preset = PRESETS.get(config.task)
-        return PARAPHRASE if config.data.text_pair_column or (preset and preset.is_pair) else SENTIMENT
+        return None if pair is None else PARAPHRASE if pair else SENTIMENT
     return None
 
 

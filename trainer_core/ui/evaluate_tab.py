@@ -30,13 +30,15 @@ from trainer_core.ui.common import (
     secret,
     user_message,
 )
-from trainer_core.ui.context import AppContext, visitor_identity
+from trainer_core.ui.context import AppContext
 
 if TYPE_CHECKING:
     from trainer_core.evaluation import EvalReport
 
 logger = logging.getLogger(__name__)
-EVAL_OUTPUTS = 12  # error, report A, report B, status, metrics, confusion, chart, per class, errors, and B's three
+EVAL_OUTPUTS = (
+    13  # error, reports A and B, status, A's metrics, confusion, chart, per class, errors, B's three, results
+)
 
 DEFAULT_MAX_ROWS = 500
 MAX_ROWS_LIMIT = 20_000
@@ -66,16 +68,10 @@ def hub_model_choices() -> list[tuple[str, str]]:
     ]
 
 
-def request_identity(visitor: str | None, profile: Any) -> Callable[[], str]:
-    """Who is asking, resolved lazily: only a run needs it."""
-    username = getattr(profile, "username", None) if profile is not None else None
-    return lambda: visitor_identity(visitor, username)
-
-
 def visitor_runs(ctx: AppContext, visitor: str | None, profile: Any) -> tuple[str | None, list]:
     """The visitor's identity and runs; (None, []) before the page has set the visitor id."""
     try:
-        identity = request_identity(visitor, profile)()
+        identity = caller_identity(visitor, profile, None)
     except StudioError:
         return None, []
     return identity, ctx.jobs.list_runs(identity)
@@ -140,6 +136,9 @@ def evaluate(
     api_request: Any = None,  # the public API's request (its session is the caller); the page has a visitor
 ):
     """Score a model on a labelled split; the first output is the evaluation report (as a dict)."""
+    from trainer_core.stack import load_stack
+
+    load_stack()
     from trainer_core.evaluation import evaluate_model
 
     hf_token = secret(oauth_token, token, ctx)
@@ -174,6 +173,8 @@ def evaluate(
                     label_column=label_column,
                 )
                 chosen_split = (split or "").strip() or implied_split
+            for choice in (model, compare_model if compare else None):
+                _check_run_kind(ctx, choice, identity, cfg)
             started = time.perf_counter()
             report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
             seconds_a = time.perf_counter() - started
@@ -193,6 +194,27 @@ def evaluate(
             if run_data:
                 report.split = shown_split
     return _outputs(report_a, seconds_a, report_b, seconds_b)
+
+
+def _check_run_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str], cfg: Any) -> None:
+    """Refuse to score a run on data of the other kind (pairs vs single texts), where it is known."""
+    text = (choice or "").strip()
+    if not text.startswith(sources.RUN_PREFIX):
+        return
+    pair = sources.run_is_pair(ctx.jobs, identity(), sources.run_id_of(text))
+    if pair is None:
+        return
+    if pair and cfg.text_pair_column is None and cfg.text_column is not None:
+        raise InputError(
+            f"{text} was trained on text pairs, but this data has one text column ('{cfg.text_column}'): "
+            "choose data with two text columns, or set the second text column."
+        )
+    if not pair and cfg.text_pair_column:
+        raise InputError(
+            f"{text} was trained on single texts, but this data has a second text column "
+            f"('{cfg.text_pair_column}'): its scores would mean nothing. Choose single-text data, or a model "
+            "trained on pairs."
+        )
 
 
 def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:
@@ -218,6 +240,7 @@ def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: f
         charts.confusion_styler(b.confusion_matrix, b.label_names) if b else None,
         charts.confusion_rows(b.confusion_matrix, b.label_names) if b else None,
         charts.per_class_frame(b.per_class) if b else None,
+        gr.update(visible=True),
     )
 
 
@@ -229,7 +252,8 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
 
     gr.Markdown(
         "**Step 3 of 4 · Evaluate.** Score a model on a labelled split: metrics, confusion matrix, per-class scores and the examples it "
-        "gets wrong. Tick **Compare** to score a second model on the same rows."
+        "gets wrong. Tick **Compare** to score a second model on the same rows.",
+        elem_classes=["ts-step"],
     )
     with gr.Row():
         with gr.Column():
@@ -281,65 +305,65 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
                     text_column = gr.Textbox(label="Text column", placeholder="detected")
                     text_pair_column = gr.Textbox(label="Second text column", placeholder="detected (pairs)")
                     label_column = gr.Textbox(label="Label column", placeholder="detected")
-                max_rows = gr.Number(
+                max_rows = gr.Number(  # no minimum/maximum: the handler keeps it in 1..MAX_ROWS_LIMIT
                     value=DEFAULT_MAX_ROWS,
                     precision=0,
-                    minimum=1,
-                    maximum=MAX_ROWS_LIMIT,
                     label="Rows to score (at most)",
-                    info="A random sample (always the same one) when the split is larger.",
+                    info=f"A random sample (always the same one) when the split is larger; up to {MAX_ROWS_LIMIT:,}.",
                 )
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
         next_button = gr.Button("Next: Demo →", elem_id="eval-next")
     error_callout = error_box("eval-error")
     status = gr.Markdown(elem_id="eval-status")
-    metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
-    with gr.Row():
-        with gr.Column():
-            confusion = gr.Dataframe(
-                label="Confusion matrix (A): count (share of the true class)",
-                interactive=False,
-                elem_id="eval-confusion",
-            )
-            confusion_plot = gr.BarPlot(
-                x="true",
-                y="count",
-                color="predicted",
-                x_title="True label",
-                y_title="Examples",
-                color_title="Predicted",
-                title="Predictions per true label (A)",
-                show_label=False,
-                height=300,
-                elem_id="eval-confusion-plot",
-            )
-            per_class = gr.Dataframe(label="Per class (A)", interactive=False, elem_id="eval-per-class")
-        with gr.Column(visible=False) as compare_column:
-            confusion_b = gr.Dataframe(
-                label="Confusion matrix (B): count (share of the true class)",
-                interactive=False,
-                elem_id="eval-confusion-b",
-            )
-            confusion_plot_b = gr.BarPlot(
-                x="true",
-                y="count",
-                color="predicted",
-                x_title="True label",
-                y_title="Examples",
-                color_title="Predicted",
-                title="Predictions per true label (B)",
-                show_label=False,
-                height=300,
-                elem_id="eval-confusion-plot-b",
-            )
-            per_class_b = gr.Dataframe(label="Per class (B)", interactive=False, elem_id="eval-per-class-b")
-    errors = gr.Dataframe(
-        label="Misclassified examples (most confident mistakes first)",
-        interactive=False,
-        wrap=True,
-        elem_id="eval-errors",
-    )
+    # No empty tables or chart frames before the first result: the results appear with it.
+    with gr.Column(visible=False, elem_id="eval-results") as results:
+        metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
+        with gr.Row():
+            with gr.Column():
+                confusion = gr.Dataframe(
+                    label="Confusion matrix (A): count (share of the true class)",
+                    interactive=False,
+                    elem_id="eval-confusion",
+                )
+                confusion_plot = gr.BarPlot(
+                    x="true",
+                    y="count",
+                    color="predicted",
+                    x_title="True label",
+                    y_title="Examples",
+                    color_title="Predicted",
+                    title="Predictions per true label (A)",
+                    show_label=False,
+                    height=300,
+                    elem_id="eval-confusion-plot",
+                )
+                per_class = gr.Dataframe(label="Per class (A)", interactive=False, elem_id="eval-per-class")
+            with gr.Column(visible=False) as compare_column:
+                confusion_b = gr.Dataframe(
+                    label="Confusion matrix (B): count (share of the true class)",
+                    interactive=False,
+                    elem_id="eval-confusion-b",
+                )
+                confusion_plot_b = gr.BarPlot(
+                    x="true",
+                    y="count",
+                    color="predicted",
+                    x_title="True label",
+                    y_title="Examples",
+                    color_title="Predicted",
+                    title="Predictions per true label (B)",
+                    show_label=False,
+                    height=300,
+                    elem_id="eval-confusion-plot-b",
+                )
+                per_class_b = gr.Dataframe(label="Per class (B)", interactive=False, elem_id="eval-per-class-b")
+        errors = gr.Dataframe(
+            label="Misclassified examples (most confident mistakes first)",
+            interactive=False,
+            wrap=True,
+            elem_id="eval-errors",
+        )
     with gr.Accordion("Report (JSON)", open=False):
         report_json = gr.JSON(label="A")
         report_json_b = gr.JSON(label="B")
@@ -357,6 +381,7 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
         confusion_b,
         confusion_plot_b,
         per_class_b,
+        results,
     ]
 
     run.click(

@@ -134,7 +134,7 @@ class FormField:
         elif low is not None and self.kind in ("int", "float"):
             text += f" At least {low:g}."
         if self.optional and self.kind in ("int", "float"):
-            text += " Leave empty for the default."
+            text += " Empty: the default."
         return text.strip()
 
     # -- a value from the form or the API
@@ -152,9 +152,11 @@ class FormField:
             return items
         if kind == "str":
             text = str(raw).strip() if raw is not None else ""
+            if not text:
+                return None if self.optional else self.default
             if self.allowed and text not in self.allowed:
                 raise ValueError(f"must be one of {', '.join(self.allowed)}, got '{text}'.")
-            return text or (None if self.optional else self.default)
+            return text
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if self.optional:
                 return None

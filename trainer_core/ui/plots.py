@@ -17,12 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-# Metrics worth a curve; the rest of an eval event (runtime, samples per second, ...) is bookkeeping.
-SCORE_METRICS = ("accuracy", "f1", "precision", "recall", "matthews_correlation")
+from trainer_core.metrics import registry as metric_registry
+
+# Metrics worth a curve (declared once in metrics.registry); the rest of an eval event is bookkeeping.
+SCORE_METRICS = metric_registry.SCORE_NAMES
 # The final model's push sorts after every checkpoint's, whatever step it was made at (a retry has none).
 FINAL_PUSH_KEY = 1 << 62
 ACTIVE_STATES = ("queued", "running", "stopping")
 LOSS_SERIES = ("train", "eval")
+STOPPING_QUEUED = "stopping-queued"  # shown state of a queued run whose stop was asked for
 
 
 # ----------------------------------------------------------------------------------------- formatting
@@ -286,7 +289,9 @@ class RunView:
                     self.loss.append({"step": step, "loss": float(metrics["loss"]), "split": "eval"})
                 for name in SCORE_METRICS:
                     if isinstance(metrics.get(name), (int, float)):
-                        self.scores.append({"step": step, "value": float(metrics[name]), "metric": name})
+                        self.scores.append(
+                            {"step": step, "value": float(metrics[name]), "metric": metric_registry.title(name)}
+                        )
             elif kind == "push":
                 # One line per save and one for the final model, whatever its step: a retry replaces its status.
                 final = bool(event.get("final"))
@@ -338,6 +343,8 @@ class RunView:
         if state == "queued":
             where = f"position {queue_position} in the queue" if queue_position else "in the queue"
             return f"Queued ({where}): it starts when the GPU is free."
+        if state == STOPPING_QUEUED:
+            return "Stop requested while queued: this run will not start and leaves the queue."
         step, total = self.step, self.total_steps
         steps = f"step {step} / {total}" if total else f"step {step}"
         if state in ("running", "stopping"):
@@ -406,7 +413,7 @@ class RunView:
         lines = [f"**The run {verb}** after {self.result.get('global_step')} steps."]
         if metrics:
             lines.append("| metric | value |\n|---|---|")
-            lines[-1] += "".join(f"\n| {k} | {_number(v)} |" for k, v in metrics.items())
+            lines[-1] += "".join(f"\n| {metric_registry.title(k)} | {_number(v)} |" for k, v in metrics.items())
         retried = self.pushes.get((FINAL_PUSH_KEY, True)) or {}
         if not retried.get("retry"):
             retried = {}

@@ -130,10 +130,56 @@ def short_name(reference: str | None) -> str:
     return parts[-1] if parts else "?"
 
 
+def run_is_pair(jobs: JobManager, identity: str, run_id: str) -> bool | None:
+    """Whether a run was trained on text pairs (None when its config cannot be read)."""
+    try:
+        config = jobs.config(identity, run_id)
+    except (InputError, OSError):
+        return None
+    preset = PRESETS.get(config.task)
+    return bool(config.data.text_pair_column) or bool(preset and preset.is_pair)
+
+
 def run_label(info: RunInfo) -> str:
     """A run as a dropdown shows it: model, data and start time (its id stays the value)."""
     when = time.strftime("%b %d %H:%M", time.localtime(info.created)) if info.created else info.run_id
     return f"{short_name(info.model)} on {short_name(info.dataset)} · {when}"
+
+
+NAME_FILE = "name.txt"  # a run's name given by its owner (the page's Rename), next to its config
+MAX_NAME = 80
+
+
+def run_name(jobs: JobManager, identity: str, info: RunInfo) -> str:
+    """The run's name: the one its owner gave it, else model, data and start time."""
+    try:
+        given = (jobs.run_dir(identity, info.run_id) / NAME_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, InputError):
+        given = ""
+    return given or run_label(info)
+
+
+def rename_run(jobs: JobManager, identity: str, run_id: str, name: str | None) -> str:
+    """Give one of your runs a name (an empty name goes back to model, data and time); returns the name shown."""
+    path = jobs.run_dir(identity, run_id)  # raises InputError for a run that is not the visitor's
+    text = " ".join(str(name or "").split())
+    if len(text) > MAX_NAME:
+        raise InputError(f"Run name: at most {MAX_NAME} characters, got {len(text)}. Choose a shorter name.")
+    if text:
+        (path / NAME_FILE).write_text(text, encoding="utf-8")
+    else:
+        (path / NAME_FILE).unlink(missing_ok=True)
+    return run_name(jobs, identity, jobs.info(identity, run_id))
+
+
+def delete_run(jobs: JobManager, identity: str, run_id: str) -> None:
+    """Remove one of your ended runs with its model and checkpoints; a queued or running run must stop first."""
+    import shutil
+
+    info = jobs.info(identity, run_id)  # raises InputError for a run that is not the visitor's
+    if info.state in ("queued", "running", "stopping"):
+        raise InputError(f"Run {run_id} is {info.state}: stop it first, then delete it.")
+    shutil.rmtree(jobs.run_dir(identity, run_id))
 
 
 def model_choices(runs: Iterable[RunInfo], jobs: JobManager, identity: str, extra: Iterable[tuple[str, str]] = ()):
@@ -141,7 +187,7 @@ def model_choices(runs: Iterable[RunInfo], jobs: JobManager, identity: str, extr
     choices: list[tuple[str, str]] = []
     for info in runs:
         if info.state in MODEL_STATES and usable_model_dir(jobs.model_dir(identity, info.run_id)) is not None:
-            choices.append((run_label(info), run_choice(info.run_id)))
+            choices.append((run_name(jobs, identity, info), run_choice(info.run_id)))
     choices.extend(extra)
     return choices
 

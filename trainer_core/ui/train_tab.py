@@ -61,6 +61,7 @@ OUTPUTS = (
     "stop",
     "actions",
     "retry",
+    "run_state",
     "resume",
 )
 
@@ -70,6 +71,7 @@ class TrainTab:
     """What other tabs need from this one."""
 
     runs: gr.Dropdown  # the run being followed ("run id")
+    run_state: gr.State  # "<run id>:<state>" of the followed run: its change event fires when the run ends
     model: gr.Dropdown
     max_length: gr.Number
     widgets: dict[str, gr.Component]  # form key -> widget
@@ -174,7 +176,7 @@ class Followers:
 
 def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[Any, Any]:
     infos = ctx.jobs.list_runs(identity)
-    choices = [(f"{sources.run_label(info)} · {info.state}", info.run_id) for info in infos]
+    choices = [(sources.run_name(ctx.jobs, identity, info), info.run_id) for info in infos]  # state: progress line
     return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
 
 
@@ -184,7 +186,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
     failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
     progress = _progress_html(view, info)
     if info.state == "queued" and stop_set:
-        progress = plots.RunView().progress_html("stopping-queued")
+        progress = plots.RunView().progress_html(plots.STOPPING_QUEUED)
     return {
         "progress": progress,
         "loss_plot": gr.update(value=view.loss_frame(), visible=True) if view.loss else gr.update(visible=False),
@@ -203,6 +205,7 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
         "resume": gr.update(visible=info.state in ("paused", "interrupted")),
         "actions": gr.update(visible=ended_with_model),
         "retry": gr.update(visible=not active and failed_push),
+        "run_state": f"{info.run_id}:{info.state}",
     }
 
 
@@ -413,6 +416,43 @@ def stop_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: g
     return error_update(None), answer, gr.update(visible=False)
 
 
+def rename_ui(
+    ctx: AppContext, visitor: str | None, run_id: str | None, name: str | None, profile: gr.OAuthProfile | None = None
+):
+    """Rename the run shown under 'Your runs' (an empty name: model, data and time again)."""
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        sources.rename_run(ctx.jobs, identity, run_id, name)
+    except StudioError as err:
+        return error_update(str(err)), gr.skip(), gr.skip()
+    dropdown, table = runs_update(ctx, identity, run_id)
+    return error_update(None), dropdown, table
+
+
+def delete_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile: gr.OAuthProfile | None = None):
+    """Delete the run shown under 'Your runs' with its model; the view goes back to idle."""
+    try:
+        if not run_id:
+            raise InputError("No run selected: choose one under 'Your runs'.")
+        identity = caller_identity(visitor, profile, None)
+        sources.delete_run(ctx.jobs, identity, run_id)
+    except StudioError as err:
+        return (error_update(str(err)), *[gr.skip()] * 6)
+    dropdown, table = runs_update(ctx, identity, None)
+    idle = plots.RunView()
+    return (
+        error_update(None),
+        dropdown,
+        table,
+        idle.progress_html("idle"),
+        gr.update(value=None, visible=False),
+        gr.update(value=None, visible=False),
+        gr.update(visible=False),
+    )
+
+
 def retry_push(
     ctx: AppContext,
     visitor: str | None,
@@ -451,6 +491,7 @@ def retry_push(
                     "error": user_message(err, hf_token, token)})  # fmt: skip
             raise
         record({"type": "push", "status": "done", "final": True, "retry": True, "repo_id": full})
+        hub_lib.record_push(model_dir, full)
     except StudioError as err:
         message = user_message(err, hf_token, token)
         return f"❌ Push failed: {message}", {"pushed": False, "error": message}
@@ -584,7 +625,7 @@ def runs_api(ctx: AppContext, profile: gr.OAuthProfile | None = None, request: g
     return [
         {
             "run_id": info.run_id,
-            "name": sources.run_label(info),
+            "name": sources.run_name(ctx.jobs, identity, info),
             "state": info.state,
             "model": sources.short_name(info.model),
             "dataset": sources.short_name(info.dataset),
@@ -609,10 +650,15 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
     if f.kind == "list":
         return gr.Dropdown(list(f.allowed), value=list(value or []), multiselect=True, **common)
     if f.allowed:
-        return gr.Dropdown(list(f.allowed), value=value, **common)
+        auto = [("auto", "")] if f.optional else []  # None in the config: its own (automatic) choice
+        return gr.Dropdown(auto + [(c, c) for c in f.allowed], value=value or "", **common)
     if f.suggestions:
         return gr.Dropdown(list(f.suggestions), value=value or f.suggestions[0], allow_custom_value=True, **common)
     if f.kind in ("int", "float"):
+        if f.optional:
+            # A text box, because a gr.Number cannot stay empty (it shows and sends 0): left empty, the config
+            # decides (None: its default or "auto"); anything typed is checked by the form, naming the field.
+            return gr.Textbox(value="" if value is None else str(value), placeholder="auto", max_lines=1, **common)
         if f.kind == "float" and f.minimum == 0 and f.maximum is not None and 0.5 <= f.maximum <= 1:
             # A share (warmup): the page's slider cannot leave its range; API callers get the form's check.
             return gr.Slider(f.minimum, f.maximum, value=value, step=0.01, **common)
@@ -622,7 +668,9 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
 
 
 def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> TrainTab:
-    defaults = form.form_defaults(hardware_defaults(ctx.hardware.kind) | {"max_length": data.max_length.value})
+    # Hardware defaults fill only options that have no automatic choice of their own (None = auto).
+    by_hardware = {k: v for k, v in hardware_defaults(ctx.hardware.kind).items() if not form.FORM_BY_KEY[k].optional}
+    defaults = form.form_defaults(by_hardware | {"max_length": data.max_length.value})
     followers = Followers()
 
     gr.Markdown(
@@ -631,9 +679,13 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         elem_classes=["ts-step"],
     )
     if not ctx.hardware.is_gpu:
+        sizes = ", ".join(
+            f"{form.FORM_BY_KEY[k].label.lower()} {defaults[k]:g}" for k in ("batch_size", "epochs") if defaults[k]
+        )
         gr.Markdown(
-            "**Running on CPU.** Training works but is slow: the defaults here are small (batch size "
-            f"{defaults['batch_size']}, {defaults['epochs']:g} epoch); keep the dataset small or set max steps.",
+            "**Running on CPU.** Training works but is slow: "
+            + (f"the defaults here are small ({sizes}); " if sizes else "options left empty are chosen for it; ")
+            + "keep the dataset small or set max steps.",
             elem_id="train-cpu-notice",
         )
     else:
@@ -651,9 +703,11 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Accordion("More options", open=False):
                 for f in (f for f in form.TRAIN_FORM if f.group == form.MORE):
                     widgets[f.key] = _widget(f, defaults[f.key])
-            with gr.Row():
-                for f in (f for f in form.TRAIN_FORM if f.group == form.HUB):
-                    widgets[f.key] = _widget(f, defaults[f.key])
+            hub = [f for f in form.TRAIN_FORM if f.group == form.HUB]
+            for i in range(0, len(hub), 2):
+                with gr.Row():
+                    for f in hub[i : i + 2]:
+                        widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Row():
                 start_button = gr.Button("Start training", variant="primary", elem_id="train-start")
                 stop_button = gr.Button("Stop", variant="stop", visible=False, elem_id="train-stop")
@@ -676,6 +730,18 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                     scale=4,
                 )
                 refresh = gr.Button("Refresh", scale=1, min_width=80, elem_id="train-refresh")
+            with gr.Accordion("Rename or delete this run", open=False), gr.Row():
+                run_name_box = gr.Textbox(
+                    label="Run name",
+                    placeholder="e.g. reviews, lr 3e-5",
+                    info="Empty: model, data and start time.",
+                    scale=3,
+                    elem_id="train-run-name",
+                )
+                rename_button = gr.Button("Rename", scale=1, min_width=80, elem_id="train-rename")
+                delete_button = gr.Button(
+                    "Delete run", variant="stop", size="sm", scale=1, min_width=80, elem_id="train-delete"
+                )
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
             with gr.Row(visible=False) as actions:
                 evaluate_button = gr.Button("Evaluate this run →", variant="primary", elem_id="train-evaluate")
@@ -719,7 +785,9 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             with gr.Accordion("Raw events", open=False):
                 events_json = gr.JSON(label="Events", elem_id="train-events")
 
+    run_state = gr.State("")
     components = {
+        "run_state": run_state,
         "error": errors,
         "progress": progress,
         "loss_plot": loss_plot,
@@ -858,6 +926,15 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         concurrency_limit=None,
         show_progress="hidden",
     )
+    rename_button.click(
+        bind(ctx, rename_ui), [header.visitor, runs, run_name_box], [errors, runs, runs_table], api_visibility="private"
+    )
+    delete_button.click(
+        bind(ctx, delete_ui),
+        [header.visitor, runs],
+        [errors, runs, runs_table, progress, loss_plot, score_plot, actions],
+        api_visibility="private",
+    )
     retry_inputs = [header.visitor, header.token, runs, widgets["repo_id"], widgets["private"]]
     for button in (retry, push_button):
         button.click(
@@ -892,6 +969,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
 
     return TrainTab(
         runs=runs,
+        run_state=run_state,
         model=widgets["model"],
         max_length=widgets["max_length"],
         widgets=widgets,
