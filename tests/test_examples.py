@@ -15,7 +15,7 @@ from trainer_core.examples import EXAMPLES, EXAMPLES_DIR, make_examples
     ("name", "columns", "labels", "rows"),
     [
         ("sentiment", ("text", None), ["negative", "positive"], make_examples.SENTIMENT_ROWS),
-        ("paraphrase", ("sentence1", "sentence2"), ["0", "1"], make_examples.PARAPHRASE_ROWS),
+        ("paraphrase", ("sentence1", "sentence2"), ["different", "paraphrase"], make_examples.PARAPHRASE_ROWS),
     ],
 )
 def test_example_loads_with_detected_columns_and_balanced_labels(name, columns, labels, rows):

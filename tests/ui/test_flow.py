@@ -70,7 +70,7 @@ def test_dataset_charts_are_sorted_once_at_construction(studio, visitor):
     )
     label_update, histogram_update = outputs[6], outputs[7]
     assert "sort" not in label_update and "sort" not in histogram_update
-    assert [row[0] for row in label_update["value"]["data"]] == ["0", "1"]
+    assert [row[0] for row in label_update["value"]["data"]] == ["different", "paraphrase"]  # names, not ids
 
 
 def test_every_training_option_has_a_widget_and_a_flag():

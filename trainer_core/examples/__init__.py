@@ -37,7 +37,7 @@ EXAMPLES: dict[str, ExampleDataset] = {
         ),
         ExampleDataset(
             name="paraphrase",
-            title="Example: sentence pairs, same meaning (1) or not (0)",
+            title="Example: sentence pairs, paraphrase or different",
             path=EXAMPLES_DIR / "paraphrase.csv",
             text_column="sentence1",
             text_pair_column="sentence2",

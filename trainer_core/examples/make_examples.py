@@ -9,8 +9,8 @@ running this script again reproduces the shipped files byte for byte (``tests/te
   ``negative`` or ``positive``. Some praise one thing and criticise another before a clear verdict, and a
   few run to several sentences, so a model has to read more than one word.
 - ``paraphrase.csv`` (sentence1, sentence2, label): sentence pairs that say the same thing in different
-  words (1) or that share a topic and most words but differ in one fact: a date, an amount, who did what,
-  or the direction of a change (0).
+  words (``paraphrase``) or that share a topic and most words but differ in one fact: a date, an amount,
+  who did what, or the direction of a change (``different``).
 """
 
 from __future__ import annotations
@@ -473,7 +473,8 @@ def build_paraphrase(rows: int = PARAPHRASE_ROWS, seed: int = SEED) -> list[dict
             if (first, second) not in seen:
                 seen.add((first, second))
                 break
-        out.append({"sentence1": first, "sentence2": second, "label": int(equivalent)})
+        # Named labels, so charts and predictions say what a class means ("different" sorts first: id 0).
+        out.append({"sentence1": first, "sentence2": second, "label": "paraphrase" if equivalent else "different"})
     rng.shuffle(out)
     return out
 
