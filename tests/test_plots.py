@@ -414,3 +414,42 @@ def test_column_widths_leave_room_for_short_columns():
     assert text_width > label_width >= 5
     assert abs(text_width + label_width - 100) <= 1
     assert plots.column_widths(pd.DataFrame()) == []
+
+
+def test_a_series_with_one_point_is_found_so_it_can_be_drawn_as_points():
+    """gradio's line chart shows a lone point only under the mouse: max steps 3 gave empty grids."""
+    view = RunView()
+    view.add(RUN)
+    assert plots.has_lone_point(view.loss_frame(), "split", "loss")  # one eval loss so far
+    assert plots.has_lone_point(view.score_frame(), "metric", "value")
+    view.add([{"time": T0 + 30, "type": "eval", "step": 20, "epoch": 2.0, "metrics": {"loss": 0.5, "accuracy": 0.9}}])
+    view.add([{"time": T0 + 31, "type": "log", "step": 20, "epoch": 2.0, "loss": 0.45}])
+    assert not plots.has_lone_point(view.loss_frame(), "split", "loss")
+    only_train = RunView()
+    only_train.add([e for e in RUN if e["type"] != "eval"])
+    # The eval series is a blank placeholder row (no value): not a point, so the line chart is kept.
+    assert not plots.has_lone_point(only_train.loss_frame(), "split", "loss")
+
+
+def test_short_runs_get_whole_step_ticks_and_points_a_margin():
+    import pandas as pd
+
+    frame = pd.DataFrame([{"step": 1, "loss": 0.7, "split": "train"}, {"step": 3, "loss": 0.6, "split": "eval"}])
+    line = plots.axis_limits(frame, "loss", points=False)
+    assert line == {"x_lim": [1.0, 11.0], "y_lim": None}  # a span of 2 would tick at half steps
+    points = plots.axis_limits(frame, "loss", points=True)
+    assert points["x_lim"] == [0.0, 10.0]
+    low, high = points["y_lim"]
+    assert low < 0.6 and high > 0.7  # no point sits on the edge, where it is drawn cut in half
+    long = pd.DataFrame({"step": range(0, 500, 10), "loss": 0.5, "split": "train"})
+    assert plots.axis_limits(long, "loss", points=False) == {"x_lim": None, "y_lim": None}
+
+
+def test_two_values_at_one_step_are_still_a_lone_point():
+    """The last periodic eval and the final evaluation share a step: as a line that is a line of no length."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [{"step": 3, "value": 0.5, "metric": "Accuracy"}, {"step": 3, "value": 0.5, "metric": "Accuracy"}]
+    )
+    assert plots.has_lone_point(frame, "metric", "value")

@@ -117,7 +117,13 @@ def preview_upload(page: Any, csv: Path, tokenizer: str, *, labels: tuple[str, .
     expect(table.get_by_role("gridcell", name=labels[0], exact=True).first).to_be_visible()
 
 
-def train(
+def expect_points(svg: Any, series: str, *, points: int) -> None:
+    """A rendered point chart that draws at least ``points`` points of ``series``."""
+    expect(svg).to_be_visible()
+    expect(svg.locator(f"g.mark-symbol path[aria-label*='{series}']").nth(points - 1)).to_be_attached()
+
+
+def start_training(
     page: Any,
     model: str,
     *,
@@ -125,8 +131,8 @@ def train(
     eval_steps: int,
     learning_rate: float | None = None,
     warmup_ratio: float | None = None,
-) -> str:
-    """Train tab: a short run of ``model`` on the previewed data; waits for the finished state. Returns the run id."""
+) -> Any:
+    """Train tab: start a short run of ``model`` on the previewed data and wait until it has finished."""
     open_tab(page, "Train")
     model_box = page.locator("#train-model input")
     # The model follows the tokenizer chosen in the Dataset tab; set it anyway, as a person could.
@@ -148,6 +154,22 @@ def train(
         re.compile(rf"Finished: step {max_steps} / {max_steps}|Failed: .*"), timeout=TRAIN_TIMEOUT
     )
     expect(progress, "the run failed").to_contain_text(f"Finished: step {max_steps} / {max_steps}")
+    return progress
+
+
+def train(
+    page: Any,
+    model: str,
+    *,
+    max_steps: int,
+    eval_steps: int,
+    learning_rate: float | None = None,
+    warmup_ratio: float | None = None,
+) -> str:
+    """Train tab: a short run of ``model`` on the previewed data; waits for the finished state. Returns the run id."""
+    progress = start_training(
+        page, model, max_steps=max_steps, eval_steps=eval_steps, learning_rate=learning_rate, warmup_ratio=warmup_ratio
+    )
     expect(progress.locator(".ts-progress")).to_have_attribute("data-state", "finished")
     expect(page.locator("#train-error")).to_be_hidden()
 

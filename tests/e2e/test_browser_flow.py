@@ -55,6 +55,20 @@ def test_dataset_train_evaluate_demo(page, studio_app, tiny_model):
     print(f"browser flow: {time.perf_counter() - started:.1f} s; ignored: {page.ignored or 'nothing'}")
 
 
+def test_a_three_step_run_draws_its_single_points(page, studio_app, tiny_model):
+    """Max steps 3: one train loss, one eval loss, one score each. A line chart shows a lone point only under
+    the mouse (empty grids before); the Train tab draws such series as points until each has two."""
+    model = str(tiny_model)
+    flow.open_app(page.page, studio_app.url)
+    flow.preview_upload(page.page, EXAMPLES["sentiment"].path, model, labels=LABELS, rows=320)
+    flow.start_training(page.page, model, max_steps=3, eval_steps=3, learning_rate=5e-3)
+    page.shot("05-three-steps")
+    flow.expect_points(flow.chart(page.page, "train-loss-points"), "eval", points=1)
+    flow.expect_points(flow.chart(page.page, "train-metrics-points"), "Accuracy", points=1)
+    flow.expect(page.page.locator("#train-loss")).to_be_hidden()
+    assert not page.problems(), "the browser reported errors:\n" + "\n".join(page.problems())
+
+
 def test_only_other_origins_failed_loads_are_ignored():
     """The console filter: a font or CDN file that cannot load offline is no app error; nothing else is."""
     app = "http://127.0.0.1:7860/"

@@ -21,7 +21,12 @@ def predict(studio, text, text_pair=None, model="", client=None) -> dict:
 
 
 def batch(studio, file, mode="sentiment", model="", visitor=None):
-    return studio.client.predict(visitor, "", handle_file(str(file)), mode, model, api_name="/predict_batch")
+    """The page's event when a visitor (browser id) is given, else the public endpoint, which takes none."""
+    if visitor is not None:
+        return studio.client.predict(visitor, "", handle_file(str(file)), mode, model, api_name="/ui_predict_batch")
+    return studio.client.predict(
+        file=handle_file(str(file)), mode=mode, model=model, token="", api_name="/predict_batch"
+    )
 
 
 def predict_batch(studio, file, mode="sentiment", model="", visitor=None):
@@ -147,7 +152,8 @@ def test_batch_refuses_bad_files(studio, tiny_model, tmp_path, monkeypatch):
     pd.DataFrame({"text": ["good"] * 5}).to_csv(many, index=False)
     assert "at most 3" in batch_error(studio, many, model=str(tiny_model))
     assert (
-        "Upload a file" in studio.client.predict(None, "", None, "sentiment", "", api_name="/predict_batch")[0]["value"]
+        "Upload a file"
+        in studio.client.predict(file=None, mode="sentiment", token="", api_name="/predict_batch")[0]["value"]
     )
 
 
@@ -183,3 +189,12 @@ def test_a_model_is_used_for_the_kind_it_was_trained_for(studio, tiny_model, sen
     identity = lambda: f"session:{studio.client.session_hash}"  # noqa: E731
     assert demo_tab.model_kind(studio.ctx, runs["pair"], identity) == demo_tab.PARAPHRASE
     assert demo_tab.model_kind(studio.ctx, runs["single"], identity) == demo_tab.SENTIMENT
+
+
+def test_the_public_batch_endpoint_takes_no_visitor_value(studio):
+    """Like every documented endpoint, `/predict_batch` knows its caller by the client's session."""
+    from gradio_client import Client
+
+    public = Client(studio.demo.local_url, verbose=False)
+    parameters = [p["parameter_name"] for p in public.view_api(return_format="dict")["named_endpoints"]["/predict_batch"]["parameters"]]  # fmt: skip
+    assert parameters == ["file", "mode", "model", "token"]

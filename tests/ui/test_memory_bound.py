@@ -100,7 +100,11 @@ def test_huge_texts_keep_the_app_within_its_memory_ceiling_and_others_answer(tmp
             (
                 "batch of huge pairs",
                 lambda: Client(url, verbose=False, download_files=str(tmp_path / "downloads")).predict(
-                    None, "", handle_file(str(batch_file)), "paraphrase", model, api_name="/predict_batch"
+                    file=handle_file(str(batch_file)),
+                    mode="paraphrase",
+                    model=model,
+                    token="",
+                    api_name="/predict_batch",
                 ),
             ),
         ]

@@ -18,7 +18,7 @@ PAGE_FORM = FORM | {"source": "Hub dataset", "task": "custom", "seed": 1, "warmu
 def call(studio, endpoint: str, values: dict, raw: dict[str, str]) -> list[str]:
     """POST ``endpoint`` with ``raw`` JSON literals for some parameters (the others: ``values``, else the
     endpoint's defaults); the streamed SSE lines."""
-    from conftest import ui_client
+    from ui_support import ui_client
 
     info = ui_client(studio.demo.local_url, verbose=False).view_api(return_format="dict", print_info=False)
     parameters = info["named_endpoints"][f"/{endpoint}"]["parameters"]

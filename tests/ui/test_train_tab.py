@@ -29,6 +29,8 @@ TRAIN_OUTPUTS = (
     "retry",
     "run_state",
     "resume",
+    "loss_points",
+    "score_points",
 )
 
 
@@ -338,3 +340,22 @@ def test_a_preset_does_not_apply_to_another_dataset(studio, visitor, sentiment_c
     assert value(error) == ""
     config = yaml.safe_load(config_yaml)
     assert config["task"] == "custom" and config["data"]["text_column"] is None
+
+
+def test_a_chart_with_a_lone_point_is_shown_as_points_until_each_series_has_two():
+    import pandas as pd
+
+    from trainer_core.ui.train_tab import _chart_updates
+
+    one_eval = pd.DataFrame(
+        [{"step": 1, "loss": 0.7, "split": "train"}, {"step": 3, "loss": 0.6, "split": "train"},
+         {"step": 3, "loss": 0.65, "split": "eval"}]
+    )  # fmt: skip
+    updates = _chart_updates("loss", one_eval, "split", "loss")
+    assert updates["loss_points"]["visible"] is True and updates["loss_points"]["value"] is one_eval
+    assert updates["loss_plot"]["visible"] is False
+    two_evals = pd.concat([one_eval, pd.DataFrame([{"step": 6, "loss": 0.5, "split": "eval"}])])
+    updates = _chart_updates("loss", two_evals, "split", "loss")
+    assert updates["loss_plot"]["visible"] is True and updates["loss_points"]["visible"] is False
+    hidden = _chart_updates("score", None, "metric", "value")
+    assert hidden["score_plot"]["visible"] is False and hidden["score_points"]["visible"] is False

@@ -259,6 +259,7 @@ def predict_batch(
     model: str | None,
     profile: gr.OAuthProfile | None = None,
     oauth_token: gr.OAuthToken | None = None,
+    request: gr.Request | None = None,
 ):
     """Predict every row of a table file; the CSV with the predictions, a status line and the first rows."""
     from trainer_core.files import read_table
@@ -283,7 +284,7 @@ def predict_batch(
         keep = [bool(t) and (pairs is None or bool(pairs[i])) for i, t in enumerate(texts)]
 
         def identity() -> str:
-            return caller_identity(visitor, profile, None)
+            return caller_identity(visitor, profile, request)
 
         name = _model_for(ctx, model, mode, None, identity)
         predictor = get_predictor(name, token=hf_token)
@@ -307,6 +308,20 @@ def predict_batch(
     added = [c for c in result.columns if c not in frame.columns]
     preview = result[[*added, *frame.columns]].head(PREVIEW_ROWS)  # the predictions first, in view
     return error_update(None), str(path), status, gr.update(value=preview, visible=True)
+
+
+def predict_batch_api(
+    ctx: AppContext,
+    file: str | None,
+    mode: str | None = SENTIMENT,
+    model: str | None = "",
+    token: str | None = "",
+    profile: gr.OAuthProfile | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    request: gr.Request = None,
+):
+    """The public ``/predict_batch``: the caller is its client session (or sign-in), as for ``/predict``."""
+    return predict_batch(ctx, None, token, file, mode, model, profile, oauth_token, request)
 
 
 def switch_mode(chosen: str):
@@ -433,10 +448,23 @@ def build(ctx: AppContext, header: Header) -> DemoTab:
         examples.load_input_event.then(handler, predict_inputs, predict_outputs, api_visibility="private", **gathered)
     gr.api(bind(ctx, predict), api_name="predict", **gathered)
 
+    batch_outputs = [batch_error, batch_result, batch_status, batch_preview]
     batch_button.click(
         bind(ctx, predict_batch),
         [visitor, token_box, batch_file, mode, model],
-        [batch_error, batch_result, batch_status, batch_preview],
+        batch_outputs,
+        api_name="ui_predict_batch",
+        api_visibility="undocumented",
+        concurrency_id="evaluate",
+        concurrency_limit=2,
+    )
+    # The public endpoint takes no visitor value: an invisible trigger carries it, so its file input is a real
+    # upload (gr.api has none) and the page's own event keeps the browser's identity.
+    batch_api = gr.Button(visible=False, elem_id="demo-batch-api")
+    batch_api.click(
+        bind(ctx, predict_batch_api),
+        [batch_file, mode, model, token_box],
+        batch_outputs,
         api_name="predict_batch",
         api_description="Predict every row of a table file; returns a CSV with the predictions.",
         concurrency_id="evaluate",

@@ -62,6 +62,37 @@ def _number(value: Any, digits: int = 4) -> str:
 # ------------------------------------------------------------------------------------- dataset preview
 
 
+def has_lone_point(frame: pd.DataFrame, series: str, value: str) -> bool:
+    """True when some series has a single step: a line chart draws nothing for it (gradio 6's line plot shows
+    points only under the mouse; two values at one step, like the last eval and the final one, make a line of
+    no length), so such a frame is drawn as points until every series spans two steps."""
+    steps = frame.dropna(subset=[value]).groupby(series)["step"].nunique()
+    return bool((steps == 1).any())
+
+
+# An integer step axis needs at least this span: over a shorter one the chart puts ticks at half steps,
+# which an integer format prints twice ("1 2 2 3 3").
+MIN_STEP_SPAN = 10
+
+
+def axis_limits(frame: pd.DataFrame, value: str, *, points: bool) -> dict[str, list[float] | None]:
+    """``x_lim``/``y_lim`` for a step chart: whole-step ticks on short runs, and for points a margin, since a
+    point drawn on the plot's edge is cut in half."""
+    drawn = frame.dropna(subset=[value])
+    if drawn.empty:
+        return {"x_lim": None, "y_lim": None}
+    first, last = float(drawn["step"].min()), float(drawn["step"].max())
+    low = max(0.0, first - 1) if points else first
+    high = last + 1 if points else last
+    x_lim = [low, max(high, low + MIN_STEP_SPAN)] if points or high - low < MIN_STEP_SPAN else None
+    y_lim = None
+    if points:
+        bottom, top = float(drawn[value].min()), float(drawn[value].max())
+        margin = max((top - bottom) * 0.1, abs(top) * 0.05, 0.01)
+        y_lim = [bottom - margin, top + margin]
+    return {"x_lim": x_lim, "y_lim": y_lim}
+
+
 def _empty_frame(**dtypes: str) -> pd.DataFrame:
     """An empty frame whose columns keep their types, so a chart knows a category from a number."""
     return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})

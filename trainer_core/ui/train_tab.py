@@ -63,6 +63,8 @@ OUTPUTS = (
     "retry",
     "run_state",
     "resume",
+    "loss_points",
+    "score_points",
 )
 
 
@@ -180,6 +182,18 @@ def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[A
     return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
 
 
+def _chart_updates(name: str, frame: Any, series: str, value: str) -> dict[str, Any]:
+    """The line chart, or its points twin while a series has a single point (a line chart would hide it)."""
+    if frame is None:
+        return {f"{name}_plot": gr.update(visible=False), f"{name}_points": gr.update(visible=False)}
+    lone = plots.has_lone_point(frame, series, value)
+    if lone:
+        shown = gr.update(value=frame, visible=True, **plots.axis_limits(frame, value, points=True))
+        return {f"{name}_plot": gr.update(visible=False), f"{name}_points": shown}
+    shown = gr.update(value=frame, visible=True, **plots.axis_limits(frame, value, points=False))
+    return {f"{name}_plot": shown, f"{name}_points": gr.update(visible=False)}
+
+
 def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop_set: bool) -> dict[str, Any]:
     active = info.state in plots.ACTIVE_STATES
     ended_with_model = info.state in sources.MODEL_STATES
@@ -189,8 +203,8 @@ def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop
         progress = plots.RunView().progress_html(plots.STOPPING_QUEUED)
     return {
         "progress": progress,
-        "loss_plot": gr.update(value=view.loss_frame(), visible=True) if view.loss else gr.update(visible=False),
-        "score_plot": gr.update(value=view.score_frame(), visible=True) if view.scores else gr.update(visible=False),
+        **_chart_updates("loss", view.loss_frame() if view.loss else None, "split", "loss"),
+        **_chart_updates("score", view.score_frame() if view.scores else None, "metric", "value"),
         "log": view.log_text(LOG_LINES),
         "pushes": view.push_markdown(),
         "result": view.result_markdown(info.state),
@@ -439,7 +453,7 @@ def delete_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile:
         identity = caller_identity(visitor, profile, None)
         sources.delete_run(ctx.jobs, identity, run_id)
     except StudioError as err:
-        return (error_update(str(err)), *[gr.skip()] * 6)
+        return (error_update(str(err)), *[gr.skip()] * 8)
     dropdown, table = runs_update(ctx, identity, None)
     idle = plots.RunView()
     return (
@@ -447,6 +461,8 @@ def delete_ui(ctx: AppContext, visitor: str | None, run_id: str | None, profile:
         dropdown,
         table,
         idle.progress_html("idle"),
+        gr.update(value=None, visible=False),
+        gr.update(value=None, visible=False),
         gr.update(value=None, visible=False),
         gr.update(value=None, visible=False),
         gr.update(visible=False),
@@ -771,6 +787,30 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                     visible=False,
                     elem_id="train-metrics",
                 )
+                # The same charts as points, shown while a series has one point (a line chart hides it).
+                loss_points = gr.ScatterPlot(
+                    None,
+                    x="step",
+                    y="loss",
+                    color="split",
+                    color_map={"train": "#4c78a8", "eval": "#f58518"},
+                    x_axis_format="d",
+                    title="Loss",
+                    height=280,
+                    visible=False,
+                    elem_id="train-loss-points",
+                )
+                score_points = gr.ScatterPlot(
+                    None,
+                    x="step",
+                    y="value",
+                    color="metric",
+                    x_axis_format="d",
+                    title="Eval metrics",
+                    height=280,
+                    visible=False,
+                    elem_id="train-metrics-points",
+                )
             result_md = gr.Markdown(elem_id="train-result")
             pushes_md = gr.Markdown(elem_id="train-pushes")
             retry = gr.Button("Retry push", size="sm", visible=False, elem_id="train-retry-push")
@@ -792,6 +832,8 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         "progress": progress,
         "loss_plot": loss_plot,
         "score_plot": score_plot,
+        "loss_points": loss_points,
+        "score_points": score_points,
         "log": log,
         "pushes": pushes_md,
         "result": result_md,
@@ -932,7 +974,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
     delete_button.click(
         bind(ctx, delete_ui),
         [header.visitor, runs],
-        [errors, runs, runs_table, progress, loss_plot, score_plot, actions],
+        [errors, runs, runs_table, progress, loss_plot, score_plot, loss_points, score_points, actions],
         api_visibility="private",
     )
     retry_inputs = [header.visitor, header.token, runs, widgets["repo_id"], widgets["private"]]
