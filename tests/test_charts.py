@@ -287,3 +287,9 @@ def test_dataset_choices_cover_runs_examples_and_presets(jobs):
     _run(jobs, "browser:me", RUN, with_model=False)  # a run's data is there whatever became of its model
     choices = sources.dataset_choices(jobs.list_runs("browser:me"))
     assert choices[0][1] == f"run:{RUN}" and "eval rows" in choices[0][0]
+
+
+def test_the_summary_shows_how_numbered_labels_were_read():
+    report = {"model": "m", "rows": 2, "split": "train", "dataset": "d.csv", "metrics": {"accuracy": 1.0},
+              "label_names": ["negative", "positive"], "notes": ["The data's labels are numbers; they were read ..."]}  # fmt: skip
+    assert "⚠️ The data's labels are numbers" in charts.summary_markdown(report)

@@ -95,6 +95,10 @@ def test_integer_labels_map_to_the_model_classes_by_id(sentiment_run, tmp_path):
     report = evaluate_model(str(sentiment_run.output_dir), DataConfig(dataset=str(path)))
     assert report.label_names == ["negative", "positive"]
     assert report.metrics["accuracy"] >= 0.9
+    # Nothing checks that the numbering is the model's: the report says how the numbers were read.
+    assert report.notes == [
+        "The data's labels are numbers; they were read as the model's classes in order (0 = negative, 1 = positive)."
+    ]
 
 
 def test_label_names_match_whatever_their_case(sentiment_run, tmp_path):
@@ -102,6 +106,7 @@ def test_label_names_match_whatever_their_case(sentiment_run, tmp_path):
     path = write_csv(tmp_path / "upper.csv", rows)
     report = evaluate_model(str(sentiment_run.output_dir), DataConfig(dataset=str(path)))
     assert report.metrics["accuracy"] >= 0.9
+    assert report.notes == []  # matched by name
 
 
 def test_labels_the_model_does_not_know_are_an_error(sentiment_run, tmp_path):

@@ -26,9 +26,26 @@ class EvalReport:
     confusion_matrix: list[list[int]]
     per_class: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    notes: list[str] = dataclasses.field(default_factory=list)  # how the data's labels were read, when not by name
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _label_notes(data_names: list[str], model_names: list[str]) -> list[str]:
+    """Numbered labels are matched to the model's classes by position: say so, since nothing checks that the
+    numbering is the one the model was trained with."""
+    generic = [f"label_{i}" for i in range(len(model_names))]
+    if (
+        data_names == list(model_names)
+        or not all(name.isdigit() for name in data_names)
+        or [name.lower() for name in model_names] == generic
+    ):
+        return []
+    pairs = ", ".join(
+        f"{number} = {model_names[int(number)]}" for number in data_names if int(number) < len(model_names)
+    )
+    return [f"The data's labels are numbers; they were read as the model's classes in order ({pairs})."]
 
 
 def _model_label_ids(names: list[str], model_names: list[str], split: str) -> list[int]:
@@ -71,6 +88,7 @@ def evaluate_model(
         table.features, text=data.text_column, text_pair=data.text_pair_column, label=data.label_column
     )
     names, mapping = data_lib.label_names_of(table, spec.label, predictor.label_names)
+    notes = _label_notes(data_lib.label_names_of(table, spec.label)[0], predictor.label_names)
     table, _ = data_lib.encode_labels(table, spec.label, names, mapping, split)
     table, _ = data_lib.drop_empty_texts(table, spec)
     if max_rows is not None and len(table) > max_rows:
@@ -128,4 +146,5 @@ def evaluate_model(
         confusion_matrix=matrix.tolist(),
         per_class=per_class,
         errors=errors,
+        notes=notes,
     )

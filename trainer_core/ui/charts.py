@@ -206,6 +206,8 @@ def summary_markdown(report: Mapping[str, Any], *, name: str = "", seconds: floa
         text += f" F1, precision and recall are for the class '{labels[1]}'."
     elif labels:
         text += " F1, precision and recall are macro averages over the classes."
+    for note in report.get("notes") or []:
+        text += f"\n\n⚠️ {note}"
     return text
 
 
