@@ -436,13 +436,14 @@ def test_short_runs_get_whole_step_ticks_and_points_a_margin():
 
     frame = pd.DataFrame([{"step": 1, "loss": 0.7, "split": "train"}, {"step": 3, "loss": 0.6, "split": "eval"}])
     line = plots.axis_limits(frame, "loss", points=False)
-    assert line == {"x_lim": [1.0, 11.0], "y_lim": None}  # a span of 2 would tick at half steps
+    assert line == {"x_lim": [1.0, 11.0]}  # a span of 2 would tick at half steps
     points = plots.axis_limits(frame, "loss", points=True)
     assert points["x_lim"] == [0.0, 10.0]
     low, high = points["y_lim"]
     assert low < 0.6 and high > 0.7  # no point sits on the edge, where it is drawn cut in half
     long = pd.DataFrame({"step": range(0, 500, 10), "loss": 0.5, "split": "train"})
-    assert plots.axis_limits(long, "loss", points=False) == {"x_lim": None, "y_lim": None}
+    # Always a value: an update without one keeps the previous limit, and the chart hides rows beyond it.
+    assert plots.axis_limits(long, "loss", points=False) == {"x_lim": [0.0, 490.0]}
 
 
 def test_two_values_at_one_step_are_still_a_lone_point():

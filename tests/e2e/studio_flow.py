@@ -8,6 +8,7 @@ input), waits for what the page shows, and checks it with playwright's ``expect`
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,14 @@ def expect_line(svg: Any, series: str, *, points: int) -> None:
     expect(svg).to_be_visible()
     line = svg.locator(f"g.mark-line path[aria-label*='{series}']")
     expect(line).to_have_count(1)
-    # Vega draws a line as "M x,y L x,y L ...": one command per point.
-    drawn = len(re.findall(r"[ML]", line.get_attribute("d") or ""))
+    # Vega draws a line as "M x,y L x,y L ...": one command per point. The chart redraws a moment after the
+    # page shows the run's end, so wait (bounded) for the last points.
+    deadline = time.monotonic() + 10
+    while True:
+        drawn = len(re.findall(r"[ML]", line.get_attribute("d") or ""))
+        if drawn >= points or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert drawn >= points, f"the {series} line has {drawn} points, expected {points} or more"
 
 
@@ -59,8 +66,14 @@ def set_dropdown(page: Any, elem_id: str, value: str) -> None:
 
 
 def set_number(locator: Any, value: float | int) -> None:
-    locator.fill(str(value))
-    locator.press("Tab")  # leave the box: the value is sent with the next event
+    # A form update still on its way (the Dataset tab fills the Train form after a preview) can overwrite
+    # what was typed a moment before; a person would type it again, and so does this, a few times at most.
+    for _ in range(3):
+        locator.fill(str(value))
+        locator.press("Tab")  # leave the box: the value is sent with the next event
+        locator.page.wait_for_timeout(300)
+        if locator.input_value() == str(value):
+            return
     expect(locator).to_have_value(str(value))
 
 

@@ -75,22 +75,24 @@ def has_lone_point(frame: pd.DataFrame, series: str, value: str) -> bool:
 MIN_STEP_SPAN = 10
 
 
-def axis_limits(frame: pd.DataFrame, value: str, *, points: bool) -> dict[str, list[float] | None]:
-    """``x_lim``/``y_lim`` for a step chart: whole-step ticks on short runs, and for points a margin, since a
-    point drawn on the plot's edge is cut in half."""
+def axis_limits(frame: pd.DataFrame, value: str, *, points: bool) -> dict[str, list[float]]:
+    """``x_lim`` (and for points ``y_lim``) of a step chart: whole-step ticks on short runs, and for points a
+    margin, since a point drawn on the plot's edge is cut in half.
+
+    Always concrete values: an update that leaves a limit out keeps the one sent before, and the chart drops
+    the rows outside it (a run's later points went missing that way)."""
     drawn = frame.dropna(subset=[value])
     if drawn.empty:
-        return {"x_lim": None, "y_lim": None}
+        return {}
     first, last = float(drawn["step"].min()), float(drawn["step"].max())
     low = max(0.0, first - 1) if points else first
     high = last + 1 if points else last
-    x_lim = [low, max(high, low + MIN_STEP_SPAN)] if points or high - low < MIN_STEP_SPAN else None
-    y_lim = None
+    limits = {"x_lim": [low, max(high, low + MIN_STEP_SPAN)]}
     if points:
         bottom, top = float(drawn[value].min()), float(drawn[value].max())
         margin = max((top - bottom) * 0.1, abs(top) * 0.05, 0.01)
-        y_lim = [bottom - margin, top + margin]
-    return {"x_lim": x_lim, "y_lim": y_lim}
+        limits["y_lim"] = [bottom - margin, top + margin]
+    return limits
 
 
 def _empty_frame(**dtypes: str) -> pd.DataFrame:

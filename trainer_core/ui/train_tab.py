@@ -187,11 +187,11 @@ def _chart_updates(name: str, frame: Any, series: str, value: str) -> dict[str, 
     if frame is None:
         return {f"{name}_plot": gr.update(visible=False), f"{name}_points": gr.update(visible=False)}
     lone = plots.has_lone_point(frame, series, value)
-    if lone:
-        shown = gr.update(value=frame, visible=True, **plots.axis_limits(frame, value, points=True))
-        return {f"{name}_plot": gr.update(visible=False), f"{name}_points": shown}
-    shown = gr.update(value=frame, visible=True, **plots.axis_limits(frame, value, points=False))
-    return {f"{name}_plot": shown, f"{name}_points": gr.update(visible=False)}
+    # Both charts always get the data: the browser's chart keeps what it first drew (its series), so the
+    # hidden one must not first draw a run half-way through when it is shown.
+    line = gr.update(value=frame, visible=not lone, **plots.axis_limits(frame, value, points=False))
+    points = gr.update(value=frame, visible=lone, **plots.axis_limits(frame, value, points=True))
+    return {f"{name}_plot": line, f"{name}_points": points}
 
 
 def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop_set: bool) -> dict[str, Any]:
