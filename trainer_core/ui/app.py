@@ -59,8 +59,20 @@ JS = """
 
 
 def launch_options() -> dict:
-    """What ``demo.launch`` needs for the look (gradio 6 takes theme, css and js at launch)."""
-    return {"theme": THEME, "css": CSS, "js": JS}
+    """What ``demo.launch`` needs: the look (gradio 6 takes theme, css and js at launch) and the limits on
+    what a request may send (bodies read into memory, and uploads)."""
+    from starlette.middleware import Middleware
+
+    from trainer_core.files import DEFAULT_MAX_BYTES
+    from trainer_core.ui.request_limit import RequestSizeLimit
+
+    return {
+        "theme": THEME,
+        "css": CSS,
+        "js": JS,
+        "max_file_size": DEFAULT_MAX_BYTES,
+        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit)]},
+    }
 
 
 def _whole_number(text: object):
