@@ -359,3 +359,27 @@ def test_a_chart_with_a_lone_point_is_shown_as_points_until_each_series_has_two(
     assert updates["loss_plot"]["visible"] is True and updates["loss_points"]["visible"] is False
     hidden = _chart_updates("score", None, "metric", "value")
     assert hidden["score_plot"]["visible"] is False and hidden["score_points"]["visible"] is False
+
+
+def test_the_train_tab_says_what_it_will_train_on(tmp_path):
+    """Above Start: the dataset, split, columns, rows and labels the run will use (it never said before)."""
+    from trainer_core.ui import dataset_tab
+    from trainer_core.ui.context import AppContext
+    from trainer_core.ui.train_tab import describe_data
+
+    ctx = AppContext.create(tmp_path)
+    values = {"source": dataset_tab.SOURCE_EXAMPLE, "example": "paraphrase.csv", "split": "train"}
+    preview = {
+        "dataset": "paraphrase.csv",
+        "split": "train",
+        "splits": {"train": 240},
+        "columns": {"text": "sentence1", "text_pair": "sentence2", "label": "label"},
+        "label_names": ["different", "paraphrase"],
+    }
+    line = describe_data(ctx, values, preview)
+    assert "`trainer_core/examples/paraphrase.csv`" in line and "split `train`" in line
+    assert "second text `sentence2`" in line and "240 rows" in line
+    assert "labels `different`, `paraphrase`" in line
+    chosen = describe_data(ctx, {**values, "label_column": "label"}, None)
+    assert "label `label`" in chosen and "press **Preview**" in chosen
+    assert "none chosen yet" in describe_data(ctx, {"source": dataset_tab.SOURCE_HUB, "dataset": ""}, None)
