@@ -11,27 +11,9 @@ from gradio_client import handle_file
 
 from trainer_core.jobs import MODEL_DIR
 from trainer_core.ui.plots import public_event
+from trainer_core.ui.train_tab import OUTPUTS
 
-TRAIN_OUTPUTS = (
-    "error",
-    "progress",
-    "loss_plot",
-    "score_plot",
-    "log",
-    "pushes",
-    "result",
-    "runs",
-    "runs_table",
-    "events",
-    "start",
-    "stop",
-    "actions",
-    "retry",
-    "run_state",
-    "resume",
-    "loss_points",
-    "score_points",
-)
+TRAIN_OUTPUTS = OUTPUTS  # the streamed outputs' names, in order
 
 
 def value(output):

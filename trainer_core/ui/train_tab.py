@@ -182,6 +182,24 @@ def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[A
     return gr.update(choices=choices, value=selected), plots.runs_frame(infos)
 
 
+LOSS_COLORS = {"train": "#4c78a8", "eval": "#f58518"}
+
+
+def _step_chart(kind: type, y: str, color: str, title: str, elem_id: str, color_map: dict | None = None) -> Any:
+    return kind(
+        None,
+        x="step",
+        y=y,
+        color=color,
+        color_map=color_map,
+        x_axis_format="d",
+        title=title,
+        height=280,
+        visible=False,
+        elem_id=elem_id,
+    )
+
+
 def _chart_updates(name: str, frame: Any, series: str, value: str) -> dict[str, Any]:
     """The line chart, or its points twin while a series has a single point (a line chart would hide it)."""
     if frame is None:
@@ -764,52 +782,14 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                 demo_button = gr.Button("Try it in the Demo →", elem_id="train-demo")
                 push_button = gr.Button("Push to the Hub", elem_id="train-push")
             with gr.Row():
-                loss_plot = gr.LinePlot(
-                    None,
-                    x="step",
-                    y="loss",
-                    color="split",
-                    color_map={"train": "#4c78a8", "eval": "#f58518"},
-                    x_axis_format="d",
-                    title="Loss",
-                    height=280,
-                    visible=False,
-                    elem_id="train-loss",
+                # Each chart twice: as lines, and as points while a series has one point (a line chart hides it).
+                loss_plot, loss_points = (
+                    _step_chart(kind, "loss", "split", "Loss", "train-loss" + suffix, LOSS_COLORS)
+                    for kind, suffix in ((gr.LinePlot, ""), (gr.ScatterPlot, "-points"))
                 )
-                score_plot = gr.LinePlot(
-                    None,
-                    x="step",
-                    y="value",
-                    color="metric",
-                    x_axis_format="d",
-                    title="Eval metrics",
-                    height=280,
-                    visible=False,
-                    elem_id="train-metrics",
-                )
-                # The same charts as points, shown while a series has one point (a line chart hides it).
-                loss_points = gr.ScatterPlot(
-                    None,
-                    x="step",
-                    y="loss",
-                    color="split",
-                    color_map={"train": "#4c78a8", "eval": "#f58518"},
-                    x_axis_format="d",
-                    title="Loss",
-                    height=280,
-                    visible=False,
-                    elem_id="train-loss-points",
-                )
-                score_points = gr.ScatterPlot(
-                    None,
-                    x="step",
-                    y="value",
-                    color="metric",
-                    x_axis_format="d",
-                    title="Eval metrics",
-                    height=280,
-                    visible=False,
-                    elem_id="train-metrics-points",
+                score_plot, score_points = (
+                    _step_chart(kind, "value", "metric", "Eval metrics", "train-metrics" + suffix)
+                    for kind, suffix in ((gr.LinePlot, ""), (gr.ScatterPlot, "-points"))
                 )
             result_md = gr.Markdown(elem_id="train-result")
             pushes_md = gr.Markdown(elem_id="train-pushes")
