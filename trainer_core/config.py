@@ -300,6 +300,7 @@ class TrainingConfig:
         if isinstance(self.report_to, str):
             self.report_to = [item for item in re.split(r"[,\s]+", self.report_to) if item and item != "none"]
         check_field_types(self, "training")
+        self.report_to = [name for name in self.report_to if name != "none"]  # transformers' word for no tracker
         problems = []
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
