@@ -71,6 +71,7 @@ def test_epochs_may_be_zero_when_max_steps_is_given():
 def test_report_to_given_as_a_string_becomes_a_list():
     assert TrainingConfig(report_to="trackio, tensorboard").report_to == ["trackio", "tensorboard"]
     assert TrainingConfig(report_to="none").report_to == []
+    assert TrainingConfig(report_to=["none"]).report_to == []
 
 
 @pytest.mark.parametrize("max_length", [0, 7, -128])

@@ -340,6 +340,7 @@ class TrainingConfig:
         if isinstance(self.report_to, str):
             self.report_to = [item for item in re.split(r"[,\s]+", self.report_to) if item and item != "none"]
         check_field_types(self, "training")
+        self.report_to = [name for name in self.report_to if name != "none"]  # transformers' word for no tracker
         problems = []
         if self.learning_rate is None:
             pass  # chosen from the model's size when the run starts (trainer_core.recipe)
