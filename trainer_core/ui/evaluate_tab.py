@@ -244,6 +244,29 @@ def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: f
     )
 
 
+def _model_results(name: str, suffix: str) -> tuple[gr.Dataframe, gr.BarPlot, gr.Dataframe]:
+    """One model's confusion matrix (table and chart) and per-class scores; ``name`` is A or B."""
+    confusion = gr.Dataframe(
+        label=f"Confusion matrix ({name}): count (share of the true class)",
+        interactive=False,
+        elem_id=f"eval-confusion{suffix}",
+    )
+    plot = gr.BarPlot(
+        x="true",
+        y="count",
+        color="predicted",
+        x_title="True label",
+        y_title="Examples",
+        color_title="Predicted",
+        title=f"Predictions per true label ({name})",
+        show_label=False,
+        height=300,
+        elem_id=f"eval-confusion-plot{suffix}",
+    )
+    per_class = gr.Dataframe(label=f"Per class ({name})", interactive=False, elem_id=f"eval-per-class{suffix}")
+    return confusion, plot, per_class
+
+
 def build(ctx: AppContext, header: Header) -> EvaluateTab:
     visitor = header.visitor
     token_box = header.token
@@ -321,43 +344,9 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
         metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
         with gr.Row():
             with gr.Column():
-                confusion = gr.Dataframe(
-                    label="Confusion matrix (A): count (share of the true class)",
-                    interactive=False,
-                    elem_id="eval-confusion",
-                )
-                confusion_plot = gr.BarPlot(
-                    x="true",
-                    y="count",
-                    color="predicted",
-                    x_title="True label",
-                    y_title="Examples",
-                    color_title="Predicted",
-                    title="Predictions per true label (A)",
-                    show_label=False,
-                    height=300,
-                    elem_id="eval-confusion-plot",
-                )
-                per_class = gr.Dataframe(label="Per class (A)", interactive=False, elem_id="eval-per-class")
+                confusion, confusion_plot, per_class = _model_results("A", "")
             with gr.Column(visible=False) as compare_column:
-                confusion_b = gr.Dataframe(
-                    label="Confusion matrix (B): count (share of the true class)",
-                    interactive=False,
-                    elem_id="eval-confusion-b",
-                )
-                confusion_plot_b = gr.BarPlot(
-                    x="true",
-                    y="count",
-                    color="predicted",
-                    x_title="True label",
-                    y_title="Examples",
-                    color_title="Predicted",
-                    title="Predictions per true label (B)",
-                    show_label=False,
-                    height=300,
-                    elem_id="eval-confusion-plot-b",
-                )
-                per_class_b = gr.Dataframe(label="Per class (B)", interactive=False, elem_id="eval-per-class-b")
+                confusion_b, confusion_plot_b, per_class_b = _model_results("B", "-b")
         errors = gr.Dataframe(
             label="Misclassified examples (most confident mistakes first)",
             interactive=False,
