@@ -289,6 +289,23 @@ def test_old_runs_and_a_visitors_excess_are_removed(tmp_path, monkeypatch):
     assert (running / "model" / "checkpoint-10").is_dir()  # a run still in its thread is never touched
 
 
+def test_a_paused_run_keeps_the_checkpoints_it_resumes_from(tmp_path, monkeypatch):
+    """Over the size limit, ended runs give up their checkpoints and then themselves before a paused run does."""
+    monkeypatch.setenv("STUDIO_MAX_VISITOR_GB", str(4000 / 1024**3))
+    jobs = JobManager(tmp_path / "runs", sliced=False)
+    now = time.time()
+    mine = jobs.owner_dir("visitor")
+    paused = fake_run(mine, "20260101-000000-aaaaaa", created=now - 7200, state="paused")  # oldest, no thread
+    (paused / "model" / "model.safetensors").unlink()  # a paused run has checkpoints only
+    finished = fake_run(mine, "20260101-000000-bbbbbb", created=now - 60, sizes=(2000, 1500))
+
+    removed = jobs.clean_up(mine, now=now)
+
+    assert (paused / "model" / "checkpoint-10" / "model.safetensors").is_file()
+    assert removed == [f"{finished.name}/checkpoint-10"]
+    assert jobs.info("visitor", paused.name).state == "paused"
+
+
 def test_off_a_space_nothing_is_removed_unless_asked(monkeypatch):
     from trainer_core.jobs import retention_policy
 

@@ -42,6 +42,8 @@ CONFIG_FILE = "config.yaml"
 STOP_FILE = "STOP"
 RESUME_FILE = "RESUME"
 ACTIVE_STATES = ("queued", "running", "stopping")
+# Runs that can continue from their last checkpoint (the Resume button).
+RESUMABLE_STATES = ("paused", "interrupted")
 # Concurrent runs on ZeroGPU: the platform schedules the GPUs, this only bounds the app's own threads.
 ZERO_GPU_CONCURRENT_RUNS = 16
 
@@ -218,7 +220,7 @@ class JobManager:
         path = self.run_dir(identity, run_id)
         with self._lock:
             info = self._info(path)
-            if info.state not in ("paused", "interrupted"):
+            if info.state not in RESUMABLE_STATES:
                 return False
             thread = self._threads.get(str(path))
             if thread is not None and thread.is_alive() and (info.pause or {}).get("resume_at"):
@@ -227,7 +229,7 @@ class JobManager:
         if thread is not None:
             thread.join(timeout=30)  # a run that just paused is still leaving its thread
         with self._lock:
-            if self._info(path).state not in ("paused", "interrupted"):
+            if self._info(path).state not in RESUMABLE_STATES:
                 return False
             FileStopFlag(path).path.unlink(missing_ok=True)
             self._set_status(path, state="queued", pause=None, error=None)
@@ -320,8 +322,13 @@ class JobManager:
                 return removed
             total = _size(owner)
             idle = self._idle_runs(owner)
+            # A paused or interrupted run continues from its checkpoints, so it keeps them, and it goes only after
+            # every ended run has.
+            ended = [(path, status) for path, status in idle if status.get("state") not in RESUMABLE_STATES]
+            resumable = [(path, status) for path, status in idle if status.get("state") in RESUMABLE_STATES]
+            idle = ended + resumable
             # Checkpoints first (the final models stay usable), then whole runs.
-            for path, _status in idle:
+            for path, _status in ended:
                 for checkpoint in sorted(path.glob(f"{MODEL_DIR}/checkpoint-*")):
                     if total <= max_bytes:
                         return removed
