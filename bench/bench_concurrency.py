@@ -1,4 +1,4 @@
-"""Many visitors at once: concurrent gradio_client callers on the Demo tab's `predict` endpoint.
+"""Many visitors at once: concurrent callers of the Demo's predictions, through Gradio's API and the plain route.
 
 Starts the real app in its own process on 127.0.0.1 with a small BERT built from a config (no download) or
 the model folder given with --model, measures one caller alone, then N concurrent client threads sending M
@@ -11,7 +11,7 @@ instead, whose per-call threads cost the bench process several times the server'
 (so it mostly measures itself). ``--baseline DIR`` runs the same measurement against the app from another
 checkout (for example the main branch) in the same run, for a side-by-side comparison.
 
-    python bench/bench_concurrency.py --clients 50 --requests 4 [--baseline /work/main] [--model DIR] [--json]
+    python bench/bench_concurrency.py --clients 50 --requests 4 [--client http plain] [--baseline DIR] [--model DIR]
 """
 
 from __future__ import annotations
@@ -39,8 +39,13 @@ def percentile(values: list[float], share: float) -> float:
 SERVER = """
 import sys
 from trainer_core.ui import build_app
+try:
+    from trainer_core.ui import launch_options
+except ImportError:  # a --baseline checkout from before launch_options
+    def launch_options():
+        return {}
 demo = build_app(root=sys.argv[1])
-demo.launch(server_name="127.0.0.1", server_port=int(sys.argv[2]), quiet=True)
+demo.launch(server_name="127.0.0.1", server_port=int(sys.argv[2]), quiet=True, **launch_options())
 """
 
 
@@ -118,6 +123,25 @@ class HttpCaller:
         self.http.close()
 
 
+class PlainCaller:
+    """One API user of the plain JSON route (``POST /api/predict``) on one keep-alive connection."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url.rstrip("/") + "/api/predict"
+        self.http = httpx.Client(timeout=300)
+
+    def predict(self, text, text_pair, model):
+        answer = self.http.post(self.url, json={"text": text, "text_pair": text_pair, "model": model})
+        if answer.status_code != 200:
+            raise RuntimeError(f"the app answered {answer.status_code}: {answer.text[:200]}")
+        return answer.json()["scores"]
+
+    def close(self) -> None:
+        self.http.close()
+
+
 class _GradioCaller:
     def __init__(self, url: str) -> None:
         from gradio_client import Client
@@ -131,7 +155,7 @@ class _GradioCaller:
         self.client.close()
 
 
-CALLERS = {"http": HttpCaller, "gradio_client": _GradioCaller}
+CALLERS = {"http": HttpCaller, "gradio_client": _GradioCaller, "plain": PlainCaller}
 
 
 def _latencies(
@@ -158,7 +182,7 @@ def _latencies(
             caller.close()
             return
         for i in range(requests):
-            text = f"the movie was {'good' if (number + i) % 2 else 'bad'} and the plot was fun"
+            text = _text(number, i)
             began = time.perf_counter()
             try:
                 scores = caller.predict(text, None, model)
@@ -204,66 +228,116 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(clients: int, requests: int, *, kind: str = "http", model: str | None = None, code: Path | None = None) -> dict:
-    """One caller alone, then ``clients`` callers at once, against the same running app."""
+def _text(number: int, i: int) -> str:
+    return f"the movie was {'good' if (number + i) % 2 else 'bad'} and the plot was fun"
+
+
+def compute_floor(model: str, clients: int, rounds: int = 7) -> dict:
+    """What the model alone costs, measured in this process before the server starts: one text, and one
+    forward pass over one text from each of ``clients`` callers (the best any server can gather them into).
+
+    With N callers each waiting for an answer before asking again, a caller waits at least for the pass
+    that answers it, so the loaded latency cannot fall below the batched pass time, whatever the server."""
+    from trainer_core.inference import Predictor
+
+    predictor = Predictor(model, device="cpu")
+    texts = [_text(number, 0) for number in range(clients)]
+
+    def median_seconds(batch: list[str]) -> float:
+        predictor.predict_proba(batch, batch_size=len(batch))
+        times = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            predictor.predict_proba(batch, batch_size=len(batch))
+            times.append(time.perf_counter() - began)
+        return statistics.median(times)
+
+    one, gathered = median_seconds(texts[:1]), median_seconds(texts)
+    return {"one_text_s": round(one, 4), f"{clients}_texts_one_pass_s": round(gathered, 4)}
+
+
+def run(
+    clients: int,
+    requests: int,
+    *,
+    kinds: tuple[str, ...] = ("http",),
+    model: str | None = None,
+    code: Path | None = None,
+) -> list[dict]:
+    """For each client kind against the same running app: one caller alone, then ``clients`` at once."""
     from tiny import make_tiny_model
 
     work = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     model = model or str(make_tiny_model(work / "model"))
+    floor = compute_floor(model, clients)
     server, url = start_server(work / "app", code)
+    results = []
     try:
-        warm = CALLERS[kind](url)
-        warm.predict("warm up", None, model)
-        warm.close()
-        alone, alone_errors, alone_wall = _latencies(url, model, 1, 20, kind)
-        load_before = Path("/proc/loadavg").read_text().split()[:3]
-        server_cpu, client_cpu = _cpu_seconds(server.pid), _cpu_seconds()
-        loaded, errors, wall = _latencies(url, model, clients, requests, kind)
-        server_cpu, client_cpu = _cpu_seconds(server.pid) - server_cpu, _cpu_seconds() - client_cpu
+        for kind in kinds:
+            warm = CALLERS[kind](url)
+            warm.predict("warm up", None, model)
+            warm.close()
+            alone, alone_errors, alone_wall = _latencies(url, model, 1, 20, kind)
+            load_before = Path("/proc/loadavg").read_text().split()[:3]
+            server_cpu, client_cpu = _cpu_seconds(server.pid), _cpu_seconds()
+            loaded, errors, wall = _latencies(url, model, clients, requests, kind)
+            server_cpu, client_cpu = _cpu_seconds(server.pid) - server_cpu, _cpu_seconds() - client_cpu
+            results.append(
+                {
+                    "code": str(code or Path(__file__).resolve().parent.parent),
+                    "client": kind,
+                    "clients": clients,
+                    "requests_per_client": requests,
+                    "completed": len(loaded),
+                    "errors": len(errors) + len(alone_errors),
+                    "error_samples": (errors + alone_errors)[:5],
+                    "alone": _summary(alone, alone_wall),
+                    "concurrent": _summary(loaded, wall),
+                    "wall_s": round(wall, 2),
+                    # The goal (issue 10, case 9): p95 under load at most 3x one caller's latency, in the same run.
+                    "p95_over_alone_p50": round(percentile(loaded, 0.95) / percentile(alone, 0.50), 2)
+                    if loaded and alone
+                    else None,
+                    "model_alone": floor,
+                    "cpu_s_during_load": {"server": round(server_cpu, 1), "clients": round(client_cpu, 1)},
+                    "server_cpu_ms_per_request": round(1000 * server_cpu / max(len(loaded), 1), 2),
+                    "loadavg_before_load": " ".join(load_before),
+                }
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    return {
-        "code": str(code or Path(__file__).resolve().parent.parent),
-        "client": kind,
-        "clients": clients,
-        "requests_per_client": requests,
-        "completed": len(loaded),
-        "errors": len(errors) + len(alone_errors),
-        "error_samples": (errors + alone_errors)[:5],
-        "alone": _summary(alone, alone_wall),
-        "concurrent": _summary(loaded, wall),
-        "wall_s": round(wall, 2),
-        # The goal (issue 10, case 9): p95 under load at most 3x one caller's latency, in the same run.
-        "p95_over_alone_p50": round(percentile(loaded, 0.95) / percentile(alone, 0.50), 2)
-        if loaded and alone
-        else None,
-        "cpu_s_during_load": {"server": round(server_cpu, 1), "clients": round(client_cpu, 1)},
-        "loadavg_before_load": " ".join(load_before),
-    }
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=4, help="Predictions per client.")
-    parser.add_argument("--client", choices=sorted(CALLERS), default="http")
+    parser.add_argument(
+        "--client",
+        choices=sorted(CALLERS),
+        nargs="+",
+        default=["http", "plain"],
+        help="Which API to call: http (Gradio's /gradio_api/call/predict), plain (/api/predict), gradio_client.",
+    )
     parser.add_argument("--model", default=None, help="A model folder (default: a tiny BERT built here).")
     parser.add_argument("--baseline", type=Path, default=None, help="Another checkout to measure first.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = []
+    kinds = tuple(args.client)
     if args.baseline:
-        results.append(run(args.clients, args.requests, kind=args.client, model=args.model, code=args.baseline))
-    results.append(run(args.clients, args.requests, kind=args.client, model=args.model))
+        results += run(args.clients, args.requests, kinds=kinds, model=args.model, code=args.baseline)
+    results += run(args.clients, args.requests, kinds=kinds, model=args.model)
     if args.json:
         print(json.dumps(results))
         return
     for result in results:
         print()
         for key, value in result.items():
-            print(f"{key:>20}: {value}")
+            print(f"{key:>26}: {value}")
 
 
 if __name__ == "__main__":

@@ -266,6 +266,79 @@ def test_one_callers_failure_does_not_fail_the_others_in_its_batch(untrained, mo
     np.testing.assert_allclose(batch[0].row, real(["cat dog"])[0], atol=1e-5)
 
 
+def _count_passes(predictor) -> tuple[list[int], object]:
+    passes: list[int] = []
+    handle = predictor.model.register_forward_pre_hook(
+        lambda module, args, kwargs: passes.append(int(kwargs["input_ids"].shape[0])), with_kwargs=True
+    )
+    return passes, handle
+
+
+def test_async_callers_waiting_together_share_one_forward_pass(trained, sentiment_run):
+    """The HTTP route's path: callers on an event loop are gathered without a thread each."""
+    import asyncio
+
+    texts = [row["text"] for row in sentiment_run.test_rows[:12]]
+    alone = [trained.predict(text) for text in texts]
+    passes, handle = _count_passes(trained)
+
+    async def everyone():
+        return await asyncio.gather(*(trained.predict_async(text) for text in texts))
+
+    try:
+        answers = asyncio.run(everyone())
+    finally:
+        handle.remove()
+    assert passes == [len(texts)]
+    for got, expected in zip(answers, alone, strict=True):
+        assert got == pytest.approx(expected, abs=1e-5)
+        assert list(got) == list(expected)  # highest first, as predict()
+
+
+def test_async_callers_past_the_waiting_cap_are_told_to_retry(untrained, monkeypatch):
+    import asyncio
+
+    from trainer_core.errors import Busy
+
+    monkeypatch.setattr(inference, "MAX_WAITING", 3)
+
+    async def five():
+        return await asyncio.gather(*(untrained.predict_async("cat dog") for _ in range(5)), return_exceptions=True)
+
+    results = asyncio.run(five())
+    assert [isinstance(r, dict) for r in results] == [True, True, True, False, False]
+    assert all(isinstance(r, Busy) and "retry" in str(r) for r in results[3:])
+
+
+def test_an_async_caller_that_gave_up_is_left_out_of_the_pass(untrained):
+    import asyncio
+
+    passes, handle = _count_passes(untrained)
+
+    async def one_leaves():
+        tasks = [asyncio.create_task(untrained.predict_async(text)) for text in ("cat", "dog", "red")]
+        await asyncio.sleep(0)  # each has queued its text; the pass has not started
+        tasks[1].cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        results = asyncio.run(one_leaves())
+    finally:
+        handle.remove()
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert isinstance(results[0], dict) and isinstance(results[2], dict)
+    assert passes == [2]
+
+
+def test_async_input_errors_are_raised_before_queueing(untrained):
+    import asyncio
+
+    with pytest.raises(InputError, match="empty"):
+        asyncio.run(untrained.predict_async("   "))
+    with pytest.raises(InputError, match="characters"):
+        asyncio.run(untrained.predict_async("a" * (MAX_REQUEST_CHARS + 1)))
+
+
 # ------------------------------------------------------------------ int8 option
 
 

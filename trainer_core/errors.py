@@ -21,6 +21,10 @@ class InputError(StudioError, ValueError):
     exit_code = 2
 
 
+class Busy(StudioError):
+    """Too many callers already wait for the same thing (a model's predictions); retrying later works."""
+
+
 class HubError(StudioError):
     """The Hugging Face Hub could not be reached or refused a request."""
 

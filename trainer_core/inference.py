@@ -3,21 +3,25 @@
 Every text is cut to what the model can read before it is tokenized (``trainer_core.data.cut_text``), so memory
 stays bounded whatever a caller sends. Concurrent single predictions on one ``Predictor`` are gathered into
 batches (``Predictor.predict``): while one forward pass runs, the callers that arrive queue up and the next
-of them runs all of them in one pass, so fifty visitors cost a few passes instead of fifty.
+of them runs all of them in one pass, so fifty visitors cost a few passes instead of fifty. An asyncio server
+gets the same from ``Predictor.predict_async``, where a waiting caller holds no thread at all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from trainer_core.data import cut_text
-from trainer_core.errors import InputError
+from trainer_core.errors import Busy, InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.stack import load_stack
 from trainer_core.textlimits import check_request_texts
@@ -25,6 +29,11 @@ from trainer_core.textlimits import check_request_texts
 DEFAULT_MAX_LENGTH = 512
 # The most single predictions one forward pass gathers from concurrent callers.
 MAX_GATHERED = 64
+# Callers of ``predict_async`` that may wait for one model before more are refused: past this the queue only
+# grows while every one of them waits longer.
+MAX_WAITING = 1024
+# Forward passes of ``predict_async`` run here, off the event loop; two, so two models can answer at once.
+_PASS_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="predict-pass")
 # Set to 1 to serve the app's predictions with dynamic int8 linear layers when they run on the CPU.
 INT8_ENV = "STUDIO_INT8"
 
@@ -56,6 +65,16 @@ class _Pending:
         self.row: np.ndarray | None = None
         self.error: BaseException | None = None
         self.done = False
+
+
+class _AsyncQueue:
+    """``predict_async``'s callers on one event loop, and the task that runs their passes."""
+
+    __slots__ = ("drainer", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[_Pending, asyncio.Future[None]]] = []
+        self.drainer: asyncio.Task[None] | None = None
 
 
 class Predictor:
@@ -100,6 +119,10 @@ class Predictor:
         self._queue: list[_Pending] = []
         self._busy = False
         self.max_gathered = MAX_GATHERED
+        # ``predict_async``'s callers, per event loop: their futures belong to that loop.
+        self._async_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncQueue] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def predict_proba(
         self, texts: Sequence[str], pairs: Sequence[str] | None = None, *, batch_size: int = 32
@@ -142,6 +165,54 @@ class Predictor:
         A text longer than ``textlimits.MAX_REQUEST_CHARS`` is refused. Callers on other threads that ask at
         the same time share forward passes: see ``_gathered``.
         """
+        self._check_request(text, text_pair)
+        row = self._gathered(str(text), None if text_pair is None else str(text_pair))
+        return self._scores(row)
+
+    async def predict_async(self, text: str, text_pair: str | None = None) -> dict[str, float]:
+        """``predict`` for a caller on an event loop (the app's plain HTTP route).
+
+        Callers that wait together share one forward pass, as in ``predict``, but a waiting caller is a
+        future on the loop instead of a blocked thread, and the pass runs on a worker thread so the loop
+        keeps accepting requests meanwhile. More than ``MAX_WAITING`` callers waiting for this model are
+        refused with a ``Busy`` error.
+        """
+        self._check_request(text, text_pair)
+        loop = asyncio.get_running_loop()
+        queue = self._async_queues.get(loop)
+        if queue is None:
+            queue = self._async_queues[loop] = _AsyncQueue()
+        if len(queue.waiting) >= MAX_WAITING:
+            raise Busy(
+                f"{len(queue.waiting):,} predictions are already waiting for this model: retry in a few seconds."
+            )
+        mine = _Pending(str(text), None if text_pair is None else str(text_pair))
+        answered = loop.create_future()
+        queue.waiting.append((mine, answered))
+        if queue.drainer is None or queue.drainer.done():
+            queue.drainer = loop.create_task(self._drain(queue))
+        await answered
+        if mine.error is not None:
+            raise mine.error
+        return self._scores(mine.row)
+
+    async def _drain(self, queue: _AsyncQueue) -> None:
+        """Run the waiting callers in passes of up to ``max_gathered`` until none is left."""
+        loop = asyncio.get_running_loop()
+        while queue.waiting:
+            batch = queue.waiting[: self.max_gathered]
+            del queue.waiting[: len(batch)]
+            live = [(pending, answered) for pending, answered in batch if not answered.done()]  # not given up
+            if not live:
+                continue
+            try:
+                await loop.run_in_executor(_PASS_THREADS, self._run_gathered, [pending for pending, _ in live])
+            finally:
+                for _, answered in live:
+                    if not answered.done():
+                        answered.set_result(None)
+
+    def _check_request(self, text: str, text_pair: str | None) -> None:
         if not text or not str(text).strip():
             raise InputError("The text is empty: type a sentence to classify.")
         if text_pair is not None and not str(text_pair).strip():
@@ -149,7 +220,8 @@ class Predictor:
         check_request_texts([str(text)])
         if text_pair is not None:
             check_request_texts([str(text_pair)], what="The second text")
-        row = self._gathered(str(text), None if text_pair is None else str(text_pair))
+
+    def _scores(self, row: np.ndarray) -> dict[str, float]:
         scores = {name: float(p) for name, p in zip(self.label_names, row, strict=True)}
         return dict(sorted(scores.items(), key=lambda item: -item[1]))
 
@@ -254,10 +326,7 @@ def get_predictor(
     """A cached Predictor. The key includes a hash of the token, so a model loaded with one visitor's
     token is never handed to a visitor without it. ``quantize=None`` follows ``default_quantize()``."""
     load_stack()
-    if quantize is None:
-        quantize = default_quantize()
-    token_key = hashlib.sha256(token.encode()).hexdigest() if token else ""
-    key = (model, revision, token_key, bool(quantize))
+    key = _cache_key(model, token, revision, quantize)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -282,6 +351,28 @@ def get_predictor(
                 del _LOADING[key]
 
 
+def _cache_key(
+    model: str, token: str | None, revision: str | None, quantize: bool | None
+) -> tuple[str, str | None, str, bool]:
+    if quantize is None:
+        quantize = default_quantize()
+    token_key = hashlib.sha256(token.encode()).hexdigest() if isinstance(token, str) and token else ""
+    return (model, revision, token_key, bool(quantize))
+
+
+def loaded_predictor(
+    model: str, *, token: str | None = None, revision: str | None = None, quantize: bool | None = None
+) -> Predictor | None:
+    """The cached Predictor ``get_predictor`` would return, or None when it is not loaded yet: a check that
+    never blocks, for an event loop that must not wait for a download."""
+    key = _cache_key(model, token, revision, quantize)
+    with _CACHE_LOCK:
+        predictor = _CACHE.get(key)
+        if predictor is not None:
+            _CACHE.move_to_end(key)
+        return predictor
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
@@ -291,4 +382,13 @@ def top_label(scores: dict[str, float]) -> str:
     return max(scores, key=scores.get)
 
 
-__all__ = ["INT8_ENV", "Predictor", "clear_cache", "default_quantize", "get_predictor", "top_label"]
+__all__ = [
+    "INT8_ENV",
+    "Busy",
+    "Predictor",
+    "clear_cache",
+    "default_quantize",
+    "get_predictor",
+    "loaded_predictor",
+    "top_label",
+]

@@ -59,11 +59,13 @@ JS = """
 
 
 def launch_options() -> dict:
-    """What ``demo.launch`` needs: the look (gradio 6 takes theme, css and js at launch) and the limits on
-    what a request may send (bodies read into memory, and uploads)."""
+    """What ``demo.launch`` needs: the look (gradio 6 takes theme, css and js at launch), the limits on what a
+    request may send (bodies read into memory, and uploads) and the ``/api/predict`` route."""
     from starlette.middleware import Middleware
 
     from trainer_core.files import DEFAULT_MAX_BYTES
+    from trainer_core.runtime import on_space
+    from trainer_core.ui.predict_route import predict_routes
     from trainer_core.ui.request_limit import RequestSizeLimit
 
     return {
@@ -71,7 +73,8 @@ def launch_options() -> dict:
         "css": CSS,
         "js": JS,
         "max_file_size": DEFAULT_MAX_BYTES,
-        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit)]},
+        # The plain JSON /api/predict beside Gradio's own routes (FastAPI takes extra routes at construction).
+        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit)], "routes": predict_routes(on_space=on_space())},
     }
 
 

@@ -126,18 +126,27 @@ def model_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str])
     """PARAPHRASE for a model trained on text pairs, SENTIMENT for single texts, None when it cannot be told
     (a Hub model that is not one of ours)."""
     text = (choice or "").strip()
-    for mode, name in DEFAULT_MODELS.items():
-        if text == name:
-            return mode
-    for preset in PRESETS.values():
-        if text and text == preset.demo_model:
-            return PARAPHRASE if preset.is_pair else SENTIMENT
+    known = known_kind(text)
+    if known is not None:
+        return known
     if text.startswith(sources.RUN_PREFIX):
         try:
             pair = sources.run_is_pair(ctx.jobs, identity(), sources.run_id_of(text))
         except StudioError:
             return None
         return None if pair is None else PARAPHRASE if pair else SENTIMENT
+    return None
+
+
+def known_kind(model: str | None) -> str | None:
+    """The kind of a default or preset checkpoint, None for any other model."""
+    text = (model or "").strip()
+    for mode, name in DEFAULT_MODELS.items():
+        if text == name:
+            return mode
+    for preset in PRESETS.values():
+        if text and text == preset.demo_model:
+            return PARAPHRASE if preset.is_pair else SENTIMENT
     return None
 
 

@@ -1,0 +1,121 @@
+"""``POST /api/predict``: the Demo's prediction as one plain JSON request, beside Gradio's queue.
+
+Gradio's API (``/gradio_api/call/predict``) costs about 13 ms of server CPU per call for its queue, event
+stream and session state, more than a small model's forward pass, so fifty concurrent callers wait on Gradio
+rather than on the model (bench/bench_concurrency.py, RELIABILITY.md). This route reads JSON and answers
+JSON in the same request, and the callers of one model that wait together share a forward pass
+(``Predictor.predict_async``) without holding a thread each.
+
+Request body: ``{"text": "...", "text_pair": "..." (optional), "model": "owner/name" (optional)}``; a
+``Authorization: Bearer hf_...`` header for a private model. Answers ``200 {"model", "label", "scores"}``,
+``400`` for bad input, ``503`` when too many callers already wait for the model, ``502`` when the model
+cannot be fetched, each with ``{"error": "..."}`` that names the problem and never the token.
+
+A run (``run:<id>``) is private to the browser session that trained it, and this route has no session, so it
+serves Hub models (and local folders when the app runs off a Space); a run's predictions go through Gradio's
+``/predict``. No gradio import here: the route is plain Starlette, mounted through ``launch_options``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from trainer_core.errors import Busy, InputError, StudioError
+from trainer_core.ui import sources
+from trainer_core.ui.context import pick_token
+
+PATH = "/api/predict"
+FIELDS = ("text", "text_pair", "model")
+
+
+def predict_routes(*, on_space: bool) -> list[Route]:
+    """The route, for ``FastAPI(routes=...)``: ``on_space`` decides whether local model folders are refused."""
+
+    async def predict(request: Request) -> JSONResponse:
+        hf_token = pick_token(None, _bearer(request), on_space=on_space)
+        try:
+            text, pair, choice = _fields(await _json_body(request))
+            name = _model_for(choice, pair, on_space)
+            predictor = await _predictor(name, hf_token)
+            scores = await predictor.predict_async(text, pair)
+        except Exception as err:
+            return _error(err, hf_token)
+        from trainer_core.ui.charts import label_output
+        from trainer_core.ui.demo_tab import aliases_for
+
+        shown = label_output(scores, aliases_for(name))
+        return JSONResponse({"model": choice or name, "label": next(iter(shown)), "scores": shown})
+
+    return [Route(PATH, predict, methods=["POST"])]
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f'The body is not JSON ({err}). Send {{"text": "..."}}.') from None
+
+
+def _fields(body: Any) -> tuple[str, str | None, str | None]:
+    if not isinstance(body, dict):
+        raise InputError('The body must be a JSON object such as {"text": "I loved it"}.')
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise InputError(f"Unknown field(s) {', '.join(map(repr, unknown))}: the fields are {', '.join(FIELDS)}.")
+    for field in FIELDS:
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise InputError(f"'{field}' must be a string, not {type(body[field]).__name__}.")
+    text = body.get("text")
+    if text is None:
+        raise InputError("'text' is missing: send the text to classify.")
+    pair = body.get("text_pair")
+    return text, pair if pair not in (None, "") else None, (body.get("model") or "").strip() or None
+
+
+def _model_for(choice: str | None, pair: str | None, on_space: bool) -> str:
+    from trainer_core.ui.demo_tab import DEFAULT_CHOICE, check_kind, default_model, known_kind
+
+    if choice in (None, DEFAULT_CHOICE):
+        return default_model(None, pair)
+    if choice.startswith(sources.RUN_PREFIX):
+        raise InputError(
+            "Runs are private to the browser session that trained them, and this route has no session: call "
+            "the app's Gradio API (/predict, for example with gradio_client) from that session, or push the run "
+            "to the Hub and name its model id."
+        )
+    check_kind(known_kind(choice), pair)
+    # Runs are refused above, so the job manager is never asked.
+    return sources.resolve_model(choice, jobs=None, identity=lambda: "", on_space=on_space)  # type: ignore[arg-type]
+
+
+async def _predictor(name: str, hf_token: str | bool | None):
+    """The loaded model without leaving the event loop; a first load runs on a worker thread."""
+    inference = sys.modules.get("trainer_core.inference")
+    predictor = inference.loaded_predictor(name, token=hf_token) if inference is not None else None
+    if predictor is None:
+        from trainer_core.ui.demo_tab import get_predictor
+
+        predictor = await run_in_threadpool(get_predictor, name, token=hf_token)
+    return predictor
+
+
+def _error(err: Exception, hf_token: str | bool | None) -> JSONResponse:
+    from trainer_core.ui.common import user_message
+
+    status = 400 if isinstance(err, InputError) else 503 if isinstance(err, Busy) else 502
+    if not isinstance(err, StudioError):
+        status = 500
+    token = hf_token if isinstance(hf_token, str) else None
+    return JSONResponse({"error": user_message(err, token)}, status_code=status)
