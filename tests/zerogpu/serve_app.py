@@ -37,5 +37,7 @@ zero_torch.move = lambda callback=None: None
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app import demo  # noqa: E402
+from trainer_core.ui import launch_options  # noqa: E402
 
-demo.launch(server_name="127.0.0.1", server_port=int(os.environ["STUDIO_PORT"]), quiet=True)
+# As app.py launches it: the same routes, middleware and limits.
+demo.launch(server_name="127.0.0.1", server_port=int(os.environ["STUDIO_PORT"]), quiet=True, **launch_options())

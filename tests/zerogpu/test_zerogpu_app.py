@@ -139,6 +139,21 @@ def test_a_visitor_without_a_token_never_uses_the_spaces_token(space):
     assert "hf_alice" not in str(err.value)
 
 
+def test_the_plain_predict_route_answers_on_the_space(space):
+    import httpx
+
+    answer = httpx.post(
+        f"{space.url}api/predict", json={"text": "a wonderful film", "model": PUBLIC_MODEL}, timeout=120
+    )
+    assert answer.status_code == 200, answer.text
+    assert abs(sum(answer.json()["scores"].values()) - 1) < 1e-4
+    # A visitor without a token reads the Hub anonymously here too, and a server folder is not a model id.
+    private = httpx.post(f"{space.url}api/predict", json={"text": "hi", "model": PRIVATE_MODEL}, timeout=120)
+    assert private.status_code in (400, 502) and "hf_alice" not in private.text
+    folder = httpx.post(f"{space.url}api/predict", json={"text": "hi", "model": str(space.home)}, timeout=120)
+    assert folder.status_code == 400 and "not a Hub model id" in folder.json()["error"]
+
+
 def test_a_bad_column_keeps_its_message(space):
     visitor = secrets.token_hex(8)
     items = stream(space.client(visitor).submit(**options(label_column="verdict"), api_name="/train"))
