@@ -35,7 +35,7 @@ DONE = ev(
     "done",
     result={
         "output_dir": "/srv/runs/abc/run/model",
-        "metrics": {"accuracy": 0.85, "f1": 0.8},
+        "metrics": {"accuracy": 0.85, "f1": 0.8, "loss": 0.4, "runtime": 3.2, "samples_per_second": 101.5},
         "global_step": 20,
         "stopped": False,
         "best_checkpoint": "/srv/runs/abc/run/model/checkpoint-20",
@@ -95,7 +95,7 @@ def test_run_view_folds_events_into_curves_progress_and_log():
     log = view.log_text()
     assert "data ready: 90 training rows, 10 eval rows (validation); labels: neg, pos" in log
     assert "step 10: loss 0.5000, learning rate 1.50e-05" in log
-    assert "eval at step 10: accuracy 0.8000, f1 0.7500, loss 0.5500" in log
+    assert "eval at step 10: Accuracy 0.8000, F1 0.7500, eval loss 0.5500" in log
     assert "checkpoint saved at step 10 (checkpoint-10)" in log
     assert "/srv" not in log
     assert all(line.startswith(time.strftime("%H:%M:%S", time.localtime(T0))) for line in log.splitlines())
@@ -137,7 +137,9 @@ def test_finished_run():
     assert "**The run finished** after 20 steps." in result
     assert "| Accuracy | 0.8500 |" in result and "| F1 | 0.8000 |" in result
     assert "[alice/model](https://huggingface.co/alice/model)" in result
-    assert "finished at step 20: accuracy 0.8500, f1 0.8000" in view.log_text()
+    # Display names, and the eval loss; run time and throughput are not scores.
+    assert "finished at step 20: Accuracy 0.8500, F1 0.8000, eval loss 0.4000" in view.log_text()
+    assert "runtime" not in view.log_text() and "samples_per_second" not in view.log_text()
 
 
 def test_stopped_run():

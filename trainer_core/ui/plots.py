@@ -210,6 +210,14 @@ def _clock(event: dict[str, Any]) -> str:
     return time.strftime("%H:%M:%S", time.localtime(when)) if isinstance(when, (int, float)) else "--:--:--"
 
 
+def _readable_metrics(metrics: dict[str, Any]) -> str:
+    """Scores by their display names, then the eval loss; run time and throughput figures are left out."""
+    shown = [f"{metric_registry.title(k)} {_number(v)}" for k, v in metric_registry.scores(metrics).items()]
+    if isinstance(metrics.get("loss"), (int, float)):
+        shown.append(f"eval loss {_number(metrics['loss'])}")
+    return ", ".join(shown)
+
+
 def describe_event(event: dict[str, Any]) -> str | None:
     """One log line for an event; None for events too chatty for the log (progress)."""
     kind = event.get("type")
@@ -238,9 +246,7 @@ def describe_event(event: dict[str, Any]) -> str | None:
         if event.get("learning_rate") is not None:
             text += f", learning rate {_number(event.get('learning_rate'))}"
     elif kind == "eval":
-        metrics = event.get("metrics") or {}
-        shown = [f"{k} {_number(metrics[k])}" for k in (*SCORE_METRICS, "loss") if k in metrics]
-        text = f"eval at step {event.get('step')}: " + (", ".join(shown) or "no metrics")
+        text = f"eval at step {event.get('step')}: " + (_readable_metrics(event.get("metrics") or {}) or "no metrics")
     elif kind == "checkpoint":
         text = f"checkpoint saved at step {event.get('step')} ({Path(str(event.get('path', ''))).name})"
     elif kind == "push":
@@ -257,8 +263,7 @@ def describe_event(event: dict[str, Any]) -> str | None:
         text = f"resuming from {Path(str(event.get('checkpoint', ''))).name}"
     elif kind == "done":
         result = event.get("result") or {}
-        metrics = result.get("metrics") or {}
-        shown = ", ".join(f"{k} {_number(v)}" for k, v in metrics.items())
+        shown = _readable_metrics(result.get("metrics") or {})
         verb = "stopped" if result.get("stopped") else "finished"
         text = f"{verb} at step {result.get('global_step')}" + (f": {shown}" if shown else "")
     elif kind == "error":
