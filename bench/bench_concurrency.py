@@ -142,6 +142,10 @@ class PlainCaller:
         self.http.close()
 
 
+class _AsyncPlainCaller(PlainCaller):
+    """For the warm-up call: the measured calls of ``plain-async`` go through ``_latencies_async``."""
+
+
 class _GradioCaller:
     def __init__(self, url: str) -> None:
         from gradio_client import Client
@@ -155,12 +159,14 @@ class _GradioCaller:
         self.client.close()
 
 
-CALLERS = {"http": HttpCaller, "gradio_client": _GradioCaller, "plain": PlainCaller}
+CALLERS = {"http": HttpCaller, "gradio_client": _GradioCaller, "plain": PlainCaller, "plain-async": _AsyncPlainCaller}
 
 
 def _latencies(
     url: str, model: str, clients: int, requests: int, kind: str = "http"
 ) -> tuple[list[float], list[str], float]:
+    if kind == "plain-async":
+        return _latencies_async(url, model, clients, requests)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -205,6 +211,63 @@ def _latencies(
     for thread in threads:
         thread.join(timeout=600)
     return latencies, errors, time.perf_counter() - began
+
+
+async def _raw_post(reader, writer, host: str, body: bytes) -> dict:
+    """POST /api/predict on an open keep-alive connection and read the JSON answer (Content-Length framed)."""
+    writer.write(
+        b"POST /api/predict HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(
+        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    )
+    answer = json.loads(await reader.readexactly(length))
+    if status != 200:
+        raise RuntimeError(f"the app answered {status}: {answer}")
+    return answer["scores"]
+
+
+def _latencies_async(url: str, model: str, clients: int, requests: int) -> tuple[list[float], list[str], float]:
+    """``_latencies`` for the plain route with callers that cost almost no CPU: one event loop, one keep-alive
+    socket per caller, requests written by hand. On a Space the callers are other machines; here they share
+    the server's two cores, and the thread-per-caller httpx clients cost several times the route's own CPU."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def visitor(number: int, gate: asyncio.Event) -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        await gate.wait()
+        for i in range(requests):
+            body = json.dumps({"text": _text(number, i), "model": model}).encode()
+            began = time.perf_counter()
+            try:
+                scores = await _raw_post(reader, writer, parts.netloc, body)
+                assert abs(sum(scores.values()) - 1) < 1e-3, scores
+            except Exception as err:
+                errors.append(f"{type(err).__name__}: {err}")
+                continue
+            latencies.append(time.perf_counter() - began)
+        writer.close()
+
+    async def everyone() -> float:
+        gate = asyncio.Event()
+        tasks = [asyncio.create_task(visitor(n, gate)) for n in range(clients)]
+        await asyncio.sleep(0.5)  # every caller connected
+        began = time.perf_counter()
+        gate.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - began
+
+    wall = asyncio.run(everyone())
+    return latencies, errors, wall
 
 
 def _summary(latencies: list[float], wall: float) -> dict:
@@ -319,8 +382,9 @@ def main() -> None:
         "--client",
         choices=sorted(CALLERS),
         nargs="+",
-        default=["http", "plain"],
-        help="Which API to call: http (Gradio's /gradio_api/call/predict), plain (/api/predict), gradio_client.",
+        default=["http", "plain", "plain-async"],
+        help="Which API and client: http (Gradio's /gradio_api/call/predict, a thread and httpx client per caller), "
+        "plain (/api/predict, the same clients), plain-async (/api/predict, callers on one event loop), gradio_client.",
     )
     parser.add_argument("--model", default=None, help="A model folder (default: a tiny BERT built here).")
     parser.add_argument("--baseline", type=Path, default=None, help="Another checkout to measure first.")

@@ -326,6 +326,8 @@ def get_predictor(
     """A cached Predictor. The key includes a hash of the token, so a model loaded with one visitor's
     token is never handed to a visitor without it. ``quantize=None`` follows ``default_quantize()``."""
     load_stack()
+    if quantize is None:
+        quantize = default_quantize()
     key = _cache_key(model, token, revision, quantize)
     with _CACHE_LOCK:
         if key in _CACHE:

@@ -11,8 +11,8 @@ from bench_concurrency import run
 
 
 def test_fifty_concurrent_predict_callers_all_succeed_on_both_apis():
-    results = run(clients=50, requests=2, kinds=("http", "plain"))
-    assert [r["client"] for r in results] == ["http", "plain"]
+    results = run(clients=50, requests=2, kinds=("http", "plain", "plain-async"))
+    assert [r["client"] for r in results] == ["http", "plain", "plain-async"]
     for result in results:
         assert result["errors"] == 0, result["error_samples"]
         assert result["completed"] == 100
