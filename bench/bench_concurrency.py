@@ -362,6 +362,12 @@ def run(
                     if loaded and alone
                     else None,
                     "model_alone": floor,
+                    # No server answers N waiting callers faster than one pass over all their texts.
+                    "p95_over_one_pass_of_all": round(
+                        percentile(loaded, 0.95) / floor[f"{clients}_texts_one_pass_s"], 2
+                    )
+                    if loaded
+                    else None,
                     "cpu_s_during_load": {"server": round(server_cpu, 1), "clients": round(client_cpu, 1)},
                     "server_cpu_ms_per_request": round(1000 * server_cpu / max(len(loaded), 1), 2),
                     "loadavg_before_load": " ".join(load_before),
