@@ -89,7 +89,9 @@ class Clock:
         self.cpu = time.process_time() - self.cpu
 
 
-def run_ours(model_dir: Path, train_rows: list[dict], test_rows: list[dict], seed: int, work: Path) -> dict:
+def run_ours(
+    model_dir: Path, train_rows: list[dict], test_rows: list[dict], seed: int, work: Path, options: dict | None = None
+) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from trainer_core.config import DataConfig, ModelConfig, TrainConfig, TrainingConfig
@@ -99,7 +101,7 @@ def run_ours(model_dir: Path, train_rows: list[dict], test_rows: list[dict], see
     config = TrainConfig(
         data=DataConfig(dataset=str(csv), text_column="text", label_column="label"),
         model=ModelConfig(model=str(model_dir)),
-        training=TrainingConfig(output_dir=str(work / "ours"), seed=seed),
+        training=TrainingConfig(output_dir=str(work / "ours"), seed=seed, **(options or {})),
     )
     events: list[dict] = []
     with Clock() as clock:
@@ -210,13 +212,15 @@ def run_all(opts: argparse.Namespace) -> None:
                     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
                         work = Path(tmp)
                         if method == "ours":
-                            scores = run_ours(model_dir, train_rows, test_rows, seed, work)
+                            scores = run_ours(model_dir, train_rows, test_rows, seed, work, opts.ours_options)
                         elif method == "course":
                             scores = run_course(model_dir, train_rows, test_rows, seed, work)
                         else:
                             scores = run_tfidf(train_rows, test_rows, seed)
                     record = {"encoder": encoder if method != "tfidf" else "-", "task": task, "seed": seed,
                               "method": method, "train_rows": rows, "test_rows": tests, **scores}  # fmt: skip
+                    if method == "ours" and opts.ours_options:
+                        record["variant"] = ",".join(f"{k}={v}" for k, v in opts.ours_options.items())
                     out.write(json.dumps(record) + "\n")
                     out.flush()
                     print(json.dumps(record), flush=True)
@@ -239,14 +243,15 @@ def summarise(path: Path) -> str:
     groups: dict[tuple[str, int, int], dict[tuple[str, str], list[dict]]] = {}
     for r in records:
         draw = (r["task"], r["train_rows"], r["test_rows"])
-        groups.setdefault(draw, {}).setdefault((r["method"], r["encoder"]), []).append(r)
+        method = r["method"] + (f"[{r['variant']}]" if r.get("variant") else "")
+        groups.setdefault(draw, {}).setdefault((method, r["encoder"]), []).append(r)
     lines = [
         "| task | train / test rows | method | seeds | accuracy | macro-F1 | wall s | CPU s |",
         "|---|---|---|---|---:|---:|---:|---:|",
     ]
     gaps = []
     for (task, train_rows, test_rows), methods in sorted(groups.items()):
-        order = sorted(methods, key=lambda key: (METHODS.index(key[0]), key[1]))
+        order = sorted(methods, key=lambda key: (METHODS.index(key[0].split("[")[0]), key[1], key[0]))
         for method, encoder in order:
             runs = sorted(methods[(method, encoder)], key=lambda r: r["seed"])
             name = f"{method} ({encoder})" if encoder != "-" else method
@@ -295,10 +300,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-train-rows", type=int, default=1000)
     parser.add_argument("--base-test-rows", type=int, default=1000)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--ours-options",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Training options given to ours (to explore a rule); such runs are summarised apart as ours[...].",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads; one is fastest on a busy CPU.")
     parser.add_argument("--out", default="bench_quality.jsonl", help="Each finished run is appended here as JSON.")
     parser.add_argument("--summary", default=None, help="Print the tables of a finished --out file and exit.")
-    return parser.parse_args(argv)
+    opts = parser.parse_args(argv)
+    import yaml
+
+    pairs = [item.partition("=") for item in opts.ours_options]
+    opts.ours_options = {name: yaml.safe_load(value) for name, _, value in pairs}
+    return opts
 
 
 def main(argv: list[str] | None = None) -> None:
