@@ -101,6 +101,37 @@ def test_too_many_waiting_callers_get_a_503(route, tiny_model, monkeypatch):
     assert "retry" in answer.json()["error"]
 
 
+def test_callers_of_a_cold_model_share_one_load(route, tiny_model, monkeypatch):
+    import threading
+    import time
+
+    from trainer_core.ui import demo_tab
+
+    loads: list[str] = []
+    real = demo_tab.get_predictor
+
+    def slow_load(name, **kwargs):
+        loads.append(threading.current_thread().name)
+        time.sleep(0.5)  # every caller arrives while the model loads
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(demo_tab, "get_predictor", slow_load)
+
+    async def ten(client):
+        return await asyncio.gather(
+            *(client.post(PATH, json={"text": "cat", "model": str(tiny_model)}) for _ in range(10))
+        )
+
+    async def main():
+        transport = httpx.ASGITransport(app=route.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
+            return await ten(client)
+
+    answers = asyncio.run(main())
+    assert [a.status_code for a in answers] == [200] * 10
+    assert len(loads) == 1
+
+
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory):
     demo = build_app(tmp_path_factory.mktemp("studio-route"))

@@ -18,6 +18,8 @@ serves Hub models (and local folders when the app runs off a Space); a run's pre
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import sys
 from typing import Any
@@ -100,15 +102,26 @@ def _model_for(choice: str | None, pair: str | None, on_space: bool) -> str:
     return sources.resolve_model(choice, jobs=None, identity=lambda: "", on_space=on_space)  # type: ignore[arg-type]
 
 
+# Loads in progress, one per model and token: callers of a cold model await the same load instead of each
+# holding a worker thread (shared with Gradio's handlers) while they wait for it.
+_loads: dict[tuple[str, str], asyncio.Future[Any]] = {}
+
+
 async def _predictor(name: str, hf_token: str | bool | None):
     """The loaded model without leaving the event loop; a first load runs on a worker thread."""
     inference = sys.modules.get("trainer_core.inference")
     predictor = inference.loaded_predictor(name, token=hf_token) if inference is not None else None
-    if predictor is None:
-        from trainer_core.ui.demo_tab import get_predictor
+    if predictor is not None:
+        return predictor
+    from trainer_core.ui.demo_tab import get_predictor
 
-        predictor = await run_in_threadpool(get_predictor, name, token=hf_token)
-    return predictor
+    token_key = hashlib.sha256(hf_token.encode()).hexdigest() if isinstance(hf_token, str) else ""
+    key = (name, token_key)
+    load = _loads.get(key)
+    if load is None:
+        load = _loads[key] = asyncio.ensure_future(run_in_threadpool(get_predictor, name, token=hf_token))
+        load.add_done_callback(lambda _: _loads.pop(key, None))
+    return await asyncio.shield(load)  # a caller who hangs up does not cancel the others' load
 
 
 def _error(err: Exception, hf_token: str | bool | None) -> JSONResponse:
