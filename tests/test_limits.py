@@ -164,7 +164,7 @@ def test_jobs_off_a_space_have_no_caps(off_a_space, tmp_path):
 
     jobs = JobManager(tmp_path / "runs", train_fn=record)
     run_id = jobs.start("visitor", config(max_steps=10**6))
-    assert jobs.wait("visitor", run_id, timeout=30).state == "finished"
+    assert jobs.wait("visitor", run_id, timeout=120).state == "finished"
     assert seen[0].training.max_steps == 10**6 and seen[0].data.max_train_samples is None
 
 
@@ -239,3 +239,31 @@ def test_a_run_is_stopped_at_a_limit_that_shows_only_while_it_trains(
     from trainer_core.ui.plots import describe_event  # the Train tab's log shows it
 
     assert event["message"] in describe_event(event)
+
+
+def test_time_paused_does_not_count_and_the_run_is_watched_after_its_resume(tmp_path):
+    """A sliced run paused for GPU quota (or waiting for Resume) keeps its remaining training time."""
+    from trainer_core.jobs import STATUS_FILE
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+
+    def state(value: str) -> None:
+        (run_dir / STATUS_FILE).write_text(json.dumps({"state": value, "started": time.time() - 3600}))
+
+    state("running")  # started an hour ago (queued and paused since): only time seen running counts
+    watcher = limits_lib.watch_run(run_dir, Limits(max_run_minutes=0.5 / 60), poll_s=0.02)
+    time.sleep(0.25)
+    state("paused")
+    time.sleep(0.6)  # paused longer than the whole limit
+    assert not (run_dir / STOP_FILE).exists()
+    state("running")
+    deadline = time.monotonic() + 5
+    while not (run_dir / STOP_FILE).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (run_dir / STOP_FILE).exists()
+    (event,) = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert event["limit"] == "max_run_minutes"
+    state("stopped")
+    watcher.join(timeout=5)
+    assert not watcher.is_alive()

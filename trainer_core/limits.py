@@ -8,7 +8,7 @@ off a Space there are none. Each limit has an environment variable that changes 
     STUDIO_MAX_ROWS          training rows per run (a seeded random subset is used above it)   20000
     STUDIO_MAX_STEPS         optimizer steps per run                                             2000
     STUDIO_MAX_EPOCHS        epochs per run                                                        10
-    STUDIO_MAX_RUN_MINUTES   wall time of one run, from its first step                             30
+    STUDIO_MAX_RUN_MINUTES   minutes one run spends training (queued or paused time not counted)  30
     STUDIO_MAX_STORED_RUNS   runs kept per visitor (the oldest finished ones are removed)          10
 
 A run asking for more than a limit is refused before anything starts, with a message that names the
@@ -174,9 +174,9 @@ def watch_run(run_dir: str | Path, limits: Limits, *, poll_s: float | None = Non
     """Stop a run cleanly (its STOP file) once it passes the step or wall-time limit.
 
     Reads only the run directory, so it works whatever process trains (a ZeroGPU worker included).
-    Wall time counts from the moment the run leaves the queue (``started`` in its status). Steps are
-    checked from its progress events, written about every second, so a run stops within a few steps
-    of the limit.
+    Wall time is the time the run spends running: not queued, not paused (a paused run is watched on through
+    its Resume). Steps are checked from its progress events, written about every second, so a run stops
+    within a few steps of the limit.
     """
     if limits.max_steps is None and limits.max_run_minutes is None:
         return None
@@ -192,11 +192,17 @@ def watch_run(run_dir: str | Path, limits: Limits, *, poll_s: float | None = Non
 
 
 def _watch(run_dir: Path, limits: Limits, poll_s: float) -> None:
-    from trainer_core.jobs import ACTIVE_STATES, STATUS_FILE, STOP_FILE  # jobs imports this module
+    from trainer_core.jobs import ACTIVE_STATES, RESUMABLE_STATES, STATUS_FILE, STOP_FILE  # jobs imports this module
 
     status_path = run_dir / STATUS_FILE
+    running_seconds = 0.0
+    last = time.monotonic()
     while True:
         time.sleep(poll_s)
+        now = time.monotonic()
+        # Counted between two polls seen running; a pause (waiting for GPU quota, or for the visitor's Resume) is
+        # not counted, and a long gap (a suspended process) counts as one poll at most.
+        elapsed, last = min(now - last, 3 * poll_s), now
         try:
             status = json.loads(status_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -204,15 +210,14 @@ def _watch(run_dir: Path, limits: Limits, poll_s: float) -> None:
                 return
             continue
         state = status.get("state")
-        if state not in ACTIVE_STATES:
+        if state not in (*ACTIVE_STATES, *RESUMABLE_STATES):
             return
         if state != "running" or (run_dir / STOP_FILE).exists():
             continue
+        running_seconds += elapsed
         reason = None
-        if limits.max_run_minutes is not None and status.get("started"):
-            minutes = (time.time() - status["started"]) / 60
-            if minutes >= limits.max_run_minutes:
-                reason = ("max_run_minutes", f"{limits.max_run_minutes:g} minutes of wall time")
+        if limits.max_run_minutes is not None and running_seconds / 60 >= limits.max_run_minutes:
+            reason = ("max_run_minutes", f"{limits.max_run_minutes:g} minutes of training")
         step = _latest_step(run_dir)
         if reason is None and limits.max_steps is not None and step >= limits.max_steps:
             reason = ("max_steps", f"{limits.max_steps} optimizer steps")
