@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from trainer_core import inference
-from trainer_core.ui import build_app, launch_options
+from trainer_core.ui import build_app, launch_options, predict_route
 from trainer_core.ui.demo_tab import DEFAULT_MODELS, SENTIMENT
 from trainer_core.ui.predict_route import PATH, predict_routes
 from trainer_core.ui.request_limit import MAX_REQUEST_BYTES
@@ -87,7 +87,7 @@ def test_the_token_is_used_for_the_model_and_never_shown(route, monkeypatch):
         seen.append(token)
         raise inference.InputError(f"Cannot read {name} with token {token}")
 
-    monkeypatch.setattr("trainer_core.ui.demo_tab.get_predictor", refuse)
+    monkeypatch.setattr(predict_route, "get_predictor", refuse)
     answer = route.post(PATH, json={"text": "hi", "model": "owner/private"}, headers={"Authorization": "Bearer hf_x1"})
     assert seen == ["hf_x1"]
     assert answer.status_code == 400
@@ -105,17 +105,15 @@ def test_callers_of_a_cold_model_share_one_load(route, tiny_model, monkeypatch):
     import threading
     import time
 
-    from trainer_core.ui import demo_tab
-
     loads: list[str] = []
-    real = demo_tab.get_predictor
+    real = predict_route.get_predictor
 
     def slow_load(name, **kwargs):
         loads.append(threading.current_thread().name)
         time.sleep(0.5)  # every caller arrives while the model loads
         return real(name, **kwargs)
 
-    monkeypatch.setattr(demo_tab, "get_predictor", slow_load)
+    monkeypatch.setattr(predict_route, "get_predictor", slow_load)
 
     async def ten(client):
         return await asyncio.gather(

@@ -13,7 +13,8 @@ cannot be fetched, each with ``{"error": "..."}`` that names the problem and nev
 
 A run (``run:<id>``) is private to the browser session that trained it, and this route has no session, so it
 serves Hub models (and local folders when the app runs off a Space); a run's predictions go through Gradio's
-``/predict``. No gradio import here: the route is plain Starlette, mounted through ``launch_options``.
+``/predict``. The route is plain Starlette, added to Gradio's FastAPI app by ``launch_options``; it shares the
+Demo tab's model choices and messages.
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ from starlette.routing import Route
 
 from trainer_core.errors import Busy, InputError, StudioError
 from trainer_core.ui import sources
+from trainer_core.ui.charts import label_output
+from trainer_core.ui.common import user_message
 from trainer_core.ui.context import pick_token
+from trainer_core.ui.demo_tab import (
+    DEFAULT_CHOICE,
+    aliases_for,
+    check_kind,
+    default_model,
+    get_predictor,
+    known_kind,
+)
 
 PATH = "/api/predict"
 FIELDS = ("text", "text_pair", "model")
@@ -49,9 +60,6 @@ def predict_routes(*, on_space: bool) -> list[Route]:
             scores = await predictor.predict_async(text, pair)
         except Exception as err:
             return _error(err, hf_token)
-        from trainer_core.ui.charts import label_output
-        from trainer_core.ui.demo_tab import aliases_for
-
         shown = label_output(scores, aliases_for(name))
         return JSONResponse({"model": choice or name, "label": next(iter(shown)), "scores": shown})
 
@@ -87,8 +95,6 @@ def _fields(body: Any) -> tuple[str, str | None, str | None]:
 
 
 def _model_for(choice: str | None, pair: str | None, on_space: bool) -> str:
-    from trainer_core.ui.demo_tab import DEFAULT_CHOICE, check_kind, default_model, known_kind
-
     if choice in (None, DEFAULT_CHOICE):
         return default_model(None, pair)
     if choice.startswith(sources.RUN_PREFIX):
@@ -113,8 +119,6 @@ async def _predictor(name: str, hf_token: str | bool | None):
     predictor = inference.loaded_predictor(name, token=hf_token) if inference is not None else None
     if predictor is not None:
         return predictor
-    from trainer_core.ui.demo_tab import get_predictor
-
     token_key = hashlib.sha256(hf_token.encode()).hexdigest() if isinstance(hf_token, str) else ""
     key = (name, token_key)
     load = _loads.get(key)
@@ -125,8 +129,6 @@ async def _predictor(name: str, hf_token: str | bool | None):
 
 
 def _error(err: Exception, hf_token: str | bool | None) -> JSONResponse:
-    from trainer_core.ui.common import user_message
-
     status = 400 if isinstance(err, InputError) else 503 if isinstance(err, Busy) else 502
     if not isinstance(err, StudioError):
         status = 500
