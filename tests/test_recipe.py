@@ -86,6 +86,19 @@ def test_a_tiny_model_on_a_few_hundred_rows():
     }
 
 
+def test_a_base_encoder_on_a_few_hundred_rows_gets_halved_batches():
+    """570 rows x 3 epochs are 54 steps in batches of 32: too few (bench/RESULTS.md), so batches of 16."""
+    values, reasons = choices_for(BERT_BASE, train_rows=570, eval_rows=30)
+    assert (values["training.epochs"], values["training.batch_size"]) == (3.0, 16)
+    assert "only 54 optimizer steps in batches of 32: batches of 16 give 108" in reasons["training.batch_size"]
+    # Enough rows for 150 steps keep the usual batch; so does a run whose steps are given.
+    assert choices_for(BERT_BASE, train_rows=1600, eval_rows=80)[0]["training.batch_size"] == 32
+    assert choices_for(BERT_BASE, train_rows=1560, eval_rows=80)[0]["training.batch_size"] == 16
+    assert choices_for(BERT_BASE, train_rows=570, eval_rows=30, max_steps=40)[0]["training.batch_size"] == 32
+    # A user's epochs count: one pass over 1,900 rows is 60 steps.
+    assert choices_for(MINILM, train_rows=1900, eval_rows=100, epochs=1.0)[0]["training.batch_size"] == 16
+
+
 def test_a_large_encoder_gets_a_lower_rate_and_early_stopping_forces_selection():
     values, reasons = choices_for(BERT_LARGE, train_rows=20_000, eval_rows=500, early_stopping_patience=2)
     assert values["training.learning_rate"] == 2e-5
@@ -169,24 +182,24 @@ def test_choices_are_in_the_events_the_saved_config_and_the_card(tiny_model, rev
     types = [e["type"] for e in events]
     assert types.index("recipe") < types.index("train_begin")
     shown = {c["option"]: c for c in recipe_events[0]["choices"]}
-    assert shown["training.batch_size"]["value"] == 16
-    assert "57 training rows" in shown["training.batch_size"]["reason"]
+    assert shown["training.batch_size"]["value"] == 32  # the steps are given: no reason to halve the batch
+    assert "57 training rows and 4 steps given" in shown["training.batch_size"]["reason"]
     assert "training.learning_rate" not in shown
     assert recipe_events[0]["model"].startswith("tiny encoder")
     from trainer_core.ui.plots import describe_event  # the app's run log shows the same lines
 
     log = describe_event(recipe_events[0])
     assert "defaults chosen for tiny encoder" in log
-    assert f"training.batch_size = 16: {shown['training.batch_size']['reason']}" in log
+    assert f"training.batch_size = 32: {shown['training.batch_size']['reason']}" in log
 
     saved = yaml.safe_load((tmp_path / "run" / CONFIG_FILE).read_text(encoding="utf-8"))
-    assert saved["training"]["batch_size"] == 16 and saved["training"]["learning_rate"] == 5e-3
+    assert saved["training"]["batch_size"] == 32 and saved["training"]["learning_rate"] == 5e-3
     assert saved["training"]["model_selection"] == "last"
     assert saved["chosen"]["training.batch_size"] == shown["training.batch_size"]["reason"]
     # The saved file repeats the run: loading it chooses nothing new.
     again = prepare_run(TrainConfig.from_yaml(tmp_path / "run" / CONFIG_FILE))
     assert again.choices == [] and again.config.training == dataclasses.replace(
-        config.training, epochs=5.0, batch_size=16, warmup_ratio=0.1, model_selection="last"
+        config.training, epochs=5.0, batch_size=32, warmup_ratio=0.1, model_selection="last"
     )
 
     card = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")

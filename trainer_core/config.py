@@ -267,7 +267,11 @@ class TrainingConfig:
         default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).", minimum=-1)
     )
     batch_size: int | None = field(
-        default=None, metadata=_help("Training batch size per device. Default: 32, or 16 under 500 rows.", minimum=1)
+        default=None,
+        metadata=_help(
+            "Training batch size per device. Default: 32, or 16 when 32 would give under 150 optimizer steps.",
+            minimum=1,
+        ),
     )
     eval_batch_size: int = field(default=64, metadata=_help("Evaluation batch size per device.", minimum=1))
     gradient_accumulation_steps: int = field(
