@@ -283,7 +283,27 @@ def summarise(path: Path) -> str:
             f"{statistics.fmean(g[4] for g in gaps):+.3f} (mean) | {geo(g[5] for g in gaps):.2f} (geo. mean) | "
             f"{geo(g[6] for g in gaps):.2f} (geo. mean) |"
         )
+        # One row per encoder and task: the mean paired difference over seeds and its standard error.
+        lines += [
+            "",
+            "| encoder | task | seeds | ours − course, accuracy (± s.e.) | ours − course, macro-F1 (± s.e.) "
+            "| CPU, ours / course |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for encoder, task in sorted({(g[0], g[1]) for g in gaps}):
+            rows = [g for g in gaps if (g[0], g[1]) == (encoder, task)]
+            lines.append(
+                f"| {encoder} | {task} | {len(rows)} | {_paired([g[3] for g in rows])} | "
+                f"{_paired([g[4] for g in rows])} | {geo(g[6] for g in rows):.2f} |"
+            )
     return "\n".join(lines)
+
+
+def _paired(differences: list[float]) -> str:
+    mean = statistics.fmean(differences)
+    if len(differences) < 2:
+        return f"{mean:+.3f}"
+    return f"{mean:+.3f} ± {statistics.stdev(differences) / math.sqrt(len(differences)):.3f}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
