@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-VARIANTS = ("ours", "tutorial", "course")
+VARIANTS = ("ours", "tutorial", "course", "tokens")
 TARGETS = {"tutorial": 1.5, "course": 1.1}  # ours / variant, train samples per second
 
 # ------------------------------------------------------------------------------------------ data
@@ -448,10 +448,81 @@ def run_course(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
         return _finish(trainer, output_dir, started)
 
 
+class TokenBudgetBatches:
+    """Batches filled to a number of tokens instead of rows: each epoch, random mega-batches of 50 row-batches are
+    sorted by length and cut wherever one more row would make rows x longest row pass ``budget``; the batches
+    are then shuffled. Short rows travel in large batches and long rows in small ones."""
+
+    def __init__(self, lengths: list[int], budget: int, rows_per_batch: int, seed: int) -> None:
+        self.lengths, self.budget, self.mega, self.seed = lengths, budget, 50 * rows_per_batch, seed
+        self.epoch = 0
+        self._count = len(self._batches(0))
+
+    def _batches(self, epoch: int) -> list[list[int]]:
+        rng = random.Random(self.seed + epoch)
+        order = list(range(len(self.lengths)))
+        rng.shuffle(order)
+        batches: list[list[int]] = []
+        for start in range(0, len(order), self.mega):
+            batch: list[int] = []
+            longest = 0
+            for index in sorted(order[start : start + self.mega], key=lambda i: self.lengths[i]):
+                width = max(longest, self.lengths[index])
+                if batch and width * (len(batch) + 1) > self.budget:
+                    batches.append(batch)
+                    batch, width = [], self.lengths[index]
+                batch.append(index)
+                longest = width
+            if batch:
+                batches.append(batch)
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._batches(self.epoch)
+        self.epoch += 1
+        return iter(batches[: self._count] if len(batches) >= self._count else batches)
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def run_tokens(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
+    """The course recipe's data path with token-budget batches: as many tokens per batch as the row batches hold
+    on average (batch size x mean length), so the number of optimizer steps stays about the same."""
+    from torch.utils.data import DataLoader
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
+
+    max_length = setup.opts.max_length
+    started = time.perf_counter()
+    set_seed(setup.opts.seed)
+    tokenizer = AutoTokenizer.from_pretrained(setup.model_dir)
+
+    def encode(batch: dict[str, list]) -> Any:
+        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+
+    train_set, eval_set = (
+        rows.map(encode, batched=True, remove_columns=["text"]) for rows in (setup.train_rows, setup.eval_rows)
+    )
+    lengths = [len(ids) for ids in train_set["input_ids"]]
+    budget = round(setup.opts.batch_size * statistics.fmean(lengths))
+    batches = TokenBudgetBatches(lengths, budget, setup.opts.batch_size, setup.opts.seed)
+    collator = DataCollatorWithPadding(tokenizer)
+    model = AutoModelForSequenceClassification.from_pretrained(setup.model_dir)
+    with probe_every_trainer(probe):
+        trainer = _stock_trainer(
+            setup, output_dir, model, train_set, eval_set, processing_class=tokenizer, data_collator=collator
+        )
+        loader = DataLoader(trainer._remove_unused_columns(train_set), batch_sampler=batches, collate_fn=collator)
+        trainer.get_train_dataloader = lambda: trainer.accelerator.prepare(loader)
+        return _finish(trainer, output_dir, started)
+
+
 RUNNERS: dict[str, Callable[[Setup, Path, Any], dict[str, Any]]] = {
     "ours": run_ours,
     "tutorial": run_tutorial,
     "course": run_course,
+    "tokens": run_tokens,
 }
 
 
@@ -652,7 +723,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=1, help="Runs per variant, interleaved; medians reported.")
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help="Comma-separated subset of: ours,tutorial,course."
+        "--variants", default=",".join(VARIANTS), help="Comma-separated subset of: ours,tutorial,course,tokens."
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
