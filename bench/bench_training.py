@@ -420,20 +420,27 @@ def run_tutorial(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
         return _finish(trainer, output_dir, started)
 
 
-def run_course(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
+def _course_data(setup: Setup) -> tuple[Any, Any, Any]:
+    """The course recipe's tokenization: each split mapped without padding (the collator pads each batch)."""
+    from transformers import AutoTokenizer, set_seed
 
-    max_length = setup.opts.max_length
-    started = time.perf_counter()
     set_seed(setup.opts.seed)
     tokenizer = AutoTokenizer.from_pretrained(setup.model_dir)
 
     def encode(batch: dict[str, list]) -> Any:
-        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+        return tokenizer(batch["text"], truncation=True, max_length=setup.opts.max_length)
 
     train_set, eval_set = (
         rows.map(encode, batched=True, remove_columns=["text"]) for rows in (setup.train_rows, setup.eval_rows)
     )
+    return tokenizer, train_set, eval_set
+
+
+def run_course(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+
+    started = time.perf_counter()
+    tokenizer, train_set, eval_set = _course_data(setup)
     model = AutoModelForSequenceClassification.from_pretrained(setup.model_dir)
     with probe_every_trainer(probe):
         trainer = _stock_trainer(
@@ -491,19 +498,10 @@ def run_tokens(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
     """The course recipe's data path with token-budget batches: as many tokens per batch as the row batches hold
     on average (batch size x mean length), so the number of optimizer steps stays about the same."""
     from torch.utils.data import DataLoader
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-    max_length = setup.opts.max_length
     started = time.perf_counter()
-    set_seed(setup.opts.seed)
-    tokenizer = AutoTokenizer.from_pretrained(setup.model_dir)
-
-    def encode(batch: dict[str, list]) -> Any:
-        return tokenizer(batch["text"], truncation=True, max_length=max_length)
-
-    train_set, eval_set = (
-        rows.map(encode, batched=True, remove_columns=["text"]) for rows in (setup.train_rows, setup.eval_rows)
-    )
+    tokenizer, train_set, eval_set = _course_data(setup)
     lengths = [len(ids) for ids in train_set["input_ids"]]
     budget = round(setup.opts.batch_size * statistics.fmean(lengths))
     batches = TokenBudgetBatches(lengths, budget, setup.opts.batch_size, setup.opts.seed)

@@ -8,9 +8,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from ui_support import launched_app
 
 from trainer_core import inference
-from trainer_core.ui import build_app, launch_options, predict_route
+from trainer_core.ui import predict_route
 from trainer_core.ui.demo_tab import DEFAULT_MODELS, SENTIMENT
 from trainer_core.ui.predict_route import PATH, predict_routes
 from trainer_core.ui.request_limit import MAX_REQUEST_BYTES
@@ -132,13 +133,9 @@ def test_callers_of_a_cold_model_share_one_load(route, tiny_model, monkeypatch):
 
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory):
-    demo = build_app(tmp_path_factory.mktemp("studio-route"))
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
-    try:
-        yield demo.local_url.rstrip("/")
-    finally:
-        demo.close()
-        inference.clear_cache()
+    with launched_app(tmp_path_factory.mktemp("studio-route")) as url:
+        yield url
+    inference.clear_cache()
 
 
 def test_the_launched_app_serves_the_route_and_gathers_concurrent_callers(launched, tiny_model):

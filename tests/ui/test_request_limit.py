@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from ui_support import launched_app
 
-from trainer_core.ui import build_app, launch_options
 from trainer_core.ui.request_limit import MAX_REQUEST_BYTES
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    demo = build_app(tmp_path_factory.mktemp("studio-limits"))
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
-    try:
-        yield demo.local_url.rstrip("/")
-    finally:
-        demo.close()
+    with launched_app(tmp_path_factory.mktemp("studio-limits")) as url:
+        yield url
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(app_url):

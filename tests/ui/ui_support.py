@@ -3,6 +3,9 @@ have one)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 
@@ -22,3 +25,17 @@ def ui_client(url: str, **kwargs: Any):
                 client_utils.RAW_API_INFO_URL = original
 
     return UIClient(url, **kwargs)
+
+
+@contextmanager
+def launched_app(root: Path) -> Iterator[str]:
+    """The app launched as ``app.py`` launches it (``launch_options``: routes, middleware, limits) on a free
+    local port; yields its URL without the trailing slash and closes it afterwards."""
+    from trainer_core.ui import build_app, launch_options
+
+    demo = build_app(root)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
+    try:
+        yield demo.local_url.rstrip("/")
+    finally:
+        demo.close()
