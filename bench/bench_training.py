@@ -675,10 +675,13 @@ def print_table(report: dict[str, Any]) -> None:
             print(f"{variant:<9} model TFLOPS/s {m['model_tflops_per_second']:.1f}, model FLOP utilisation {mfu}")
     print()
     for name, r in report["ratios"].items():
-        verdict = "meets" if r["meets_target"] else "MISSES"
+        if r["target"] is None:  # a variant compared for information (tokens): no goal for ours to meet
+            verdict = "no target"
+        else:
+            verdict = f"{'meets' if r['meets_target'] else 'MISSES'} target x{r['target']}"
         accuracy = "within" if r["accuracy_within_noise"] else "OUTSIDE"
         print(
-            f"{name:<14} train samples/s x{r['train_samples_per_second']:.2f} ({verdict} target x{r['target']}), "
+            f"{name:<14} train samples/s x{r['train_samples_per_second']:.2f} ({verdict}), "
             f"per CPU-second x{r['train_samples_per_cpu_second']:.2f}, "
             f"wall time x{r['wall_time_speedup']:.2f}; accuracy {r['accuracy_difference']:+.4f} "
             f"({accuracy} noise, 2 s.e. = {r['accuracy_noise_2se']:.4f})"
