@@ -386,7 +386,6 @@ def top_label(scores: dict[str, float]) -> str:
 
 __all__ = [
     "INT8_ENV",
-    "Busy",
     "Predictor",
     "clear_cache",
     "default_quantize",

@@ -233,12 +233,11 @@ def training_choices(training: Any, model_config: dict[str, Any], train_rows: in
         chosen.append(learning_rate(model_size(model_config)))
     if training.epochs is None:
         chosen.append(epochs(train_rows))
+    n_epochs = training.epochs or next(c.value for c in chosen if c.name == "epochs")
     if training.batch_size is None:
-        n_epochs = training.epochs or next(c.value for c in chosen if c.name == "epochs")
         chosen.append(batch_size(train_rows, n_epochs, training.gradient_accumulation_steps, training.max_steps))
     if training.warmup_ratio is None:
         batch = training.batch_size or next(c.value for c in chosen if c.name == "batch_size")
-        n_epochs = training.epochs or next(c.value for c in chosen if c.name == "epochs")
         steps = total_steps(train_rows, batch, training.gradient_accumulation_steps, n_epochs, training.max_steps)
         chosen.append(warmup(steps))
     if training.model_selection == "auto":
