@@ -130,6 +130,24 @@ def publish_glue(hub: Any, rows: int = 48) -> None:
     hub.upload("nyu-mll/glue", files, repo_type="dataset", author="nyu-mll")
 
 
+def _publish_one_config(hub: Any, repo: str, config: str, features: Any, splits: dict[str, list]) -> None:
+    """A dataset repo as the Hub's parquet conversion lays out a single default config: one parquet file a
+    split under ``<config>/``, and the card's YAML naming its data files and features."""
+    files: dict[str, bytes | str] = {
+        f"{config}/{split}-00000-of-00001.parquet": _parquet(split_rows, features)
+        for split, split_rows in splits.items()
+    }
+    configs = [
+        {
+            "config_name": config,
+            "data_files": [{"split": s, "path": f"{config}/{s}-*"} for s in splits],
+            "default": True,
+        }
+    ]
+    files["README.md"] = _card(configs, [_info(config, features, splits)])
+    hub.upload(repo, files, repo_type="dataset", author=repo.split("/")[0])
+
+
 def publish_imdb(hub: Any, rows: int = 48) -> None:
     from datasets import ClassLabel, Features, Value
 
@@ -139,19 +157,7 @@ def publish_imdb(hub: Any, rows: int = 48) -> None:
         "test": _binary(16, 8, "text"),
         "unsupervised": _binary(8, 9, "text", labelled=False),
     }
-    files: dict[str, bytes | str] = {
-        f"plain_text/{split}-00000-of-00001.parquet": _parquet(split_rows, features)
-        for split, split_rows in splits.items()
-    }
-    configs = [
-        {
-            "config_name": "plain_text",
-            "data_files": [{"split": s, "path": f"plain_text/{s}-*"} for s in splits],
-            "default": True,
-        }
-    ]
-    files["README.md"] = _card(configs, [_info("plain_text", features, splits)])
-    hub.upload("stanfordnlp/imdb", files, repo_type="dataset", author="stanfordnlp")
+    _publish_one_config(hub, "stanfordnlp/imdb", "plain_text", features, splits)
 
 
 def publish_nsmc(hub: Any, rows: int = 48) -> None:
@@ -174,19 +180,7 @@ def publish_yelp(hub: Any, rows: int = 60) -> None:
     names = ["1 star", "2 star", "3 stars", "4 stars", "5 stars"]
     features = Features({"label": ClassLabel(names=names), "text": Value("string")})
     splits = {"train": _stars(rows, 12), "test": _stars(20, 13)}
-    files: dict[str, bytes | str] = {
-        f"yelp_review_full/{split}-00000-of-00001.parquet": _parquet(split_rows, features)
-        for split, split_rows in splits.items()
-    }
-    configs = [
-        {
-            "config_name": "yelp_review_full",
-            "data_files": [{"split": s, "path": f"yelp_review_full/{s}-*"} for s in splits],
-            "default": True,
-        }
-    ]
-    files["README.md"] = _card(configs, [_info("yelp_review_full", features, splits)])
-    hub.upload("Yelp/yelp_review_full", files, repo_type="dataset", author="Yelp")
+    _publish_one_config(hub, "Yelp/yelp_review_full", "yelp_review_full", features, splits)
 
 
 PUBLISHERS = {

@@ -1164,25 +1164,25 @@ def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
     return result
 
 
-def _same_run(saved_yaml: str, config: TrainConfig) -> bool:
-    """Whether a saved config is ``config``, possibly with the batch halved after running out of memory."""
+def _matching_config(saved_yaml: str, config: TrainConfig) -> TrainConfig | None:
+    """``config``, or ``config`` with the batch halved after running out of memory, whichever the saved config
+    is; None when it is neither."""
     candidate: TrainConfig | None = config
     while candidate is not None:
         if saved_yaml == candidate.to_yaml():
-            return True
+            return candidate
         candidate = _halve_batch(candidate)
-    return False
+    return None
+
+
+def _same_run(saved_yaml: str, config: TrainConfig) -> bool:
+    """Whether a saved config is ``config``, possibly with the batch halved after running out of memory."""
+    return _matching_config(saved_yaml, config) is not None
 
 
 def _config_of(output_dir: Path, config: TrainConfig) -> TrainConfig:
     """The config the run in ``output_dir`` last trained with (``config`` or a halved batch of it)."""
-    saved = (output_dir / CONFIG_FILE).read_text(encoding="utf-8")
-    candidate: TrainConfig | None = config
-    while candidate is not None:
-        if saved == candidate.to_yaml():
-            return candidate
-        candidate = _halve_batch(candidate)
-    return config
+    return _matching_config((output_dir / CONFIG_FILE).read_text(encoding="utf-8"), config) or config
 
 
 def _check_not_another_run(output_dir: Path, config: TrainConfig) -> None:
