@@ -67,6 +67,27 @@ def test_a_run_cut_into_slices_ends_like_an_unsliced_one(tiny_model, sentiment_r
     assert_same_weights(Path(final.output_dir), sentiment_run.output_dir)
 
 
+def test_token_batches_resumed_mid_epoch_train_as_one_run(tiny_model, tmp_path):
+    """Batches of varying size, and cuts that fall inside epochs (23 steps an epoch, a cut every 10)."""
+    data = write_csv(tmp_path / "reviews.csv", sentiment_rows(200, seed=2, long_tail=True))
+    options = {"token_batches": True, "epochs": 2.0, "model_selection": "last"}
+    whole_events: list[dict] = []
+    whole = train(tiny_train_config(tiny_model, data, tmp_path / "whole", **options), on_event=whole_events.append)
+
+    config = tiny_train_config(tiny_model, data, tmp_path / "sliced", **options)
+    events: list[dict] = []
+    result = train(config, on_event=events.append, limits=SliceLimits(steps=10))
+    while result.paused:
+        result = train(config, on_event=events.append, limits=SliceLimits(steps=10))
+
+    assert result.global_step == whole.global_step == 46
+    assert [e["type"] for e in events].count("resume") == 4
+    sliced, unsliced = losses(events), losses(whole_events)
+    for step, loss in unsliced.items():
+        assert sliced[step] == pytest.approx(loss, abs=1e-4), step
+    assert_same_weights(tmp_path / "sliced", tmp_path / "whole")
+
+
 def test_a_paused_run_leaves_no_results_and_resumes(tiny_model, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", sentiment_rows(40))
     config = tiny_train_config(tiny_model, data, tmp_path / "out", epochs=2.0)

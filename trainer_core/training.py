@@ -23,6 +23,7 @@ from trainer_core import data as data_lib
 from trainer_core import events as ev
 from trainer_core import hub as hub_lib
 from trainer_core import recipe
+from trainer_core.batching import TokenBatches
 from trainer_core.config import TrainConfig
 from trainer_core.errors import HubError, InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
@@ -438,6 +439,61 @@ def _studio_trainer_class() -> type:
                 state = {"epoch": torch.tensor(sampler.epoch), "rng_state": sampler.epoch_rng_state}
                 torch.save(state, os.path.join(output_dir, SAMPLER_STATE_FILE))
 
+        def get_train_dataloader(self) -> Any:
+            batches = self._token_batches()
+            if batches is None:
+                return super().get_train_dataloader()
+            from functools import partial
+
+            from torch.utils.data import DataLoader
+            from transformers.trainer_utils import seed_worker
+
+            # The stock loader's settings, with a batch sampler: the stock path takes a batch size or a sampler.
+            args = self.args
+            loader = DataLoader(
+                self._remove_unused_columns(self.train_dataset, description="Training"),
+                batch_sampler=batches,
+                collate_fn=self.data_collator,
+                num_workers=args.dataloader_num_workers,
+                pin_memory=args.dataloader_pin_memory,
+                persistent_workers=args.dataloader_persistent_workers,
+                multiprocessing_context=args.dataloader_multiprocessing_context,
+                prefetch_factor=args.dataloader_prefetch_factor,
+                in_order=args.dataloader_in_order,
+                worker_init_fn=partial(seed_worker, num_workers=args.dataloader_num_workers, rank=args.process_index),
+            )
+            # Under several processes accelerate deals the batches out in turn; every process cuts the same ones.
+            return self.accelerator.prepare(loader)
+
+        def compute_loss(self, model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if not (model.training and getattr(self.args, "token_batches", False)):
+                return super().compute_loss(model, inputs, *args, **kwargs)
+            # The model's loss is a mean over the batch's rows. Token batches hold varying numbers of rows, so
+            # a mean would weigh a row of a small batch (long texts) above one of a large batch (short texts):
+            # scaled to a mean over the nominal batch size instead, every row weighs the same, as with rows.
+            self._row_weight = len(inputs["input_ids"]) / self._train_batch_size
+            result = super().compute_loss(model, inputs, *args, **kwargs)
+            if isinstance(result, tuple):
+                return (result[0] * self._row_weight, *result[1:])
+            return result * self._row_weight
+
+        def training_step(self, model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            self._row_weight = 1.0
+            loss = super().training_step(model, inputs, *args, **kwargs)
+            # The weight steers the gradient only: the logged loss stays the batch's mean, comparable across steps.
+            return loss / self._row_weight
+
+        def _token_batches(self) -> TokenBatches | None:
+            dataset = self.train_dataset
+            if not getattr(self.args, "token_batches", False) or dataset is None:
+                return None
+            if "length" in getattr(dataset, "column_names", ()):
+                lengths = dataset["length"][:]
+            else:
+                lengths = [len(ids) for ids in dataset["input_ids"]]
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return TokenBatches(lengths, self._train_batch_size, seed)
+
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:
             dataset = train_dataset if train_dataset is not None else self.train_dataset
             sampler = self._grouped_sampler(
@@ -591,6 +647,7 @@ def build_training_arguments(
         greater_is_better=metric_registry.higher_is_better(metric),
         save_total_limit=t.save_total_limit,
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        token_batches=t.token_batches,
         report_to=list(t.report_to) or "none",
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -978,6 +1035,7 @@ def _hyperparameters(config: TrainConfig, trainer: Any) -> dict[str, Any]:
         "seed": t.seed,
         "mixed_precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "no",
         "group_by_length": t.group_by_length,
+        "token_batches": t.token_batches,
     }
 
 

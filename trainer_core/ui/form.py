@@ -205,6 +205,7 @@ _DECLARED = (
     FormField("training", "gradient_accumulation_steps", "Gradient accumulation steps"),
     FormField("training", "mixed_precision", "Mixed precision"),
     FormField("training", "group_by_length", "Group texts by length"),
+    FormField("training", "token_batches", "Cut batches by tokens"),
     FormField("training", "logging_steps", "Log every N steps"),
     FormField("training", "save_total_limit", "Checkpoints to keep"),
     FormField("training", "early_stopping_patience", "Early stopping patience"),
