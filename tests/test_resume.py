@@ -103,6 +103,23 @@ def test_a_paused_run_leaves_no_results_and_resumes(tiny_model, tmp_path):
     assert (tmp_path / "out" / RESULTS_FILE).is_file()
 
 
+def test_a_run_paused_before_an_option_existed_resumes_after_the_upgrade(tiny_model, tmp_path):
+    from trainer_core.training import CONFIG_FILE
+
+    data = write_csv(tmp_path / "reviews.csv", sentiment_rows(40))
+    config = tiny_train_config(tiny_model, data, tmp_path / "out", epochs=2.0)
+    train(config, limits=SliceLimits(steps=3))
+    saved = tmp_path / "out" / CONFIG_FILE
+    older = [line for line in saved.read_text().splitlines() if not line.strip().startswith("token_batches:")]
+    assert len(older) < len(saved.read_text().splitlines())
+    saved.write_text("\n".join(older) + "\n")  # as an older version wrote it, without the option
+
+    events: list[dict] = []
+    result = train(config, on_event=events.append)
+    assert [Path(e["checkpoint"]).name for e in events if e["type"] == "resume"] == ["checkpoint-3"]
+    assert not result.paused and result.global_step == 10
+
+
 def test_another_config_in_the_same_output_dir_is_refused(tiny_model, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", sentiment_rows(40))
     config = tiny_train_config(tiny_model, data, tmp_path / "out", epochs=2.0)

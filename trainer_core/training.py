@@ -1224,10 +1224,20 @@ def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
 
 def _matching_config(saved_yaml: str, config: TrainConfig) -> TrainConfig | None:
     """``config``, or ``config`` with the batch halved after running out of memory, whichever the saved config
-    is; None when it is neither."""
+    is; None when it is neither.
+
+    The saved config is read as a config, not compared as text: one written before an option existed holds
+    that option's default, so a run paused before an upgrade still resumes after it.
+    """
+    import yaml
+
+    try:
+        saved = TrainConfig.from_dict(yaml.safe_load(saved_yaml)).to_dict()
+    except (yaml.YAMLError, StudioError):
+        return None
     candidate: TrainConfig | None = config
     while candidate is not None:
-        if saved_yaml == candidate.to_yaml():
+        if saved == candidate.to_dict():
             return candidate
         candidate = _halve_batch(candidate)
     return None
