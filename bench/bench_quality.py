@@ -238,7 +238,8 @@ def _spread(values: list[float], digits: int = 3) -> str:
 
 
 def summarise(path: Path) -> str:
-    """Mean ± standard deviation over seeds per task, draw size and method; then ours − course per seed."""
+    """Mean ± standard deviation over seeds per task, draw size and method; then ours − course per seed; then
+    each ours[...] variant − ours on the same seeds."""
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     groups: dict[tuple[str, int, int], dict[tuple[str, str], list[dict]]] = {}
     for r in records:
@@ -250,6 +251,7 @@ def summarise(path: Path) -> str:
         "|---|---|---|---|---:|---:|---:|---:|",
     ]
     gaps = []
+    variants = []  # (variant, encoder, task, [(accuracy, macro-F1, CPU) of variant against ours, per seed])
     for (task, train_rows, test_rows), methods in sorted(groups.items()):
         order = sorted(methods, key=lambda key: (METHODS.index(key[0].split("[")[0]), key[1], key[0]))
         for method, encoder in order:
@@ -268,6 +270,17 @@ def summarise(path: Path) -> str:
                 o, c = ours[seed], course[seed]
                 gaps.append((encoder, task, seed, o["accuracy"] - c["accuracy"], o["macro_f1"] - c["macro_f1"],
                              o["wall_s"] / c["wall_s"], o["cpu_s"] / c["cpu_s"]))  # fmt: skip
+            for method, variant_encoder in sorted(methods):
+                if variant_encoder != encoder or not method.startswith("ours["):
+                    continue
+                runs = {r["seed"]: r for r in methods[(method, encoder)]}
+                paired = [
+                    (runs[s]["accuracy"] - ours[s]["accuracy"], runs[s]["macro_f1"] - ours[s]["macro_f1"],
+                     runs[s]["cpu_s"] / ours[s]["cpu_s"])
+                    for s in sorted(set(runs) & set(ours))
+                ]  # fmt: skip
+                if paired:
+                    variants.append((method.removeprefix("ours"), encoder, task, paired))
     if gaps:
         lines += [
             "",
@@ -295,6 +308,20 @@ def summarise(path: Path) -> str:
             lines.append(
                 f"| {encoder} | {task} | {len(rows)} | {_paired([g[3] for g in rows])} | "
                 f"{_paired([g[4] for g in rows])} | {geo(g[6] for g in rows):.2f} |"
+            )
+    if variants:
+        # A rule tried through --ours-options, against ours on the same seeds.
+        lines += [
+            "",
+            "| variant | encoder | task | seeds | variant − ours, accuracy (± s.e.) | variant − ours, macro-F1 (± s.e.) "
+            "| CPU, variant / ours |",
+            "|---|---|---|---:|---:|---:|---:|",
+        ]
+        for variant, encoder, task, paired in variants:
+            cpu = math.exp(statistics.fmean(math.log(p[2]) for p in paired))
+            lines.append(
+                f"| {variant} | {encoder} | {task} | {len(paired)} | {_paired([p[0] for p in paired])} | "
+                f"{_paired([p[1] for p in paired])} | {cpu:.2f} |"
             )
     return "\n".join(lines)
 

@@ -10,6 +10,8 @@ synthetic long-tailed sentiment data and the same hyperparameters are trained th
   the stock ``Trainer`` with its default collator and random batches.
 * ``course``: the Hugging Face course recipe: tokenized without padding, ``DataCollatorWithPadding``
   (dynamic padding), the stock ``Trainer`` and random batches (no length grouping).
+* ``tokens``: ``ours`` with ``token_batches`` on: the length-grouped batches cut by padded tokens
+  instead of rows (``trainer_core.batching``).
 
 The stock variants get the very ``TrainingArguments`` that trainer_core builds for ``ours`` (same
 eval/save/best-model schedule, precision, logging), except the sampling strategy. The headline
@@ -342,10 +344,11 @@ def _scores(metrics: dict[str, Any]) -> tuple[float, float]:
     return pick("accuracy"), pick("f1")
 
 
-def run_ours(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
+def run_ours(setup: Setup, output_dir: Path, probe: Any, token_batches: bool = False) -> dict[str, Any]:
     from trainer_core.training import train
 
     config = setup.config_factory(str(output_dir), True)
+    config.training.token_batches = token_batches
     started = time.perf_counter()
     with probe_every_trainer(probe):
         result = train(config)
@@ -455,65 +458,9 @@ def run_course(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
         return _finish(trainer, output_dir, started)
 
 
-class TokenBudgetBatches:
-    """Batches filled to a number of tokens instead of rows: each epoch, random mega-batches of 50 row-batches are
-    sorted by length and cut wherever one more row would make rows x longest row pass ``budget``; the batches
-    are then shuffled. Short rows travel in large batches and long rows in small ones."""
-
-    def __init__(self, lengths: list[int], budget: int, rows_per_batch: int, seed: int) -> None:
-        self.lengths, self.budget, self.mega, self.seed = lengths, budget, 50 * rows_per_batch, seed
-        self.epoch = 0
-        self._count = len(self._batches(0))
-
-    def _batches(self, epoch: int) -> list[list[int]]:
-        rng = random.Random(self.seed + epoch)
-        order = list(range(len(self.lengths)))
-        rng.shuffle(order)
-        batches: list[list[int]] = []
-        for start in range(0, len(order), self.mega):
-            batch: list[int] = []
-            longest = 0
-            for index in sorted(order[start : start + self.mega], key=lambda i: self.lengths[i]):
-                width = max(longest, self.lengths[index])
-                if batch and width * (len(batch) + 1) > self.budget:
-                    batches.append(batch)
-                    batch, width = [], self.lengths[index]
-                batch.append(index)
-                longest = width
-            if batch:
-                batches.append(batch)
-        rng.shuffle(batches)
-        return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batches = self._batches(self.epoch)
-        self.epoch += 1
-        return iter(batches[: self._count] if len(batches) >= self._count else batches)
-
-    def __len__(self) -> int:
-        return self._count
-
-
 def run_tokens(setup: Setup, output_dir: Path, probe: Any) -> dict[str, Any]:
-    """The course recipe's data path with token-budget batches: as many tokens per batch as the row batches hold
-    on average (batch size x mean length), so the number of optimizer steps stays about the same."""
-    from torch.utils.data import DataLoader
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
-
-    started = time.perf_counter()
-    tokenizer, train_set, eval_set = _course_data(setup)
-    lengths = [len(ids) for ids in train_set["input_ids"]]
-    budget = round(setup.opts.batch_size * statistics.fmean(lengths))
-    batches = TokenBudgetBatches(lengths, budget, setup.opts.batch_size, setup.opts.seed)
-    collator = DataCollatorWithPadding(tokenizer)
-    model = AutoModelForSequenceClassification.from_pretrained(setup.model_dir)
-    with probe_every_trainer(probe):
-        trainer = _stock_trainer(
-            setup, output_dir, model, train_set, eval_set, processing_class=tokenizer, data_collator=collator
-        )
-        loader = DataLoader(trainer._remove_unused_columns(train_set), batch_sampler=batches, collate_fn=collator)
-        trainer.get_train_dataloader = lambda: trainer.accelerator.prepare(loader)
-        return _finish(trainer, output_dir, started)
+    """``ours`` with its ``token_batches`` option: the length-grouped batches cut by padded tokens."""
+    return run_ours(setup, output_dir, probe, token_batches=True)
 
 
 RUNNERS: dict[str, Callable[[Setup, Path, Any], dict[str, Any]]] = {
