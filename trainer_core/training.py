@@ -487,12 +487,9 @@ def _studio_trainer_class() -> type:
             dataset = self.train_dataset
             if not getattr(self.args, "token_batches", False) or dataset is None:
                 return None
-            if "length" in getattr(dataset, "column_names", ()):
-                lengths = dataset["length"][:]
-            else:
-                lengths = [len(ids) for ids in dataset["input_ids"]]
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return TokenBatches(lengths, self._train_batch_size, seed)
+            # data.tokenize writes the length column; [:] makes it a list, as in _grouped_sampler.
+            return TokenBatches(dataset["length"][:], self._train_batch_size, seed)
 
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:
             dataset = train_dataset if train_dataset is not None else self.train_dataset
