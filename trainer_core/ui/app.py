@@ -23,11 +23,13 @@ INTRO = (
 TABS = ("dataset", "train", "evaluate", "demo")
 
 # A Hugging Face look: the Hub's yellow and the system font stack, which a Space shows without a download.
+# Fonts are Font objects, not strings: gradio's launch analytics compare the theme with the built-in ones
+# through Font.__eq__, which a plain string breaks.
 THEME = gr.themes.Soft(
     primary_hue=gr.themes.colors.amber,
     secondary_hue=gr.themes.colors.orange,
     neutral_hue=gr.themes.colors.gray,
-    font=["Source Sans Pro", "ui-sans-serif", "system-ui", "sans-serif"],
+    font=[gr.themes.Font(name) for name in ("Source Sans Pro", "ui-sans-serif", "system-ui", "sans-serif")],
 ).set(button_primary_text_color="#1f2937")
 
 CSS = """
