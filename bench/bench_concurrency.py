@@ -65,7 +65,7 @@ def start_server(root: Path, code: Path | None = None) -> tuple[subprocess.Popen
 
     port = _free_port()
     code = code or Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": str(code), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "PYTHONPATH": str(code)}
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(root), str(port)], cwd=code, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180

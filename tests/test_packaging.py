@@ -44,7 +44,10 @@ def test_readme_ci_and_github_use_the_same_two_commands():
     readme = (ROOT / "README.md").read_text()
     setup = readme[readme.index("## Set up") : readme.index("## Command line")]
     assert "pip install -e . && python app.py" in setup
-    assert "pip install -e . --extra-index-url https://download.pytorch.org/whl/cpu && python app.py" in setup
+    # CPU: torch alone from PyTorch's CPU index (no fallback to a CUDA build, no retries per package), then the rest.
+    cpu = "pip install torch --index-url https://download.pytorch.org/whl/cpu && pip install -e . && python app.py"
+    assert cpu in setup
+    assert "--extra-index-url" not in setup
     for case in ("CUDA", "CPU only", "Mac"):
         assert case in setup
     test_command = 'pip install -e ".[dev]" && python -m pytest'

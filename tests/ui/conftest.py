@@ -9,16 +9,12 @@ Fixtures:
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
 from tiny import make_tiny_model, paraphrase_rows, sentiment_rows, write_csv
 from ui_support import ui_client
 

@@ -81,8 +81,7 @@ def space(device_api, hub_server, tmp_path_factory):
         "OPENID_PROVIDER_URL": hub_server.url,
         "TRAINER_STUDIO_HOME": str(home),
         "TRAINER_STUDIO_SLICE_STEPS": str(SLICE_STEPS),
-        "STUDIO_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_SERVER_PORT": str(port),
         "OMP_NUM_THREADS": "1",
         "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE.parent}",
     }

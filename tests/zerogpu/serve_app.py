@@ -1,4 +1,4 @@
-"""Serve app.py as a ZeroGPU Space does, for tests: the real ``spaces`` package with SPACES_ZERO_GPU=true.
+"""Run app.py as a ZeroGPU Space does, for tests: the real ``spaces`` package with SPACES_ZERO_GPU=true.
 
 Only CUDA initialisation is shimmed for the CPU build of torch: it names no CUDA version and has no
 ``_cuda_init`` (``spaces`` reads both at import), and in the worker ``spaces`` moves tensors to the lent GPU, which it cannot do. Everything
@@ -7,7 +7,7 @@ else (decorators, start-up report, scheduling, forked workers, pickling, errors)
 
 from __future__ import annotations
 
-import os
+import runpy
 import sys
 from pathlib import Path
 
@@ -34,10 +34,8 @@ from spaces.zero import torch as zero_torch  # noqa: E402
 zero_torch.init = lambda nvidia_uuid: None
 zero_torch.move = lambda callback=None: None
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from app import demo  # noqa: E402
-from trainer_core.ui import launch_options  # noqa: E402
-
-# As app.py launches it: the same routes, middleware and limits.
-demo.launch(server_name="127.0.0.1", server_port=int(os.environ["STUDIO_PORT"]), quiet=True, **launch_options())
+# app.py itself, run as `python app.py` runs it: its own launch() with gradio's defaults (analytics included);
+# the port comes from GRADIO_SERVER_PORT, as the Space platform gives it.
+app = Path(__file__).resolve().parents[2] / "app.py"
+sys.path.insert(0, str(app.parent))
+runpy.run_path(str(app), run_name="__main__")
