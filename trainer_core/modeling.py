@@ -60,6 +60,7 @@ def check_no_remote_code(model: str, token: str | None = None, revision: str | N
     """Read the model's config.json and refuse one that needs custom code. Returns the config dict."""
     from transformers import AutoConfig
 
+    _require_existing_directory(model)
     try:
         config = AutoConfig.from_pretrained(model, token=token, revision=revision, trust_remote_code=False)
     except Exception as err:
@@ -74,13 +75,17 @@ def check_no_remote_code(model: str, token: str | None = None, revision: str | N
     return raw
 
 
-def _require_safetensors(model: str, token: str | None, revision: str | None) -> None:
-    """Refuse a model without safetensors weights before anything would download (or unpickle) it."""
-    local = Path(model).expanduser()
-    if model.startswith(("/", ".", "~")) and not local.is_dir():
+def _require_existing_directory(model: str) -> None:
+    """A path (not a repo id) that names no folder: said as such, not as a Hub id that was not found."""
+    if model.startswith(("/", ".", "~")) and not Path(model).expanduser().is_dir():
         raise InputError(
             f"Model directory '{model}' does not exist. Give a trained run's output directory or a Hub id."
         )
+
+
+def _require_safetensors(model: str, token: str | None, revision: str | None) -> None:
+    """Refuse a model without safetensors weights before anything would download (or unpickle) it."""
+    local = Path(model).expanduser()
     if local.is_dir():
         names = [p.name for p in local.iterdir()]
     else:
