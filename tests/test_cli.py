@@ -323,6 +323,25 @@ def test_the_printed_command_reproduces_the_config():
     assert parse(*command[3:]) == config
 
 
+def _subcommands(parser) -> dict:
+    import argparse
+
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(commands.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands(build_parser())))
+def test_help_of_every_command_prints_and_exits_0(capsys, command):
+    # argparse expands %-placeholders in help texts, so a "5%" in a config field's help crashed `train --help`.
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m trainer_core " + command)
+    if command == "train":
+        assert "Default: 5% under 10,000 rows" in " ".join(out.split())  # as written, not a doubled %%
+
+
 # ------------------------------------------------------------------------------ train, evaluate, predict
 
 
@@ -441,6 +460,12 @@ def test_python_m_predict(sentiment_run, tmp_path):
     assert payload["label"] == "positive"
     assert "Traceback" not in done.stderr
     assert "Loading weights" not in done.stderr  # library progress bars stay off without --verbose
+
+
+def test_python_m_train_help(tmp_path):
+    done = python_m("train", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "--validation-size" in done.stdout and "Traceback" not in done.stderr
 
 
 def test_python_m_input_error_has_no_traceback(tmp_path):
