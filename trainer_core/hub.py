@@ -27,7 +27,7 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def hub_timeout() -> float:
-    """Seconds one Hub request may wait for an answer (TRAINER_STUDIO_HUB_TIMEOUT, default 60)."""
+    """Seconds one Hub request may take in all (TRAINER_STUDIO_HUB_TIMEOUT, default 60; see hub_http)."""
     raw = os.environ.get(TIMEOUT_ENV, "").strip()
     try:
         value = float(raw) if raw else DEFAULT_TIMEOUT
@@ -40,15 +40,17 @@ _LIBRARY_TIMEOUTS: dict[str, tuple[float, float, float]] = {}
 
 
 def apply_timeouts() -> None:
-    """Give every request of huggingface_hub (and so of transformers and datasets) a time-out.
+    """Give every request of huggingface_hub (and so of transformers and datasets) a deadline.
 
     huggingface_hub's shared client waits forever by default (``timeout=None``): a Hub that accepts the
-    connection and never answers hangs whoami, repo creation, preupload and commit with it. The client is
-    built lazily, so installing the factory here covers every later call in this process.
+    connection and never answers hangs whoami, repo creation, preupload and commit with it, and a time-out
+    per read alone does not end an answer sent a byte at a time (``hub_http``). The client is built lazily,
+    so installing the factory here covers every later call in this process.
     """
-    import httpx2
     from huggingface_hub import constants, file_download
     from huggingface_hub.utils import _http
+
+    from trainer_core.hub_http import client_factory
 
     seconds = hub_timeout()
     # Downloads pass their own time-outs (10 s by default, read when each download starts), and hf_hub_download
@@ -67,15 +69,9 @@ def apply_timeouts() -> None:
     if hasattr(file_download, "_ETAG_RETRY_TIMEOUT"):
         file_download._ETAG_RETRY_TIMEOUT = min(defaults[2], seconds)
 
-    def factory() -> Any:
-        client = _http.default_client_factory()
-        client.timeout = httpx2.Timeout(seconds, connect=min(seconds, 10.0))
-        return client
-
-    factory.trainer_studio_timeout = seconds  # type: ignore[attr-defined]
     current = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
     if getattr(current, "trainer_studio_timeout", None) != seconds:
-        _http.set_client_factory(factory)
+        _http.set_client_factory(client_factory(seconds))
 
 
 def is_timeout(err: BaseException) -> bool:
@@ -91,10 +87,17 @@ def is_timeout(err: BaseException) -> bool:
     return False
 
 
+def hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
 def timeout_message(what: str) -> str:
     return (
-        f"The Hugging Face Hub did not answer {what} within {hub_timeout():g} s. It may be down or slow "
-        f"(see https://status.huggingface.co): try again later, or wait longer by setting {TIMEOUT_ENV}."
+        f"The Hugging Face Hub ({hub_endpoint()}) did not answer {what} within {hub_timeout():g} s, the "
+        f"deadline of each Hub request. It may be down or slow (see https://status.huggingface.co): try again "
+        f"later, or allow more time by setting {TIMEOUT_ENV} (seconds)."
     )
 
 
@@ -320,7 +323,7 @@ _LOCAL_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+-]+/)+([\w.+-]*)")
 def describe_push_error(err: BaseException, token: str | None) -> str:
     """One line about a failed push, fit for any visitor: no token and no folder of the server."""
     if is_timeout(err):
-        return f"no answer from the Hub within {hub_timeout():g} s"
+        return f"no answer from the Hub within {hub_timeout():g} s ({hub_endpoint()}; {TIMEOUT_ENV} sets this deadline)"
     status = _status(err) if isinstance(err, Exception) else None
     reason = f"HTTP {status}" if status else type(err).__name__
     detail = redact(str(err).strip().splitlines()[0] if str(err).strip() else "", token)
