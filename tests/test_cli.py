@@ -147,6 +147,21 @@ def test_no_text_column_lists_the_columns(capsys, tmp_path, tiny_model):
     assert_clean_input_error(code, out, err, "No text column found", "Columns found: a, b, label")
 
 
+def test_ten_thousand_labels_with_two_rows_each_preview_and_train_agree(capsys, tmp_path):
+    rows = [{"text": f"review {i}", "label": f"item-{i // 2}"} for i in range(20_000)]
+    path = write_csv(tmp_path / "items.csv", rows)
+    code, out, err = run_cli(capsys, "preview", "--dataset", path, "--json")
+    assert code == 0, err
+    (problem,) = [p for p in last_json(out)["problems"] if p["kind"] == "too_many_classes"]
+    assert "training refuses it" in problem["message"]
+
+    # A model that does not exist: the data is refused first, before any model is looked for.
+    flags = train_flags(tmp_path / "no-model", path, tmp_path / "out")
+    code, out, err = run_cli(capsys, "train", *flags)
+    assert_clean_input_error(code, out, err, "has 10000 classes for 20000 rows", "Nothing was trained")
+    assert not any((tmp_path / "out").rglob("*")), "nothing is written for a refused run"
+
+
 def test_unknown_split_lists_the_splits(capsys, reviews):
     code, out, err = run_cli(capsys, "preview", "--dataset", reviews, "--split", "validation")
     assert_clean_input_error(code, out, err, "Split 'validation' does not exist", "Available splits: train")
