@@ -124,9 +124,14 @@ class _User:
     name: str
     fullname: str
     orgs: list[str] = field(default_factory=list)
+    read_orgs: list[str] = field(default_factory=list)  # member with the "read" role: sees, cannot write
 
     @property
     def namespaces(self) -> set[str]:
+        return {self.name, *self.orgs, *self.read_orgs}
+
+    @property
+    def write_namespaces(self) -> set[str]:
         return {self.name, *self.orgs}
 
 
@@ -345,9 +350,11 @@ class HubDouble:
         write: bool = True,
         fullname: str | None = None,
         orgs: list[str] | tuple[str, ...] = (),
+        read_orgs: list[str] | tuple[str, ...] = (),
         token_name: str | None = None,
     ) -> None:
-        """Register a user (and optionally one of its tokens). ``orgs``: organizations the user may write to."""
+        """Register a user (and optionally one of its tokens). ``orgs``: organizations the user may write to;
+        ``read_orgs``: organizations where the user has the "read" role (the Hub answers 403 to a write)."""
         with self._lock:
             user = self._users.get(name)
             if user is None:
@@ -356,6 +363,9 @@ class HubDouble:
             for org in orgs:
                 if org not in user.orgs:
                     user.orgs.append(org)
+            for org in read_orgs:
+                if org not in user.read_orgs:
+                    user.read_orgs.append(org)
             if token is not None:
                 self.add_token(name, token, write=write, token_name=token_name)
 
@@ -1066,7 +1076,7 @@ class _Router:
 
     def _require_write(self, repo: _Repo, action: str) -> _User:
         user = self._require_auth()
-        if not self._is_member(repo.namespace):
+        if repo.namespace not in user.write_namespaces:
             raise _HubError(403, f"You don't have the rights to {action} in {repo.repo_type}s/{repo.repo_id}")
         if self.req.token is None or not self.req.token.write:
             raise _HubError(403, f"Your token is read-only: you don't have the rights to {action} in {repo.repo_id}")
@@ -1192,7 +1202,8 @@ class _Router:
                 "orgs": [
                     {"type": "org", "name": org, "fullname": org, "roleInOrg": "write" if token.write else "read"}
                     for org in user.orgs
-                ],
+                ]
+                + [{"type": "org", "name": org, "fullname": org, "roleInOrg": "read"} for org in user.read_orgs],
                 "auth": {
                     "type": "access_token",
                     "accessToken": {
@@ -1222,7 +1233,7 @@ class _Router:
         namespace = payload.get("organization") or user.name
         if not re.fullmatch(r"[\w.\-]{1,96}", name) or "--" in name or ".." in name:
             raise _HubError(400, f"Invalid repo name: {name!r}")
-        if not self._is_member(namespace):
+        if namespace not in user.write_namespaces:
             raise _HubError(
                 403, f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"'
             )

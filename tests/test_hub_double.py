@@ -98,6 +98,16 @@ def test_orgs_of_a_user(hub, api):
     assert hub.repo_exists("acme/model")
 
 
+def test_a_read_role_in_an_org_sees_but_cannot_create(hub, api):
+    hub.add_user("dave", token="hf_dave", read_orgs=["acme"])
+    assert [(o["name"], o["roleInOrg"]) for o in api.whoami(token="hf_dave")["orgs"]] == [("acme", "read")]
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.create_repo("acme/model", token="hf_dave")
+    assert caught.value.response.status_code == 403
+    hub.create_repo("acme/private", private=True)
+    assert api.model_info("acme/private", token="hf_dave").id == "acme/private"
+
+
 def test_create_repo(hub, api):
     url = api.create_repo("alice/new", token=ALICE)
     assert url.repo_id == "alice/new"
