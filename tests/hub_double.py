@@ -35,6 +35,7 @@ import copy
 import datetime as _dt
 import hashlib
 import http.server
+import io
 import itertools
 import json
 import mimetypes
@@ -123,9 +124,14 @@ class _User:
     name: str
     fullname: str
     orgs: list[str] = field(default_factory=list)
+    read_orgs: list[str] = field(default_factory=list)  # member with the "read" role: sees, cannot write
 
     @property
     def namespaces(self) -> set[str]:
+        return {self.name, *self.orgs, *self.read_orgs}
+
+    @property
+    def write_namespaces(self) -> set[str]:
         return {self.name, *self.orgs}
 
 
@@ -216,6 +222,7 @@ class _Fault:
     method: str | None
     path_contains: str | None
     message: str
+    drip_bytes: int = 1
 
     def matches(self, endpoint: str, method: str, path: str) -> bool:
         if self.endpoint not in ("*", endpoint):
@@ -343,9 +350,11 @@ class HubDouble:
         write: bool = True,
         fullname: str | None = None,
         orgs: list[str] | tuple[str, ...] = (),
+        read_orgs: list[str] | tuple[str, ...] = (),
         token_name: str | None = None,
     ) -> None:
-        """Register a user (and optionally one of its tokens). ``orgs``: organizations the user may write to."""
+        """Register a user (and optionally one of its tokens). ``orgs``: organizations the user may write to;
+        ``read_orgs``: organizations where the user has the "read" role (the Hub answers 403 to a write)."""
         with self._lock:
             user = self._users.get(name)
             if user is None:
@@ -354,6 +363,9 @@ class HubDouble:
             for org in orgs:
                 if org not in user.orgs:
                     user.orgs.append(org)
+            for org in read_orgs:
+                if org not in user.read_orgs:
+                    user.read_orgs.append(org)
             if token is not None:
                 self.add_token(name, token, write=write, token_name=token_name)
 
@@ -529,6 +541,7 @@ class HubDouble:
         method: str | None = None,
         path_contains: str | None = None,
         message: str = "Injected failure (hub double)",
+        drip_bytes: int = 1,
     ) -> None:
         """Make the next ``times`` matching requests fail.
 
@@ -536,13 +549,16 @@ class HubDouble:
         ``mode="drop"``: read the request, then close the connection without any answer.
         ``mode="hang"``: read the request and answer nothing until :meth:`heal` or :meth:`reset` (or ``delay``
         seconds, 600 unless given), then close the connection: a Hub that accepted the call and hangs.
+        ``mode="drip"``: answer as usual, but send the answer (status line, headers and body) ``drip_bytes``
+        bytes at a time (1 unless given), ``delay`` seconds apart (2 unless given), until :meth:`heal` or
+        :meth:`reset`: a Hub that answers so slowly that no single read ever times out.
         ``delay``: wait that many seconds first. With ``delay`` and neither ``status`` nor ``mode="drop"``,
         the request is then answered normally (a slow answer, not an error).
         ``method`` / ``path_contains`` narrow which requests match (e.g. ``method="GET"`` on ``"resolve"``).
         """
         if times < 1:
             raise ValueError("times must be >= 1")
-        self._add_fault(endpoint, status, times, mode, delay, method, path_contains, message)
+        self._add_fault(endpoint, status, times, mode, delay, method, path_contains, message, drip_bytes)
 
     def fail_all(
         self,
@@ -554,9 +570,10 @@ class HubDouble:
         method: str | None = None,
         path_contains: str | None = None,
         message: str = "Injected failure (hub double)",
+        drip_bytes: int = 1,
     ) -> None:
         """Like :meth:`fail_next`, for every matching request until :meth:`heal`."""
-        self._add_fault(endpoint, status, None, mode, delay, method, path_contains, message)
+        self._add_fault(endpoint, status, None, mode, delay, method, path_contains, message, drip_bytes)
 
     def heal(self, endpoint: str | None = None) -> None:
         """Remove the injected faults (of one endpoint, or all)."""
@@ -576,13 +593,18 @@ class HubDouble:
         method: str | None,
         path_contains: str | None,
         message: str,
+        drip_bytes: int = 1,
     ) -> None:
         if endpoint != "*" and endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS} or '*'")
-        if mode not in ("status", "drop", "hang"):
-            raise ValueError("mode must be 'status', 'drop' or 'hang'")
+        if mode not in ("status", "drop", "hang", "drip"):
+            raise ValueError("mode must be 'status', 'drop', 'hang' or 'drip'")
+        if drip_bytes < 1:
+            raise ValueError("drip_bytes must be >= 1")
         if mode == "hang" and not delay:
             delay = 600.0
+        if mode == "drip" and not delay:
+            delay = 2.0
         if mode == "status" and status is None and not delay:
             status = 500
         fault = _Fault(
@@ -594,6 +616,7 @@ class HubDouble:
             method=method.upper() if method else None,
             path_contains=path_contains,
             message=message,
+            drip_bytes=drip_bytes,
         )
         with self._lock:
             self._faults.append(fault)
@@ -831,6 +854,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             bad_token = req.user is None
 
         fault = double._take_fault(req.endpoint, method, raw_path)
+        drip = fault if fault is not None and fault.mode == "drip" else None
+        if drip is not None:
+            fault = None  # answered as usual, only slowly
         if fault is not None and fault.delay > 0:
             double._wait(fault.delay)
         with double._lock:
@@ -859,7 +885,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     headers["X-Error-Code"] = err.code
             except Exception as exc:  # a bug in the double: answer 500 with the reason
                 status, payload, headers = 500, {"error": f"hub double crashed: {exc!r}"}, {}
-        self._send(status, payload, headers, head_only=method == "HEAD")
+        with double._lock:
+            woken = double._wake_delays
+        if drip is not None and not self._drip(status, payload, headers, method == "HEAD", drip, woken):
+            double._record(self._recorded(req, None), generation)
+            return
+        if drip is None:
+            self._send(status, payload, headers, head_only=method == "HEAD")
         double._record(self._recorded(req, status), generation)
 
     @staticmethod
@@ -872,6 +904,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             query=req.raw_query,
             user=req.user.name if req.user else None,
         )
+
+    def _drip(
+        self, status: int, payload: Any, headers: dict[str, str], head_only: bool, fault: _Fault, woken: threading.Event
+    ) -> bool:
+        """Send the whole answer ``fault.drip_bytes`` at a time, ``fault.delay`` s apart; False if cut short."""
+        real_wfile, self.wfile = self.wfile, io.BytesIO()
+        try:
+            self._send(status, payload, headers, head_only=head_only)
+            answer = self.wfile.getvalue()
+        finally:
+            self.wfile = real_wfile
+        for start in range(0, len(answer), fault.drip_bytes):
+            if woken.wait(fault.delay):  # healed or reset: hang up, as "hang" does
+                break
+            try:
+                self.wfile.write(answer[start : start + fault.drip_bytes])
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                break
+        else:
+            return True
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        return False
 
     def _send(self, status: int, payload: Any, headers: dict[str, str], *, head_only: bool) -> None:
         if isinstance(payload, bytes):
@@ -1019,7 +1076,7 @@ class _Router:
 
     def _require_write(self, repo: _Repo, action: str) -> _User:
         user = self._require_auth()
-        if not self._is_member(repo.namespace):
+        if repo.namespace not in user.write_namespaces:
             raise _HubError(403, f"You don't have the rights to {action} in {repo.repo_type}s/{repo.repo_id}")
         if self.req.token is None or not self.req.token.write:
             raise _HubError(403, f"Your token is read-only: you don't have the rights to {action} in {repo.repo_id}")
@@ -1145,7 +1202,8 @@ class _Router:
                 "orgs": [
                     {"type": "org", "name": org, "fullname": org, "roleInOrg": "write" if token.write else "read"}
                     for org in user.orgs
-                ],
+                ]
+                + [{"type": "org", "name": org, "fullname": org, "roleInOrg": "read"} for org in user.read_orgs],
                 "auth": {
                     "type": "access_token",
                     "accessToken": {
@@ -1175,7 +1233,7 @@ class _Router:
         namespace = payload.get("organization") or user.name
         if not re.fullmatch(r"[\w.\-]{1,96}", name) or "--" in name or ".." in name:
             raise _HubError(400, f"Invalid repo name: {name!r}")
-        if not self._is_member(namespace):
+        if namespace not in user.write_namespaces:
             raise _HubError(
                 403, f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"'
             )

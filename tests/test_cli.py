@@ -147,6 +147,21 @@ def test_no_text_column_lists_the_columns(capsys, tmp_path, tiny_model):
     assert_clean_input_error(code, out, err, "No text column found", "Columns found: a, b, label")
 
 
+def test_ten_thousand_labels_with_two_rows_each_preview_and_train_agree(capsys, tmp_path):
+    rows = [{"text": f"review {i}", "label": f"item-{i // 2}"} for i in range(20_000)]
+    path = write_csv(tmp_path / "items.csv", rows)
+    code, out, err = run_cli(capsys, "preview", "--dataset", path, "--json")
+    assert code == 0, err
+    (problem,) = [p for p in last_json(out)["problems"] if p["kind"] == "too_many_classes"]
+    assert "training refuses it" in problem["message"]
+
+    # A model that does not exist: the data is refused first, before any model is looked for.
+    flags = train_flags(tmp_path / "no-model", path, tmp_path / "out")
+    code, out, err = run_cli(capsys, "train", *flags)
+    assert_clean_input_error(code, out, err, "has 10000 classes for 20000 rows", "Nothing was trained")
+    assert not any((tmp_path / "out").rglob("*")), "nothing is written for a refused run"
+
+
 def test_unknown_split_lists_the_splits(capsys, reviews):
     code, out, err = run_cli(capsys, "preview", "--dataset", reviews, "--split", "validation")
     assert_clean_input_error(code, out, err, "Split 'validation' does not exist", "Available splits: train")
@@ -323,6 +338,22 @@ def test_the_printed_command_reproduces_the_config():
     assert parse(*command[3:]) == config
 
 
+def _subcommands(parser) -> dict:
+    import argparse
+
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(commands.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands(build_parser())))
+def test_help_of_every_command_prints_and_exits_0(capsys, command):
+    # argparse expands %-placeholders in help texts, so a "5%" in a config field's help crashed `train --help`.
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m trainer_core " + command)
+
+
 # ------------------------------------------------------------------------------ train, evaluate, predict
 
 
@@ -441,6 +472,13 @@ def test_python_m_predict(sentiment_run, tmp_path):
     assert payload["label"] == "positive"
     assert "Traceback" not in done.stderr
     assert "Loading weights" not in done.stderr  # library progress bars stay off without --verbose
+
+
+def test_python_m_train_help(tmp_path):
+    done = python_m("train", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "--validation-size" in done.stdout and "Traceback" not in done.stderr
+    assert "Default: 5% under 10,000 rows" in " ".join(done.stdout.split())  # as written, not a doubled %%
 
 
 def test_python_m_input_error_has_no_traceback(tmp_path):

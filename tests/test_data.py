@@ -99,13 +99,13 @@ def test_preset_columns_are_used_when_present():
 
 def test_string_labels_are_encoded_with_sorted_names():
     raw = raw_of(
-        train=table(text=[f"text {i}" for i in range(8)], label=["pos", "neg", "neutral", "pos"] * 2),
+        train=table(text=[f"text {i}" for i in range(12)], label=["pos", "neg", "neutral", "pos"] * 3),
         validation=table(text=["a", "b", "c"], label=["neutral", "pos", "neg"]),
     )
     prepared = prepare(raw)
     assert prepared.label_names == ["neg", "neutral", "pos"]
     assert prepared.train.features["label"] == ClassLabel(names=["neg", "neutral", "pos"])
-    assert prepared.train["label"] == [2, 0, 1, 2] * 2
+    assert prepared.train["label"] == [2, 0, 1, 2] * 3
     assert prepared.eval["label"] == [1, 2, 0]
     assert prepared.eval_source == "validation"
 
@@ -118,12 +118,12 @@ def test_string_labels_are_stripped_before_encoding():
 
 def test_integer_labels_keep_their_ids():
     raw = raw_of(
-        train=table(text=[f"t{i}" for i in range(6)], label=[0, 1, 2, 0, 1, 2]),
+        train=table(text=[f"t{i}" for i in range(9)], label=[0, 1, 2] * 3),
         validation=table(text=["x", "y"], label=[2, 0]),
     )
     prepared = prepare(raw)
     assert prepared.label_names == ["0", "1", "2"]
-    assert prepared.train["label"] == [0, 1, 2, 0, 1, 2]
+    assert prepared.train["label"] == [0, 1, 2] * 3
     assert prepared.eval["label"] == [2, 0]
 
 
@@ -520,7 +520,7 @@ def test_negative_integer_labels_are_dropped_by_preview_and_training_alike():
 
 def test_negative_labels_in_an_eval_split_are_dropped_not_unknown():
     raw = raw_of(
-        train=table(text=[f"t{i}" for i in range(6)], label=[0, 1, 5, 0, 1, 5]),
+        train=table(text=[f"t{i}" for i in range(9)], label=[0, 1, 5] * 3),
         validation=table(text=["x", "y", "z"], label=[5, -1, 0]),
     )
     prepared = prepare(raw)
@@ -539,12 +539,45 @@ def test_a_thousand_labels_with_one_row_each_are_refused_before_training():
     with pytest.raises(InputError) as caught:
         prepare(raw)
     message = str(caught.value)
-    assert "has 1000 classes for 1000 rows (1000 classes have a single row)" in message
+    assert "has 1000 classes for 1000 rows (1000 classes have a single row, 0 have two)" in message
     assert "not an id or free text" in message
 
     shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
     (problem,) = [p for p in shown.problems if p.kind == "too_many_classes"]
     assert "1000 classes for 1000 rows" in problem.message
+
+
+def test_ten_thousand_labels_with_two_rows_each_are_refused_by_training_as_the_preview_says():
+    # Before, training let an average of two rows per class through, while the preview, scanning the first
+    # 5,000 rows, said "Training refuses this": one rule, read the same way by both, now refuses it.
+    labels = [f"item-{i // 2}" for i in range(20_000)]
+    raw = raw_of(train=table(text=[f"review {i} of {label}" for i, label in enumerate(labels)], label=labels))
+    with pytest.raises(InputError) as caught:
+        prepare(raw)
+    message = str(caught.value)
+    assert "has 10000 classes for 20000 rows (0 classes have a single row, 10000 have two)" in message
+    assert "Nothing was trained" in message
+
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw)
+    (problem,) = [p for p in shown.problems if p.kind == "too_many_classes"]
+    assert "In the 5000 rows scanned" in problem.message and "training refuses" in problem.message
+
+
+def test_the_preview_of_a_partial_scan_does_not_promise_a_refusal():
+    # 1,000 classes of 10 rows each, shuffled: the 300 rows scanned look like an id column, the whole split does
+    # not, and training accepts it; the preview says what it saw and what training would do with the whole split.
+    import random
+
+    labels = [f"c{i % 1000}" for i in range(10_000)]
+    random.Random(0).shuffle(labels)
+    raw = raw_of(train=table(text=[f"text {i}" for i in range(len(labels))], label=labels))
+    assert len(prepare(raw, validation_size=0.1).label_names) == 1000
+
+    shown = data_lib.preview(DataConfig(dataset="memory"), raw=raw, scan_rows=300)
+    (problem,) = [p for p in shown.problems if p.kind == "too_many_classes"]
+    assert problem.message.startswith("In the 300 rows scanned (of 10000)")
+    assert "Training refuses this" not in problem.message
+    assert "If the whole split holds as few rows per class, training refuses it." in problem.message
 
 
 def test_a_few_rare_classes_are_a_warning_not_an_error():

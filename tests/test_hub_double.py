@@ -1,6 +1,7 @@
 """The hub double (tests/hub_double.py) driven through the real clients: huggingface_hub, transformers, datasets."""
 
 import io
+import threading
 import time
 from pathlib import Path
 
@@ -95,6 +96,16 @@ def test_orgs_of_a_user(hub, api):
     url = api.create_repo("acme/model", token="hf_carol")
     assert url.repo_id == "acme/model"
     assert hub.repo_exists("acme/model")
+
+
+def test_a_read_role_in_an_org_sees_but_cannot_create(hub, api):
+    hub.add_user("dave", token="hf_dave", read_orgs=["acme"])
+    assert [(o["name"], o["roleInOrg"]) for o in api.whoami(token="hf_dave")["orgs"]] == [("acme", "read")]
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.create_repo("acme/model", token="hf_dave")
+    assert caught.value.response.status_code == 403
+    hub.create_repo("acme/private", private=True)
+    assert api.model_info("acme/private", token="hf_dave").id == "acme/private"
 
 
 def test_create_repo(hub, api):
@@ -573,6 +584,36 @@ def test_delay(hub, api):
     hub.fail_next("commit", status=500, delay=0.2)  # slow *and* failing
     with pytest.raises(HfHubHTTPError):
         api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/slow", token=ALICE)
+
+
+def test_drip(hub, api):
+    """A drip answers in full, a few bytes at a time: slow overall although each read gets bytes quickly."""
+    hub.fail_next("whoami", mode="drip", delay=0.01, drip_bytes=40)
+    start = time.monotonic()
+    assert api.whoami(token=ALICE)["name"] == "alice"
+    assert time.monotonic() - start >= 0.05
+    assert hub.requests_to("whoami")[-1].status == 200
+
+    hub.fail_all("whoami", mode="drip", delay=0.5)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            api.whoami(token=ALICE)
+        except httpx2.TransportError as err:
+            outcome.append(err)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.2)
+    hub.heal()  # the dripping answer stops and the connection closes
+    caller.join(5)
+    assert not caller.is_alive() and len(outcome) == 1
+    for _ in range(50):  # the server records the cut answer just after hanging up
+        if hub.requests_to("whoami")[-1].status is None:
+            break
+        time.sleep(0.02)
+    assert hub.requests_to("whoami")[-1].status is None
 
 
 def test_unknown_fault_endpoint_is_rejected(hub):

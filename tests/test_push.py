@@ -116,6 +116,80 @@ def test_access_problems_are_found_before_training(
     assert hub.requests_to("commit") == []
 
 
+@pytest.mark.parametrize(
+    ("refusal", "expected"),
+    [
+        # A write token of a member with the "read" role in the organization: whoami says so, no request is made.
+        ("org_read_role", ["'alice' has the read role in 'team'", "Ask an admin", "'alice/model'"]),
+        # A fine-grained token without write access to the namespace, as the Hub answers it.
+        ("scope", ["HTTP 403", "fine-grained", "https://huggingface.co/settings/tokens", "'alice/model'"]),
+        ("revoked", ["HTTP 401", "rejected"]),
+        # The repo exists (creation passes over the 403), but this token may not write to it.
+        ("existing_repo_scope", ["refused to write to the repo", "HTTP 403", "fine-grained", "'alice/model'"]),
+    ],
+)
+def test_a_refused_repo_creation_is_found_before_the_data_is_read(
+    hub, tiny_model, tmp_path, capsys, monkeypatch, refusal, expected
+):
+    # Before, the repo was first created in the Trainer's constructor: after loading and preparing the data
+    # and the model, the run failed with "unexpected HfHubHTTPError".
+    monkeypatch.setenv("HF_TOKEN", ALICE_TOKEN)
+    if refusal == "org_read_role":
+        hub.add_user("alice", read_orgs=["team"])
+    else:
+        hub.add_user("alice", orgs=["team"])
+    if refusal == "scope":
+        hub.fail_all("create_repo", status=403, message="This fine-grained token lacks write access to 'team'")
+    elif refusal == "revoked":
+        hub.fail_all("create_repo", status=401, message="Invalid credentials in Authorization header")
+    elif refusal == "existing_repo_scope":
+        hub.create_repo("team/model")
+        hub.fail_all("auth_check", status=403, message="This fine-grained token cannot write to team/model")
+    out = tmp_path / "run"
+    missing = tmp_path / "not-read-yet.csv"  # the access error comes first, so the data was never looked at
+
+    code = main(_train_args(tiny_model, missing, out, "team/model"))
+
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for needle in expected:
+        assert needle in err, err
+    assert "'team/model'" in err
+    assert "unexpected" not in err and "not-read-yet" not in err and "Traceback" not in err
+    assert ALICE_TOKEN not in err
+    assert not out.exists()
+    assert [r.status for r in hub.requests_to("create_repo")] == {
+        "org_read_role": [],
+        "scope": [403],
+        "revoked": [401],
+        "existing_repo_scope": [409],
+    }[refusal]
+
+
+def test_a_token_refused_between_preparation_and_training_is_a_clear_error(
+    hub, tiny_model, sentiment_csv, tmp_path, monkeypatch
+):
+    # The repo was created while preparing; the Trainer creates it again and now gets 403 (token scope changed).
+    from tiny import tiny_train_config
+
+    from trainer_core.config import HubConfig
+    from trainer_core.errors import HubAccessError
+    from trainer_core.training import prepare_run, train
+
+    monkeypatch.setenv("HF_TOKEN", ALICE_TOKEN)
+    config = tiny_train_config(tiny_model, sentiment_csv, tmp_path / "run", max_steps=2)
+    config.hub = HubConfig(repo_id="alice/later")
+    run = prepare_run(config)
+    assert hub.repo_exists("alice/later")
+    hub.delete_repo("alice/later")  # removed meanwhile: huggingface_hub passes over a 403 for a repo that exists
+    hub.fail_all("create_repo", status=403, message="This token may no longer write to alice")
+    with pytest.raises(HubAccessError) as caught:
+        train(config, prepared=run)
+    message = str(caught.value)
+    assert "refused to create the repo 'alice/later'" in message and "This token may no longer write" in message
+    assert ALICE_TOKEN not in message
+
+
 def test_push_without_any_token_says_how_to_get_one(hub, tiny_model, sentiment_csv, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     code = main(_train_args(tiny_model, sentiment_csv, tmp_path / "run", "alice/model"))

@@ -50,7 +50,7 @@ class Flag:
     kind: str  # bool, int, float, list, str
     choices: tuple[str, ...] | None
     default: Any
-    help: str
+    help: str  # ready for argparse, which %-formats help texts: a literal % is written %%
 
     @property
     def dest(self) -> str:
@@ -96,9 +96,18 @@ def generate_flags() -> dict[str, Flag]:
                 kind=_kind(hint),
                 choices=tuple(choices) if choices else None,
                 default=_default(spec),
-                help=spec.metadata.get("help", ""),
+                help=_escaped(spec.metadata.get("help", "")),
             )
     return flags
+
+
+def _escaped(text: str) -> str:
+    """``text`` as an argparse help string: argparse %-formats help, so "5%" alone would crash --help."""
+    return text.replace("%", "%%")
+
+
+def _field_help(section_cls: type, name: str) -> str:
+    return _escaped(field_help(section_cls, name))
 
 
 TRAIN_FLAGS = generate_flags()
@@ -138,7 +147,7 @@ def _add_column_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_train_flag(parser: argparse.ArgumentParser, spec: Flag) -> None:
     shown = ",".join(spec.default) if isinstance(spec.default, list) else spec.default
-    help_text = spec.help + (f" (default: {shown})" if shown not in (None, "", []) else "")
+    help_text = spec.help + (_escaped(f" (default: {shown})") if shown not in (None, "", []) else "")
     if spec.kind == "bool":
         # --x and --no-x both exist, so a YAML value can be overridden either way.
         parser.add_argument(
@@ -164,18 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     preview = commands.add_parser("preview", help="Show a dataset's splits, columns, labels, lengths and problems.")
-    preview.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
+    preview.add_argument("--dataset", required=True, help=_field_help(DataConfig, "dataset"))
     preview.add_argument("--split", default=None, help="Split to inspect (default: train).")
     preview.add_argument("--rows", type=_count(0), default=5, help="Rows to show.")
     preview.add_argument("--tokenizer", default=None, help="Model id or directory whose tokenizer measures lengths.")
-    preview.add_argument("--max-length", type=_count(8), default=None, help=field_help(DataConfig, "max_length"))
-    preview.add_argument("--task", default="custom", help=field_help(TrainConfig, "task"))
+    preview.add_argument("--max-length", type=_count(8), default=None, help=_field_help(DataConfig, "max_length"))
+    preview.add_argument("--task", default="custom", help=_field_help(TrainConfig, "task"))
     _add_column_flags(preview)
     preview.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
     train = commands.add_parser("train", help="Fine-tune a model; optionally push it to the Hub.")
     train.add_argument("--config", default=None, help="YAML file with every option; flags override it.")
-    train.add_argument("--task", default=None, help=field_help(TrainConfig, "task"))
+    train.add_argument("--task", default=None, help=_field_help(TrainConfig, "task"))
     for spec in TRAIN_FLAGS.values():
         _add_train_flag(train, spec)
     train.add_argument(
@@ -189,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="Metrics, confusion matrix and errors of a model on a split.")
     evaluate.add_argument("--model", required=True, help="Hub model id or a trained run's output directory.")
-    evaluate.add_argument("--dataset", required=True, help=field_help(DataConfig, "dataset"))
+    evaluate.add_argument("--dataset", required=True, help=_field_help(DataConfig, "dataset"))
     evaluate.add_argument("--split", default=None, help="Split to evaluate (default: validation, else test).")
     evaluate.add_argument("--max-rows", type=_count(1), default=None, help="Evaluate on at most this many rows.")
     evaluate.add_argument("--batch-size", type=_count(1), default=64, help="Rows per forward pass.")

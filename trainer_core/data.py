@@ -408,21 +408,36 @@ def _label_key(value: Any, mapping: dict[Any, int] | None) -> int | None:
 RARE_CLASS_ROWS = 2  # fewer rows than this: the class cannot be both learned and evaluated
 
 
-def too_many_classes(counts: Iterable[int], column: str | None) -> str | None:
-    """A message when there are so many classes for so few rows that training cannot learn them.
+def too_many_classes(
+    counts: Iterable[int], column: str | None, *, scanned: tuple[int, int | None] | None = None
+) -> str | None:
+    """A message when most classes have only one or two rows, so training cannot learn them.
 
-    1,000 labels with one row each would otherwise train without complaint to accuracy 0: the column
-    is most likely an id or free text, not a class.
+    1,000 labels with one row each, or 10,000 with two, would otherwise train without complaint to accuracy
+    0: the column is most likely an id or free text, not a class. Training refuses this (``prepare``); the
+    preview applies the same rule to the rows it scanned, and when those are only part of the split
+    (``scanned``: rows scanned, rows in the split if known) it says so rather than promise the refusal.
     """
     counts = [c for c in counts if c > 0]
     rows, classes = sum(counts), len(counts)
-    if classes <= 2 or classes * RARE_CLASS_ROWS <= rows:
+    few = [c for c in counts if c <= 2]
+    if classes <= 2 or len(few) * 2 <= classes:
         return None
-    single = sum(1 for c in counts if c == 1)
+    single = sum(1 for c in few if c == 1)
+    found = (
+        f"has {classes} classes for {rows} rows ({single} classes have a single row, {len(few) - single} have "
+        "two): a classifier cannot learn a class from one or two examples. Check that this column holds the "
+        "classes (not an id or free text), or gather more rows per class."
+    )
+    if scanned is None:
+        return f"The label column '{column}' {found}"
+    done, total = scanned
+    if total is not None and done >= total:
+        return f"The label column '{column}' {found} Training refuses this."
+    of = f"of {total}" if total is not None else "the split holds more"
     return (
-        f"The label column '{column}' has {classes} classes for {rows} rows ({single} classes have a single row): "
-        "a classifier cannot learn a class from one or two examples. Check that this column holds the classes "
-        "(not an id or free text), or gather more rows per class."
+        f"In the {done} rows scanned ({of}), the label column '{column}' {found} If the whole split holds as "
+        "few rows per class, training refuses it."
     )
 
 
@@ -737,10 +752,10 @@ def preview(
                 )
             if len([c for c in label_counts.values() if c]) == 1:
                 problems.append(Problem("single_class", "Only one class occurs in the scanned rows."))
-            too_many = too_many_classes(label_counts.values(), spec.label)
+            too_many = too_many_classes(label_counts.values(), spec.label, scanned=(len(scanned), splits.get(split)))
             rare = rare_classes(label_counts)
             if too_many:
-                problems.append(Problem("too_many_classes", too_many + " Training refuses this."))
+                problems.append(Problem("too_many_classes", too_many))
             elif rare:
                 problems.append(Problem("rare_classes", rare, sum(1 for v in label_counts.values() if 0 < v < 2)))
         if tokenizer is not None:

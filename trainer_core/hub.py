@@ -27,7 +27,7 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def hub_timeout() -> float:
-    """Seconds one Hub request may wait for an answer (TRAINER_STUDIO_HUB_TIMEOUT, default 60)."""
+    """Seconds one Hub request may take in all (TRAINER_STUDIO_HUB_TIMEOUT, default 60; see hub_http)."""
     raw = os.environ.get(TIMEOUT_ENV, "").strip()
     try:
         value = float(raw) if raw else DEFAULT_TIMEOUT
@@ -40,15 +40,17 @@ _LIBRARY_TIMEOUTS: dict[str, tuple[float, float, float]] = {}
 
 
 def apply_timeouts() -> None:
-    """Give every request of huggingface_hub (and so of transformers and datasets) a time-out.
+    """Give every request of huggingface_hub (and so of transformers and datasets) a deadline.
 
     huggingface_hub's shared client waits forever by default (``timeout=None``): a Hub that accepts the
-    connection and never answers hangs whoami, repo creation, preupload and commit with it. The client is
-    built lazily, so installing the factory here covers every later call in this process.
+    connection and never answers hangs whoami, repo creation, preupload and commit with it, and a time-out
+    per read alone does not end an answer sent a byte at a time (``hub_http``). The client is built lazily,
+    so installing the factory here covers every later call in this process.
     """
-    import httpx2
     from huggingface_hub import constants, file_download
     from huggingface_hub.utils import _http
+
+    from trainer_core.hub_http import client_factory
 
     seconds = hub_timeout()
     # Downloads pass their own time-outs (10 s by default, read when each download starts), and hf_hub_download
@@ -67,15 +69,9 @@ def apply_timeouts() -> None:
     if hasattr(file_download, "_ETAG_RETRY_TIMEOUT"):
         file_download._ETAG_RETRY_TIMEOUT = min(defaults[2], seconds)
 
-    def factory() -> Any:
-        client = _http.default_client_factory()
-        client.timeout = httpx2.Timeout(seconds, connect=min(seconds, 10.0))
-        return client
-
-    factory.trainer_studio_timeout = seconds  # type: ignore[attr-defined]
     current = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
     if getattr(current, "trainer_studio_timeout", None) != seconds:
-        _http.set_client_factory(factory)
+        _http.set_client_factory(client_factory(seconds))
 
 
 def is_timeout(err: BaseException) -> bool:
@@ -91,10 +87,17 @@ def is_timeout(err: BaseException) -> bool:
     return False
 
 
+def hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
 def timeout_message(what: str) -> str:
     return (
-        f"The Hugging Face Hub did not answer {what} within {hub_timeout():g} s. It may be down or slow "
-        f"(see https://status.huggingface.co): try again later, or wait longer by setting {TIMEOUT_ENV}."
+        f"The Hugging Face Hub ({hub_endpoint()}) did not answer {what} within {hub_timeout():g} s, the "
+        f"deadline of each Hub request. It may be down or slow (see https://status.huggingface.co): try again "
+        f"later, or allow more time by setting {TIMEOUT_ENV} (seconds)."
     )
 
 
@@ -152,7 +155,15 @@ def full_repo_id(repo_id: str, user: dict[str, Any]) -> str:
 
 
 def check_write_access(repo_id: str, token: str | None) -> str:
-    """Confirm before training that ``token`` can create and write ``repo_id``; return the full repo id."""
+    """Confirm before training that ``token`` can create and write ``repo_id``; return the full repo id.
+
+    What whoami tells: the token's role, the namespaces of its user and the user's role in each
+    organization. A fine-grained token's scopes are only known by trying (``prepare_repo``).
+    """
+    return _checked_access(repo_id, token)[0]
+
+
+def _checked_access(repo_id: str, token: str | None) -> tuple[str, dict[str, Any]]:
     if not token:
         raise HubAccessError(
             f"Pushing to '{repo_id}' needs a Hub token with write access: set HF_TOKEN, run "
@@ -160,18 +171,91 @@ def check_write_access(repo_id: str, token: str | None) -> str:
         )
     user = whoami(token)
     repo_id = full_repo_id(repo_id, user)
-    namespace = repo_id.split("/")[0]
+    namespace, name = repo_id.split("/")
     role = ((user.get("auth") or {}).get("accessToken") or {}).get("role")
     if role == "read":
         raise HubAccessError(
             "The Hub token is read-only, so it cannot create or push the repo. Use a token with write access."
         )
-    namespaces = {user.get("name")} | {org.get("name") for org in user.get("orgs") or []}
-    if namespace not in namespaces:
+    orgs = {org.get("name"): org for org in user.get("orgs") or []}
+    if namespace not in {user.get("name"), *orgs}:
         raise HubAccessError(
             f"The token belongs to '{user.get('name')}', who cannot write to the namespace '{namespace}'. "
-            f"Push to '{user.get('name')}/{repo_id.split('/')[1]}' or to an organization you belong to."
+            f"Push to '{user.get('name')}/{name}' or to an organization you belong to."
         )
+    if orgs.get(namespace, {}).get("roleInOrg") == "read":
+        raise HubAccessError(
+            f"Cannot push to '{repo_id}': '{user.get('name')}' has the read role in '{namespace}', which cannot "
+            f"create or write its repos. Ask an admin of '{namespace}' for the write role, or push to "
+            f"'{user.get('name')}/{name}' instead."
+        )
+    return repo_id, user
+
+
+def is_access_refusal(err: BaseException) -> bool:
+    """The Hub answered 401 or 403: the token, or what it may do, is the problem."""
+    return isinstance(err, Exception) and _status(err) in (401, 403)
+
+
+def _server_answer(err: Exception, token: str | None) -> str | None:
+    """ "HTTP 403: <what the Hub said>", from the Hub's own error message, if it sent one."""
+    said = (getattr(err, "server_message", None) or "").strip()
+    status = _status(err)
+    if not said or status is None:
+        return None
+    return f"HTTP {status}: {redact(said.splitlines()[0], token)}"[:300]
+
+
+def repo_creation_error(
+    repo_id: str, err: Exception, token: str | None, owner: str | None = None, *, doing: str = "create the repo"
+) -> HubError:
+    """What to tell when the Hub would not create (or let us write to) ``repo_id``: what it answered, how to fix it."""
+    if is_timeout(err):
+        return HubError(timeout_message("when creating the repo" if doing == "create the repo" else "the write check"))
+    status = _status(err)
+    found = _server_answer(err, token) or describe_push_error(err, token)
+    namespace, name = repo_id.split("/") if "/" in repo_id else ("", repo_id)
+    elsewhere = f"; or push to '{owner}/{name}' instead" if owner and owner != namespace else ""
+    if status == 401:
+        return HubAccessError(
+            f"The Hub rejected the token when asked to {doing} '{repo_id}' ({found}): it is invalid, expired or "
+            "revoked. Create a token with write access at https://huggingface.co/settings/tokens and set HF_TOKEN, "
+            "or sign in again. Nothing was trained."
+        )
+    if status == 403:
+        return HubAccessError(
+            f"The Hub refused to {doing} '{repo_id}'{f' for {owner!r}' if owner else ''} ({found}). A "
+            f"fine-grained token needs write access to the repos of '{namespace}': edit its permissions at "
+            f"https://huggingface.co/settings/tokens or use a token with the write role{elsewhere}. Nothing was "
+            "trained."
+        )
+    return HubError(
+        f"Could not {doing} '{repo_id}' on the Hub ({found}). Try again later, or train without pushing "
+        "and push the model afterwards with `python -m trainer_core push`."
+    )
+
+
+def prepare_repo(repo_id: str, token: str | None, *, private: bool = False) -> str:
+    """Check access and create ``repo_id`` (or find it) now, before any data or model work; return its full id.
+
+    The Trainer would create it only once data and model are ready, so a token that may not create repos
+    there (a fine-grained token without write access to the namespace, say) failed after all that work.
+    """
+    from huggingface_hub import HfApi
+
+    repo_id, user = _checked_access(repo_id, token)
+    apply_timeouts()
+    api = HfApi()
+    try:
+        with_retries(lambda: api.create_repo(repo_id, token=token, private=private, exist_ok=True))
+    except Exception as err:
+        raise repo_creation_error(repo_id, err, token, user.get("name")) from None
+    try:
+        # create_repo(exist_ok=True) passes over a 403 when the repo exists: whether we may write to it is
+        # another question, asked here rather than at the first commit, after training.
+        with_retries(lambda: api.auth_check(repo_id, token=token, write=True))
+    except Exception as err:
+        raise repo_creation_error(repo_id, err, token, user.get("name"), doing="write to the repo") from None
     return repo_id
 
 
@@ -320,7 +404,7 @@ _LOCAL_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+-]+/)+([\w.+-]*)")
 def describe_push_error(err: BaseException, token: str | None) -> str:
     """One line about a failed push, fit for any visitor: no token and no folder of the server."""
     if is_timeout(err):
-        return f"no answer from the Hub within {hub_timeout():g} s"
+        return f"no answer from the Hub within {hub_timeout():g} s ({hub_endpoint()}; {TIMEOUT_ENV} sets this deadline)"
     status = _status(err) if isinstance(err, Exception) else None
     reason = f"HTTP {status}" if status else type(err).__name__
     detail = redact(str(err).strip().splitlines()[0] if str(err).strip() else "", token)

@@ -25,7 +25,7 @@ from trainer_core import hub as hub_lib
 from trainer_core import recipe
 from trainer_core.batching import TokenBatches
 from trainer_core.config import TrainConfig
-from trainer_core.errors import HubError, InputError, StudioError
+from trainer_core.errors import InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.metrics import registry as metric_registry
 from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer, max_positions
@@ -701,7 +701,7 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     repo_id = None
     if config.hub.repo_id:
         push_token = hub_lib.resolve_token(token)
-        repo_id = hub_lib.check_write_access(config.hub.repo_id, push_token)
+        repo_id = hub_lib.prepare_repo(config.hub.repo_id, push_token, private=config.hub.private)
     read_token = push_token or hub_lib.resolve_token(token)
     _check_output_dir(Path(config.training.output_dir))
     raw = data_lib.load_raw(config.data, read_token)
@@ -967,8 +967,11 @@ def _new_trainer(**kwargs: Any) -> Any:
     try:
         trainer = _studio_trainer_class()(**kwargs)
     except Exception as err:
-        if hub_lib.is_timeout(err):
-            raise HubError(hub_lib.timeout_message("when creating the repo")) from None
+        args = kwargs.get("args")
+        repo_id = getattr(args, "hub_model_id", None) if getattr(args, "push_to_hub", False) else None
+        # prepare_run created the repo already; this is for a token revoked or a repo removed since.
+        if repo_id and (hub_lib.is_timeout(err) or hub_lib.is_access_refusal(err)):
+            raise hub_lib.repo_creation_error(repo_id, err, getattr(args, "hub_token", None)) from None
         raise
     # The classifiers' forward takes **kwargs, so transformers assumes they sum their loss over the tokens it
     # counts and scales it by the number of processes (and skips dividing by gradient accumulation). They

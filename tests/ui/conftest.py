@@ -1,7 +1,8 @@
 """The app launched on a local port, driven through gradio_client as an API user would.
 
 Fixtures:
-  studio      -- module scope: the launched app (``.client``, ``.ctx``, ``.demo``), data under a temp dir.
+  studio      -- module scope: the app launched as app.py launches it (``.client``, ``.ctx``, ``.demo``), data
+                 under a temp dir.
   tiny_model  -- session scope: a 2-layer BERT saved as a local directory (used as the model id off a Space).
   sentiment_csv / paraphrase_csv -- small CSV files in a temp dir.
   visitor     -- a fresh random visitor id (what the browser keeps in localStorage).
@@ -34,14 +35,14 @@ class Studio:
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory) -> Studio:
 
-    from trainer_core.ui import build_app
+    from trainer_core.ui import build_app, launch_options
     from trainer_core.ui.context import AppContext
 
     root = tmp_path_factory.mktemp("studio")
     ctx = AppContext.create(root / "data")
     assert not ctx.on_space, "the UI tests run as a local app (unset SPACE_ID / SYSTEM)"
     demo = build_app(context=ctx)
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **launch_options())
     try:
         client = ui_client(
             demo.local_url, verbose=False, download_files=str(root / "downloads"), analytics_enabled=False

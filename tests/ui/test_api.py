@@ -62,6 +62,28 @@ def test_the_caller_is_its_session(client, studio, sentiment_csv, tiny_model):
         stranger.predict("text", model=f"run:{run_id}", api_name="/predict")
 
 
+def test_a_client_that_sends_another_clients_session_hash_sees_none_of_its_runs(
+    client, studio, sentiment_csv, tiny_model
+):
+    # gradio_client picks its session hash and sends it with every call, so anyone can send someone else's.
+    # Before, the caller was that hash: the second client listed, followed and stopped the first one's runs.
+    job = client.submit(dataset=str(sentiment_csv), model=str(tiny_model), max_steps=2, batch_size=8, api_name="/train")
+    job.result(timeout=120)
+    run_id = job.outputs()[-1]["run_id"]
+    impostor = Client(studio.demo.local_url, verbose=False)
+    impostor.session_hash = client.session_hash
+
+    assert impostor.predict(api_name="/runs") == []
+    with pytest.raises(AppError, match="among your runs"):
+        impostor.predict(run_id=run_id, api_name="/follow")
+    with pytest.raises(AppError, match="among your runs"):
+        impostor.predict(run_id=run_id, api_name="/stop")
+    with pytest.raises(AppError, match="among your runs"):
+        impostor.predict("text", model=f"run:{run_id}", api_name="/predict")
+    # The owner, same session hash, still has its run.
+    assert [listed["run_id"] for listed in client.predict(api_name="/runs")] == [run_id]
+
+
 def test_bad_options_name_their_field(client, sentiment_csv, tiny_model):
     with pytest.raises(AppError, match=r"Batch size must be at least 1, got 0\."):
         client.predict(dataset=str(sentiment_csv), model=str(tiny_model), batch_size=0, api_name="/train")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
+from ui_support import api_identity
 
 from trainer_core.ui import demo_tab
 
@@ -80,12 +81,12 @@ def test_default_models_are_the_public_checkpoints(studio, hub):
 
 
 def test_predict_with_a_run_of_ones_own(studio, tiny_model):
-    """An API caller is its client session: its runs are its own, no visitor id is passed by hand."""
+    """An API caller is its client (the cookie the app gave it): its runs are its own, no visitor id by hand."""
     from ui_support import ui_client
 
     jobs = studio.ctx.jobs
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-    path = jobs.owner_dir(f"session:{studio.client.session_hash}") / run_id
+    path = jobs.owner_dir(api_identity(studio.client)) / run_id
     path.mkdir(parents=True)
     (path / "status.json").write_text(json.dumps({"state": "finished", "created": time.time()}), encoding="utf-8")
     shutil.copytree(tiny_model, path / "model")
@@ -171,7 +172,7 @@ def test_a_model_is_used_for_the_kind_it_was_trained_for(studio, tiny_model, sen
     runs = {}
     for name, data in (("single", sentiment_csv), ("pair", paraphrase_csv)):
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-        path = jobs.owner_dir(f"session:{studio.client.session_hash}") / run_id
+        path = jobs.owner_dir(api_identity(studio.client)) / run_id
         path.mkdir(parents=True)
         (path / "status.json").write_text(json.dumps({"state": "finished", "created": time.time()}), "utf-8")
         shutil.copytree(tiny_model, path / "model")
@@ -186,7 +187,7 @@ def test_a_model_is_used_for_the_kind_it_was_trained_for(studio, tiny_model, sen
         predict(studio, "a", model=runs["pair"])
     assert sum(predict(studio, "a", "b", model=runs["pair"]).values()) == pytest.approx(1.0, abs=1e-5)
     # In the page, choosing the run sets the mode it was trained for.
-    identity = lambda: f"session:{studio.client.session_hash}"  # noqa: E731
+    identity = lambda: api_identity(studio.client)  # noqa: E731
     assert demo_tab.model_kind(studio.ctx, runs["pair"], identity) == demo_tab.PARAPHRASE
     assert demo_tab.model_kind(studio.ctx, runs["single"], identity) == demo_tab.SENTIMENT
 

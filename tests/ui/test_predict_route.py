@@ -75,6 +75,22 @@ def test_a_body_that_is_not_json_is_a_400(route):
     assert "not JSON" in answer.json()["error"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,  # 200 kB, within the body cap: Python's JSON reader gives up on the depth
+        '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"text": "hi", "model": ' + '{"a":' * 50_000 + "1" + "}" * 50_001,
+    ],
+)
+def test_deeply_nested_json_is_a_400_and_the_route_keeps_answering(route, tiny_model, body):
+    answer = route.post(PATH, content=body.encode(), headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert "nested too deeply" in error and '{"text": "..."}' in error
+    assert route.post(PATH, json={"text": "cat", "model": str(tiny_model)}).status_code == 200
+
+
 def test_on_a_space_a_server_folder_is_refused(space_route, tiny_model):
     answer = space_route.post(PATH, json={"text": "cat", "model": str(tiny_model)})
     assert answer.status_code == 400

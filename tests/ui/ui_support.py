@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any
 
 
+def api_identity(client: Any) -> str:
+    """Who the app takes a gradio_client ``Client`` for: the cookie it gave the client (trainer_core.ui.caller)."""
+    from trainer_core.ui.caller import COOKIE, identity_of
+
+    return identity_of(client.cookies[COOKIE])
+
+
 def ui_client(url: str, **kwargs: Any):
     """A gradio_client Client that also sees the page's own events (``/ui_*``, undocumented endpoints),
     so the tests can drive them as the page does; the public API is the documented endpoints."""

@@ -17,6 +17,7 @@ from zerogpu_support import PRIVATE_MODEL, PUBLIC_MODEL, SLICE_STEPS, ip_token
 
 from trainer_core.config import TrainConfig
 from trainer_core.jobs import owner_key
+from trainer_core.ui.caller import COOKIE, identity_of
 
 
 def options(**overrides) -> dict:
@@ -52,7 +53,7 @@ def events_of(items: list[dict]) -> list[dict]:
 
 
 def run_dir(space, client, run_id: str) -> Path:
-    return space.home / "runs" / owner_key(f"session:{client.session_hash}") / run_id
+    return space.home / "runs" / owner_key(identity_of(client.cookies[COOKIE])) / run_id
 
 
 def test_the_start_up_report_is_sent(space, device_api):

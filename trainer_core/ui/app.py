@@ -62,11 +62,13 @@ JS = """
 
 def launch_options() -> dict:
     """What ``demo.launch`` needs: the look (gradio 6 takes theme, css and js at launch), the limits on what a
-    request may send (bodies read into memory, and uploads) and the ``/api/predict`` route."""
+    request may send (bodies read into memory, and uploads), the cookie that tells API callers apart
+    (``caller``) and the ``/api/predict`` route."""
     from starlette.middleware import Middleware
 
     from trainer_core.files import DEFAULT_MAX_BYTES
     from trainer_core.runtime import on_space
+    from trainer_core.ui.caller import CallerCookie
     from trainer_core.ui.predict_route import predict_routes
     from trainer_core.ui.request_limit import RequestSizeLimit
 
@@ -76,7 +78,10 @@ def launch_options() -> dict:
         "js": JS,
         "max_file_size": DEFAULT_MAX_BYTES,
         # The plain JSON /api/predict beside Gradio's own routes (FastAPI takes extra routes at construction).
-        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit)], "routes": predict_routes(on_space=on_space())},
+        "app_kwargs": {
+            "middleware": [Middleware(RequestSizeLimit), Middleware(CallerCookie)],
+            "routes": predict_routes(on_space=on_space()),
+        },
     }
 
 

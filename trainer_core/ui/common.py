@@ -1,8 +1,9 @@
 """What every tab needs, once: who is asking, which token to use, how an error is shown, and handler binding.
 
 - Identity: a signed-in visitor is their Hub name; a browser keeps a random id (encrypted in its local
-  storage) so runs survive a reload; an API client (gradio_client) is its session, which lasts as long as
-  its ``Client``. Nobody passes an identity by hand.
+  storage) so runs survive a reload; an API client (gradio_client) is the random cookie the app gave it
+  (``caller``), which lasts as long as its ``Client``, never its session hash, which the client picks.
+  Nobody passes an identity by hand.
 - Tokens: the visitor's OAuth token, else the typed one, else (off a Space) the server's HF_TOKEN.
 - Errors: a callout (``error_update``) beside the control that caused it; never a token in the text.
 - ``bind``: a module-level handler ``fn(ctx, ...)`` as gradio wants it, with ``ctx`` bound and the
@@ -23,6 +24,7 @@ import gradio as gr
 
 from trainer_core.errors import InputError, StudioError
 from trainer_core.hub import redact
+from trainer_core.ui.caller import api_identity
 from trainer_core.ui.context import AppContext, pick_token, visitor_identity
 
 logger = logging.getLogger(__name__)
@@ -41,9 +43,8 @@ def caller_identity(visitor: str | None, profile: gr.OAuthProfile | None, reques
     username = getattr(profile, "username", None) if profile is not None else None
     if username or visitor:
         return visitor_identity(visitor, username)
-    session = getattr(request, "session_hash", None) if request is not None else None
-    if session:
-        return f"session:{session}"
+    if request is not None:
+        return api_identity(request)
     raise InputError("Your session is not ready yet: reload the page and try again.")
 
 

@@ -76,6 +76,11 @@ async def _json_body(request: Request) -> Any:
         return json.loads(await request.body())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(f'The body is not JSON ({err}). Send {{"text": "..."}}.') from None
+    except RecursionError:  # arrays or objects inside each other past the reader's depth limit (about 1,000)
+        raise InputError(
+            "The body is nested too deeply: arrays or objects inside each other thousands of levels down. The "
+            'fields are plain strings: send {"text": "..."}.'
+        ) from None
 
 
 def _fields(body: Any) -> tuple[str, str | None, str | None]:

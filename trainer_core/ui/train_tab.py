@@ -293,7 +293,9 @@ async def follow(
     ctx: AppContext, followers: Followers, identity: str, run_id: str, session: str | None
 ) -> AsyncIterator[dict[str, Any]]:
     """Stream a run's view until it has ended; a finished run streams once."""
-    key, ticket = followers.take(session)
+    # Per caller and session: a session hash is the client's choice, so alone it would let a stranger who
+    # sends the same one end this stream.
+    key, ticket = followers.take(f"{identity}|{session or ''}")
     view = plots.RunView()
     last: tuple[Any, ...] | None = None
     try:
@@ -605,8 +607,9 @@ def make_train_api(ctx: AppContext, followers: Followers):
 
         dataset: 'example:sentiment', 'example:paraphrase', 'preset:sst2' (any preset), a Hub dataset id,
         or (off a Space) a local file. Every training option has the config's default; or give one
-        `config` dict with the sections of a YAML config file. You are identified by your session (or
-        your Hugging Face sign-in): /follow, /stop and /runs see the runs of the same client.
+        `config` dict with the sections of a YAML config file. You are identified by the cookie the app
+        gives your client (or your Hugging Face sign-in): /follow, /stop and /runs see the runs of the
+        same client.
         """
         request, profile, oauth_token = values.pop("request"), values.pop("profile"), values.pop("oauth_token")
         typed = values.pop("token")
@@ -614,7 +617,7 @@ def make_train_api(ctx: AppContext, followers: Followers):
         try:
             identity = caller_identity(None, profile, request)
             config = api_config(ctx, identity, values)
-            # Keyed by the caller's session: with None, two API callers would end each other's stream.
+            # Keyed by the caller's session too: with None, two streams of one caller would end each other.
             session = getattr(request, "session_hash", None)
             async for updates in start(ctx, followers, identity, config, hf_token, session):
                 if "events" in updates:
