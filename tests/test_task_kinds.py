@@ -338,3 +338,125 @@ def test_evaluating_on_labels_the_model_does_not_know_names_them(topics_run, tmp
     path = write_jsonl(tmp_path / "odd.jsonl", [{"text": "a good film", "tags": ["positive", "weather"]}] * 3)
     with pytest.raises(InputError, match="labels the model does not know: weather"):
         evaluate_model(str(topics_run.output_dir), DataConfig(dataset=str(path)))
+
+
+# ----------------------------------------------------------------------------------- command line
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    from trainer_core.cli import main
+
+    code = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_cli_trains_predicts_and_evaluates_a_regression(capsys, tiny_model, tmp_path):
+    dataset = write_csv(tmp_path / "ratings.csv", rating_rows(80))
+    code, out, err = run_cli(
+        capsys, "train", "--model", tiny_model, "--dataset", dataset, "--output-dir", tmp_path / "out",
+        "--task-type", "regression", "--label-column", "rating", "--max-steps", "8", "--batch-size", "8",
+        "--learning-rate", "5e-3", "--max-length", "32", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert set(last_json(out)["metrics"]) == set(metric_registry.names_for("regression"))
+    assert "target: rating (regression)" in err
+
+    code, out, err = run_cli(capsys, "predict", "--model", tmp_path / "out", "--text", "a great film", "--json")
+    assert code == 0, err
+    answer = last_json(out)
+    assert list(answer) == ["score"] and isinstance(answer["score"], float)
+
+    code, out, err = run_cli(
+        capsys, "evaluate", "--model", tmp_path / "out", "--dataset", dataset, "--label-column", "rating", "--json"
+    )
+    assert code == 0, err
+    report = last_json(out)
+    assert report["task_type"] == "regression" and "points" not in report and report["errors"]
+    code, out, _ = run_cli(
+        capsys, "evaluate", "--model", tmp_path / "out", "--dataset", dataset, "--label-column", "rating"
+    )
+    assert "largest errors (true -> predicted)" in out and "mse: " in out
+
+
+def test_the_cli_refuses_a_regression_on_text_labels_before_training(capsys, tiny_model, tmp_path):
+    dataset = write_csv(tmp_path / "reviews.csv", sentiment_rows(20, string_labels=True))
+    code, out, err = run_cli(
+        capsys, "train", "--model", tiny_model, "--dataset", dataset, "--output-dir", tmp_path / "out",
+        "--task-type", "regression", "--max-steps", "2",
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert "label column 'label'" in err and "'negative'" in err and "'positive'" in err
+    assert not (tmp_path / "out" / "config.json").exists()
+
+
+def test_the_cli_previews_and_predicts_multi_label(capsys, topics_run):
+    dataset = topics_run.data_dir / "topics.jsonl"
+    code, out, err = run_cli(capsys, "preview", "--dataset", dataset)
+    assert code == 0, err
+    assert "task type: multi_label" in out and "labels per row: mean" in out
+    code, out, err = run_cli(capsys, "preview", "--dataset", dataset, "--task-type", "regression", "--json")
+    assert code == 0 and "needs a number in the label column 'tags'" in out
+
+    code, out, err = run_cli(capsys, "predict", "--model", topics_run.output_dir, "--text", "a lovely film", "--json")
+    assert code == 0, err
+    answer = last_json(out)
+    assert set(answer) == {"labels", "scores", "thresholds"}
+    assert answer["thresholds"] == topics_run.result.thresholds
+
+
+def test_the_preview_shows_the_target_of_a_regression(capsys, rating_run):
+    dataset = rating_run.data_dir / "ratings.jsonl"
+    code, out, err = run_cli(
+        capsys, "preview", "--dataset", dataset, "--label-column", "rating", "--task-type", "regression"
+    )
+    assert code == 0, err
+    assert "task type: regression" in out and "target: 200 values, mean" in out
+
+
+# ------------------------------------------------------------------------------------------- the Hub
+
+
+def test_a_regression_and_a_multi_label_model_are_pushed_with_cards_and_load_back(
+    hub, tiny_model, tmp_path, capsys, monkeypatch
+):
+    from hub_double import ALICE_TOKEN
+    from transformers import AutoConfig, AutoModelForSequenceClassification, pipeline
+
+    monkeypatch.setenv("HF_TOKEN", ALICE_TOKEN)
+    ratings = write_csv(tmp_path / "ratings.csv", rating_rows(60))
+    topics = write_jsonl(tmp_path / "topics.jsonl", topic_rows(60))
+    common = ["--model", tiny_model, "--max-steps", "6", "--batch-size", "8", "--learning-rate", "5e-3",
+              "--max-length", "32", "--json"]  # fmt: skip
+    code, out, err = run_cli(capsys, "train", "--dataset", ratings, "--output-dir", tmp_path / "r", "--task-type",
+                             "regression", "--label-column", "rating", "--push-to-hub", "tiny-ratings", *common)  # fmt: skip
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "train", "--dataset", topics, "--output-dir", tmp_path / "m",
+                             "--push-to-hub", "tiny-topics", *common)  # fmt: skip
+    assert code == 0, err
+    assert last_json(out)["pushed_repo"] == "alice/tiny-topics"
+
+    card = hub.files("alice/tiny-ratings")["README.md"].decode()
+    assert "text-regression" in card and "predicts the number in `rating`" in card
+    assert "mse" in card and "pearson" in card
+    model = AutoModelForSequenceClassification.from_pretrained("alice/tiny-ratings")
+    assert model.config.problem_type == "regression" and model.config.num_labels == 1
+    regressor = pipeline("text-classification", model="alice/tiny-ratings")
+    assert isinstance(regressor("a great film")[0]["score"], float)
+
+    card = hub.files("alice/tiny-topics")["README.md"].decode()
+    assert "multi-label-classification" in card and "| threshold |" in card and "micro_f1" in card
+    config = AutoConfig.from_pretrained("alice/tiny-topics")
+    assert config.problem_type == "multi_label_classification"
+    assert set(config.label_thresholds) == {"negative", "positive"}
+    # The card's usage code, as written there.
+    classifier = pipeline("text-classification", model="alice/tiny-topics", top_k=None)
+    scores = classifier("I loved this film!")[0]
+    thresholds = classifier.model.config.label_thresholds
+    labels = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]
+    assert {s["label"] for s in scores} == {"negative", "positive"} and set(labels) <= {"negative", "positive"}
+    assert 'scores = classifier("I loved this film!")[0]' in card

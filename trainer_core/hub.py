@@ -248,7 +248,7 @@ print({call.replace("classifier(", "regressor(")})[0]["score"])  # the predicted
             f"probability reaches its threshold.\n\n| id | label | threshold |\n|---|---|---|\n{rows}"
         )
         usage = f"""classifier = pipeline("text-classification", model="{info.repo_id}", top_k=None)
-scores = {call}, function_to_apply="sigmoid")
+scores = {call})[0]  # every label, each with its own probability (a sigmoid)
 thresholds = classifier.model.config.label_thresholds
 print([s["label"] for s in scores if s["score"] >= thresholds[s["label"]]])"""
     else:
