@@ -288,6 +288,11 @@ def run_eval_data(
 
     config = resolve_config(jobs.config(identity, run_id))  # raises InputError for another visitor's run
     raw = data_lib.load_raw(config.data, token)
+    if config.data.validation_size is None and config.data.train_split in raw:
+        from trainer_core.recipe import validation_share
+
+        # The share training held out when none was given (training.prepare_run), not prepare()'s fallback.
+        config.data.validation_size = validation_share(len(raw[config.data.train_split])).value
     prepared = data_lib.prepare(config.data, raw, preset=get_preset(config.task), seed=config.training.seed)
     frame = prepared.eval.to_pandas()
     frame[data_lib.LABEL] = [prepared.label_names[i] for i in frame[data_lib.LABEL]]
