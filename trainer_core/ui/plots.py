@@ -125,7 +125,12 @@ def column_widths(frame: pd.DataFrame) -> list[str]:
 
 
 def label_frame(preview: dict[str, Any]) -> pd.DataFrame:
+    """Rows per label (for multi-label: rows carrying each label); for a regression, rows per bin of the target."""
     counts = preview.get("label_counts") or {}
+    stats = preview.get("target_stats") or {}
+    if preview.get("task_type") == "regression" and stats.get("histogram"):
+        edges = stats["bin_edges"]
+        counts = {f"{edges[i]:g}–{edges[i + 1]:g}": n for i, n in enumerate(stats["histogram"])}
     return pd.DataFrame(
         {
             "label": pd.Series([str(k) for k in counts], dtype="str"),
@@ -184,7 +189,24 @@ def preview_summary(preview: dict[str, Any]) -> str:
     features = preview.get("features") or {}
     if features:
         lines.append("Features: " + ", ".join(f"`{k}` ({v})" for k, v in features.items()) + ".")
-    if preview.get("label_names"):
+    kind = preview.get("task_type") or "single_label"
+    stats = preview.get("target_stats") or {}
+    if kind == "regression":
+        lines.append("Task kind: **regression**, a number per row.")
+        if stats.get("count"):
+            lines.append(
+                f"Target `{(columns or {}).get('label')}`: {stats['count']:,} values, mean {stats['mean']:g} "
+                f"(std {stats['std']:g}), from {stats['min']:g} to {stats['max']:g}, median {stats['median']:g}; "
+                "the chart shows how many rows fall in each range."
+            )
+    elif kind == "multi_label":
+        lines.append("Task kind: **multi-label**, any number of labels per row.")
+        if stats.get("rows"):
+            lines.append(
+                f"Labels per row: {stats['mean_labels_per_row']:g} on average, at most {stats['max_labels_per_row']}; "
+                f"{stats['rows_without_labels']:,} rows carry none. The chart counts the rows that carry each label."
+            )
+    if preview.get("label_names") and kind != "regression":
         lines.append(f"Labels: {', '.join(preview['label_names'])}.")
     if preview.get("token_stats"):
         lines.append(truncation_caption(preview))
@@ -223,9 +245,11 @@ def describe_event(event: dict[str, Any]) -> str | None:
     kind = event.get("type")
     if kind == "prepared":
         labels = ", ".join(str(v) for v in event.get("labels") or [])
+        task = event.get("task_type") or "single_label"
+        what = {"regression": f"target: {labels} (regression)", "multi_label": f"labels (multi-label): {labels}"}
         text = (
             f"data ready: {event.get('train_rows')} training rows, {event.get('eval_rows')} eval rows "
-            f"({event.get('eval_source')}); labels: {labels}"
+            f"({event.get('eval_source')}); {what.get(task, f'labels: {labels}')}"
         )
         for problem in event.get("problems") or []:
             text += f"\n  note: {problem.get('message')}"
