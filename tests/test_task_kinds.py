@@ -460,3 +460,55 @@ def test_a_regression_and_a_multi_label_model_are_pushed_with_cards_and_load_bac
     labels = [s["label"] for s in scores if s["score"] >= thresholds[s["label"]]]
     assert {s["label"] for s in scores} == {"negative", "positive"} and set(labels) <= {"negative", "positive"}
     assert 'scores = classifier("I loved this film!")[0]' in card
+
+
+# ------------------------------------------------------------------------------ ZeroGPU's slices
+
+
+@pytest.mark.parametrize("kind", ["multi_label", "regression"])
+def test_a_run_of_another_kind_trains_in_slices(kind, tiny_model, tmp_path, monkeypatch):
+    """On ZeroGPU a run is prepared on the CPU, then trained by GPU calls that each resume the last one:
+    the kind and the thresholds travel through the prepared run, not through memory."""
+    import time
+
+    from tiny import tiny_train_config
+
+    from trainer_core import runtime
+    from trainer_core.jobs import JobManager
+
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
+    if kind == "regression":
+        dataset, label = write_csv(tmp_path / "ratings.csv", rating_rows(60)), "rating"
+    else:
+        dataset, label = write_jsonl(tmp_path / "topics.jsonl", topic_rows(60)), None
+    config = tiny_train_config(tiny_model, dataset, tmp_path / "unused", max_steps=12, eval_steps=6)
+    config.data.label_column = label
+    config.data.task_type = kind if kind == "regression" else None
+
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    run_id = jobs.start("visitor", config)
+    deadline = time.monotonic() + 300
+    while jobs.info("visitor", run_id).state not in ("finished", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    info = jobs.info("visitor", run_id)
+    assert info.state == "finished", info.error
+    assert info.step == 12 and set(info.metrics) == set(metric_registry.names_for(kind))
+    saved = json.loads((jobs.run_dir("visitor", run_id) / "model" / "config.json").read_text(encoding="utf-8"))
+    assert saved["problem_type"] == kinds.PROBLEM_TYPES[kind]
+    assert (kinds.THRESHOLDS_KEY in saved) == (kind == "multi_label")
+    done = jobs.events("visitor", run_id)[-1]["result"]
+    assert done["task_type"] == kind
+
+
+def test_the_search_of_a_regression_keeps_the_lowest_error(tiny_model, tmp_path):
+    from tiny import tiny_train_config
+
+    dataset = write_csv(tmp_path / "ratings.csv", rating_rows(60))
+    config = tiny_train_config(tiny_model, dataset, tmp_path / "run", max_steps=3, search_trials=3)
+    config.data.task_type, config.data.label_column = "regression", "rating"
+    events: list[dict] = []
+    train(config, on_event=events.append)
+    done = next(e for e in events if e["type"] == "search_done")
+    assert done["metric"] == "mse" and len(done["trials"]) == 3
+    best = min(done["trials"], key=lambda t: t["objective"])  # an error: lower is better
+    assert done["best"] == best["params"] and done["best_objective"] == pytest.approx(best["objective"])
