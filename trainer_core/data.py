@@ -1036,7 +1036,7 @@ def _preview_other_kind(
         missing = sum(1 for n in numbers if n is None)
         if missing:
             problems.append(Problem("unknown_label", f"{missing} rows have no number; training drops them.", missing))
-        summary = task_types.target_summary([n for n in numbers if n is not None])
+        summary = task_types.target_summary([n for n in numbers if n is not None], bins=12)
         if summary.get("count") and summary.get("distinct") == 1:
             problems.append(Problem("single_value", f"Every scanned row has the same target ({summary['min']:g})."))
         return [column], {}, summary

@@ -9,6 +9,7 @@ Upload storage lives in ``trainer_core.ui.uploads``.
 from __future__ import annotations
 
 import html
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -130,7 +131,11 @@ def label_frame(preview: dict[str, Any]) -> pd.DataFrame:
     stats = preview.get("target_stats") or {}
     if preview.get("task_type") == "regression" and stats.get("histogram"):
         edges = stats["bin_edges"]
-        counts = {f"{edges[i]:g}–{edges[i + 1]:g}": n for i, n in enumerate(stats["histogram"])}
+        # Each bar named by where its range starts, to the digits the bins' width needs: whole ranges
+        # ("0.31–0.5495") overlap under a narrow chart.
+        width = (edges[-1] - edges[0]) / max(1, len(edges) - 1)
+        digits = max(0, -math.floor(math.log10(width))) if width > 0 else 2
+        counts = {f"{edges[i]:.{digits}f}": n for i, n in enumerate(stats["histogram"])}
     return pd.DataFrame(
         {
             "label": pd.Series([str(k) for k in counts], dtype="str"),
@@ -197,7 +202,7 @@ def preview_summary(preview: dict[str, Any]) -> str:
             lines.append(
                 f"Target `{(columns or {}).get('label')}`: {stats['count']:,} values, mean {stats['mean']:g} "
                 f"(std {stats['std']:g}), from {stats['min']:g} to {stats['max']:g}, median {stats['median']:g}; "
-                "the chart shows how many rows fall in each range."
+                "the chart shows how many rows fall in each range (each bar named by where its range starts)."
             )
     elif kind == "multi_label":
         lines.append("Task kind: **multi-label**, any number of labels per row.")
