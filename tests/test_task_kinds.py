@@ -142,6 +142,9 @@ def test_separated_text_is_split_by_the_default_rule_or_the_given_separator(tmp_
         DataConfig(dataset="x", label_column="tags", task_type="multi_label", label_separator="/"), raw(slashed)
     )
     assert prepared.label_names == ["a,1", "b,2"]
+    # A separator alone says the cells hold several labels.
+    detected = data_lib.prepare(DataConfig(dataset="x", label_column="tags", label_separator="/"), raw(slashed))
+    assert detected.task_type == "multi_label" and "a label separator ('/') is given" in detected.task_type_reason
 
 
 def test_multi_label_eval_labels_unknown_to_training_are_named():

@@ -207,7 +207,7 @@ class DataConfig:
         metadata=_help(
             "single_label: one class per row; multi_label: any number of labels per row (a list, or text split "
             "at label_separator); regression: a number per row (a rating, a similarity score). Default: "
-            "multi_label for a column of lists, else single_label.",
+            "multi_label for a column of lists or when label_separator is given, else single_label.",
             choices=TASK_TYPES,
         ),
     )

@@ -429,13 +429,15 @@ def is_list_feature(feature: Any) -> bool:
 def detect_task_type(cfg: DataConfig, features: datasets.Features, column: str | None) -> tuple[str, str | None]:
     """The task kind ``cfg`` asks for, else the one the label column shows, and why when detected.
 
-    Only a column of lists is detected as multi-label; everything else stays single-label, as it always
-    was (a column of fractional numbers gets a suggestion to choose regression, never a silent change).
+    A column of lists, or a label separator given, is multi-label; everything else stays single-label, as it
+    always was (a column of fractional numbers gets a suggestion to choose regression, never a silent change).
     """
     if cfg.task_type:
         return cfg.task_type, None
     if column is not None and column in features and is_list_feature(features[column]):
         return MULTI_LABEL, f"the label column '{column}' holds a list of labels per row: multi-label"
+    if cfg.label_separator:
+        return MULTI_LABEL, f"a label separator ('{cfg.label_separator}') is given: multi-label"
     return SINGLE_LABEL, None
 
 

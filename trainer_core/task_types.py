@@ -1,7 +1,8 @@
 """The three kinds of task a run can train: one class per row, several labels per row, or a number.
 
 ``DataConfig.task_type`` names the kind. Left empty, it is detected from the label column: a column of lists
-is multi-label; anything else is single-label, exactly as before the other kinds existed. A column of
+(or any column when a label separator is given) is multi-label; anything else is single-label, exactly as
+before the other kinds existed. A column of
 fractional numbers is never trained as a regression without being asked: the preview and the errors suggest
 it. The kind of a trained model is read back from its ``config.json`` (transformers' ``problem_type``).
 

@@ -44,7 +44,7 @@ DEFAULT_MAX_LENGTH = 128
 PREVIEW_ROWS = 20
 AUTO = ""  # a column dropdown left on "detect": the column is detected from the data each time
 TASK_TYPE_CHOICES = [
-    ("(detect) single label, or multi-label for a column of lists", AUTO),
+    ("(detect) multi-label for lists or with a separator, else single label", AUTO),
     ("Single label: one class per row", "single_label"),
     ("Multi-label: any number of labels per row", "multi_label"),
     ("Regression: a number per row", "regression"),
