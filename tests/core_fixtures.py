@@ -88,3 +88,44 @@ def sentiment_run(tiny_model, tmp_path_factory) -> Run:
             result = train(config, on_event=events.append)
         _CACHE["sentiment_run"] = Run(config, result, events, Path(result.output_dir), data_dir, test_rows)
     return _CACHE["sentiment_run"]
+
+
+def _kind_run(key: str, tiny_model: Path, tmp_path_factory, rows: list[dict], test_rows: list[dict], name: str,
+              **data: Any) -> Run:  # fmt: skip
+    """One training run of another task kind (cached for the session); ``data`` sets DataConfig fields."""
+    if key not in _CACHE:
+        from tiny import write_jsonl
+
+        from trainer_core.training import train
+
+        root = tmp_path_factory.mktemp(key)
+        data_dir = root / "data"
+        data_dir.mkdir()
+        dataset = write_jsonl(data_dir / name, rows)
+        write_jsonl(data_dir / ("test-" + name), test_rows)
+        config = tiny_train_config(tiny_model, dataset, root / "out", epochs=8.0)
+        for field_name, value in data.items():
+            setattr(config.data, field_name, value)
+        events: list[dict[str, Any]] = []
+        with one_torch_thread():
+            result = train(config, on_event=events.append)
+        _CACHE[key] = Run(config, result, events, Path(result.output_dir), data_dir, test_rows)
+    return _CACHE[key]
+
+
+@pytest.fixture(scope="session")
+def rating_run(tiny_model, tmp_path_factory) -> Run:
+    """A regression of the tiny model on fractional review ratings (tiny.rating_rows), column ``rating``."""
+    from tiny import rating_rows
+
+    return _kind_run("rating_run", tiny_model, tmp_path_factory, rating_rows(200), rating_rows(60, seed=99),
+                     "ratings.jsonl", task_type="regression")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def topics_run(tiny_model, tmp_path_factory) -> Run:
+    """A multi-label run of the tiny model on lists of topics (tiny.topic_rows), detected from the list column."""
+    from tiny import topic_rows
+
+    return _kind_run("topics_run", tiny_model, tmp_path_factory, topic_rows(200), topic_rows(60, seed=99),
+                     "topics.jsonl")  # fmt: skip

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from trainer_core import events
-from trainer_core.metrics import compute_classification_metrics
+from trainer_core.metrics import (
+    compute_classification_metrics,
+    compute_multi_label_metrics,
+    compute_regression_metrics,
+)
 from trainer_core.metrics import registry as metric_registry
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, sentiment_run
@@ -25,10 +29,21 @@ def test_check_event_names_what_is_wrong():
     assert set(events.EVENT_TYPES) >= {"prepared", "push", "done", "error", "limit", "stopped"}
 
 
-def test_the_metric_module_computes_exactly_the_declared_metrics():
-    """A metric computed but not declared (or declared but not computed) fails here, not silently."""
-    computed = compute_classification_metrics([0, 1, 1, 0], [0, 1, 0, 0], 2)
-    assert set(computed) == set(metric_registry.SCORE_NAMES)
+def test_each_metric_module_computes_exactly_the_declared_metrics():
+    """A metric computed but not declared (or declared but not computed) fails here, not silently; one module
+    per task kind, each with its own metrics, in the declared order."""
+    import numpy as np
+
+    computed = {
+        "single_label": compute_classification_metrics([0, 1, 1, 0], [0, 1, 0, 0], 2),
+        "regression": compute_regression_metrics([0.5, 1.0, 2.0], [0.0, 1.5, 2.5]),
+        "multi_label": compute_multi_label_metrics(np.array([[1, 0], [0, 1]]), np.array([[1, 1], [0, 1]])),
+    }
+    assert set(computed) == set(metric_registry.BY_TASK)
+    for task_type, metrics in computed.items():
+        assert list(metrics) == list(metric_registry.names_for(task_type)), task_type
+    declared = [name for task_type in computed for name in metric_registry.names_for(task_type)]
+    assert sorted(declared) == sorted(metric_registry.SCORE_NAMES)  # every name once, none left over
 
 
 def test_readers_take_names_and_titles_from_the_registry(monkeypatch):

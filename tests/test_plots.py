@@ -456,3 +456,12 @@ def test_two_values_at_one_step_are_still_a_lone_point():
         [{"step": 3, "value": 0.5, "metric": "Accuracy"}, {"step": 3, "value": 0.5, "metric": "Accuracy"}]
     )
     assert plots.has_lone_point(frame, "metric", "value")
+
+
+def test_a_regression_preview_charts_rows_per_range_of_the_target():
+    stats = {"histogram": [4, 0, 6], "bin_edges": [0.31, 0.68, 1.05, 1.42], "count": 10}
+    frame = plots.label_frame({"task_type": "regression", "target_stats": stats, "label_counts": {}})
+    assert frame["label"].tolist() == ["0.3", "0.7", "1.1"]  # where each range starts, to the bins' digits
+    assert frame["rows"].tolist() == [4, 0, 6]
+    wide = {"histogram": [1, 2], "bin_edges": [1000.0, 1250.0, 1500.0]}
+    assert plots.label_frame({"task_type": "regression", "target_stats": wide})["label"].tolist() == ["1000", "1250"]

@@ -68,6 +68,59 @@ def paraphrase_rows(n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
+def rating_rows(n: int, seed: int = 0) -> list[dict]:
+    """Reviews with a fractional rating: 2.5, plus one per positive word, minus one per negative word."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        positive, negative = rng.randint(0, 2), rng.randint(0, 2)
+        words = [rng.choice(FILLER) for _ in range(rng.randint(3, 6))]
+        for word in [rng.choice(POSITIVE) for _ in range(positive)] + [rng.choice(NEGATIVE) for _ in range(negative)]:
+            words.insert(rng.randrange(len(words) + 1), word)
+        score = round(2.5 + positive - negative + rng.uniform(-0.2, 0.2), 2)
+        rows.append({"text": " ".join(words), "rating": score})
+    return rows
+
+
+def pair_score_rows(n: int, seed: int = 0) -> list[dict]:
+    """Pairs of texts with a score over both: 2.5, plus one per positive word, minus one per negative word.
+
+    Word overlap is a signal the tiny model does not learn in a few steps; opinion words, spread over the
+    two texts, it does, so a pair regression can be checked end to end.
+    """
+    rows = []
+    for first, second in zip(rating_rows(n, seed), rating_rows(n, seed + 1000), strict=True):
+        score = round(first["rating"] + second["rating"] - 2.5, 2)
+        rows.append({"sentence1": first["text"], "sentence2": second["text"], "score": score})
+    return rows
+
+
+# Two topics, so rows carry none, one or both. (With a third topic the tiny model's loss barely moves in a
+# few hundred steps, even in a plain torch loop.)
+TOPICS = {"positive": POSITIVE, "negative": NEGATIVE}
+
+
+def topic_rows(n: int, seed: int = 0, *, as_text: str | None = None) -> list[dict]:
+    """Reviews tagged with every topic whose words they contain: none, one or both of positive and negative.
+
+    ``tags`` is a list, or with ``as_text`` the labels joined by that separator (an empty string for none).
+    """
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        topics = [name for j, name in enumerate(TOPICS) if (i >> j) & 1 or rng.random() < 0.15]
+        words = [rng.choice(FILLER) for _ in range(rng.randint(3, 6))]
+        for name in topics:
+            words.insert(rng.randrange(len(words) + 1), rng.choice(TOPICS[name]))
+        rows.append({"text": " ".join(words), "tags": as_text.join(topics) if as_text is not None else topics})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_json(path, orient="records", lines=True)
+    return path
+
+
 def write_csv(path: Path, rows: list[dict]) -> Path:
     pd.DataFrame(rows).to_csv(path, index=False)
     return path

@@ -140,7 +140,8 @@ def _count(minimum: int) -> Any:
 
 
 def _add_column_flags(parser: argparse.ArgumentParser) -> None:
-    for flag in ("--text-column", "--text-pair-column", "--label-column", "--dataset-config", "--dataset-revision"):
+    for flag in ("--text-column", "--text-pair-column", "--label-column", "--dataset-config", "--dataset-revision",
+                 "--label-separator"):  # fmt: skip
         spec = TRAIN_FLAGS[flag]
         parser.add_argument(flag, dest=spec.name, default=None, help=spec.help)
 
@@ -179,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--tokenizer", default=None, help="Model id or directory whose tokenizer measures lengths.")
     preview.add_argument("--max-length", type=_count(8), default=None, help=_field_help(DataConfig, "max_length"))
     preview.add_argument("--task", default="custom", help=_field_help(TrainConfig, "task"))
+    preview.add_argument(
+        "--task-type", default=None, choices=TRAIN_FLAGS["--task-type"].choices, help=TRAIN_FLAGS["--task-type"].help
+    )
     _add_column_flags(preview)
     preview.add_argument("--json", action="store_true", help="Print one JSON object as the last line.")
 
@@ -261,9 +265,15 @@ def as_cli_command(config: TrainConfig) -> str:
 def _print_event(event: dict[str, Any]) -> None:
     kind = event["type"]
     if kind == "prepared":
+        task = event.get("task_type", "single_label")
+        what = (
+            f"target: {event['labels'][0]} (regression)"
+            if task == "regression"
+            else f"labels: {', '.join(event['labels'])}"
+        )
         print(
             f"data: {event['train_rows']} train rows, {event['eval_rows']} eval rows ({event['eval_source']}); "
-            f"labels: {', '.join(event['labels'])}",
+            f"{what}{' (multi-label)' if task == 'multi_label' else ''}",
             file=sys.stderr,
         )
         for problem in event["problems"]:
@@ -311,6 +321,8 @@ def _data_config(args: argparse.Namespace, max_length: int | None = None) -> Dat
         text_pair_column=args.text_pair_column,
         label_column=args.label_column,
         max_length=max_length,
+        task_type=getattr(args, "task_type", None),
+        label_separator=args.label_separator,
     )
 
 
@@ -331,8 +343,21 @@ def run_preview(args: argparse.Namespace) -> int:
     if result.columns:
         pair = f", pair={result.columns.text_pair}" if result.columns.text_pair else ""
         lines.append(f"columns: text={result.columns.text}{pair}, label={result.columns.label}")
+    if result.task_type != "single_label":
+        lines.append(f"task type: {result.task_type}")
     if result.label_counts:
         lines.append("labels: " + ", ".join(f"{k}={v}" for k, v in result.label_counts.items()))
+    stats = result.target_stats or {}
+    if result.task_type == "regression" and stats.get("count"):
+        lines.append(
+            f"target: {stats['count']} values, mean {stats['mean']:g}, std {stats['std']:g}, min {stats['min']:g}, "
+            f"median {stats['median']:g}, max {stats['max']:g}"
+        )
+    elif result.task_type == "multi_label" and stats.get("rows"):
+        lines.append(
+            f"labels per row: mean {stats['mean_labels_per_row']:g}, max {stats['max_labels_per_row']}, "
+            f"{stats['rows_without_labels']} rows without a label"
+        )
     if result.token_stats:
         s = result.token_stats
         lines.append(
@@ -436,9 +461,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     lines = [f"{report.model} on {report.dataset} [{report.split}], {report.rows} rows"]
     lines += [f"{k}: {v:.4f}" for k, v in report.metrics.items()]
-    lines.append("confusion matrix (rows: true, columns: predicted) " + ", ".join(report.label_names))
-    lines += ["  " + " ".join(f"{n:6d}" for n in row) for row in report.confusion_matrix]
-    payload = {k: v for k, v in report.to_dict().items() if k != "errors"} | {"errors": report.errors[:20]}
+    if report.task_type == "multi_label":
+        lines.append("per label: precision, recall, f1, support, threshold")
+        lines += [
+            f"  {row['label']}: {row['precision']:.4f} {row['recall']:.4f} {row['f1']:.4f} {row['support']} "
+            f"{row['threshold']:g}"
+            for row in report.per_class
+        ]
+    elif report.task_type == "regression":
+        lines.append("largest errors (true -> predicted):")
+        lines += [f"  {row['label']:g} -> {row['predicted']:g}: {row['text'][:60]}" for row in report.errors[:5]]
+    else:
+        lines.append("confusion matrix (rows: true, columns: predicted) " + ", ".join(report.label_names))
+        lines += ["  " + " ".join(f"{n:6d}" for n in row) for row in report.confusion_matrix]
+    payload = {k: v for k, v in report.to_dict().items() if k not in ("errors", "points")} | {
+        "errors": report.errors[:20]
+    }
     _emit(payload, args.json, "\n".join(lines))
     return 0
 
@@ -449,8 +487,15 @@ def run_predict(args: argparse.Namespace) -> int:
 
     predictor = Predictor(args.model, token=resolve_token(), device="cpu" if args.int8 else None, quantize=args.int8)
     scores = predictor.predict(args.text, args.text_pair)
-    label = top_label(scores)
-    _emit({"label": label, "scores": scores}, args.json, f"{label} ({scores[label]:.3f})")
+    answer = predictor.answer(scores)
+    if "score" in answer:  # a regression
+        text = f"{answer['score']:.4f}"
+    elif "labels" in answer:  # multi-label: every label over its threshold
+        shown = ", ".join(f"{name} ({scores[name]:.3f})" for name in answer["labels"])
+        text = shown or f"no label over its threshold (highest: {top_label(scores)} {max(scores.values()):.3f})"
+    else:
+        text = f"{answer['label']} ({scores[answer['label']]:.3f})"
+    _emit(answer, args.json, text)
     return 0
 
 

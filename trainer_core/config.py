@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from trainer_core.errors import InputError
+from trainer_core.task_types import TASK_TYPES
 
 MixedPrecision = Literal["auto", "no", "fp16", "bf16"]
 MIXED_PRECISION_CHOICES = ("auto", "no", "fp16", "bf16")
@@ -201,6 +202,22 @@ class DataConfig:
         default=None,
         metadata=_help("Column with the label (integers, class names or strings). Detected when not given."),
     )
+    task_type: str | None = field(
+        default=None,
+        metadata=_help(
+            "single_label: one class per row; multi_label: any number of labels per row (a list, or text split "
+            "at label_separator); regression: a number per row (a rating, a similarity score). Default: "
+            "multi_label for a column of lists or when label_separator is given, else single_label.",
+            choices=TASK_TYPES,
+        ),
+    )
+    label_separator: str | None = field(
+        default=None,
+        metadata=_help(
+            "multi_label only: the separator between the labels of a text cell (e.g. ';'). Default: split at "
+            "every ',', ';' and '|'. Lists are used as they are."
+        ),
+    )
     validation_size: float | None = field(
         default=None,
         metadata=_help(
@@ -233,6 +250,19 @@ class DataConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise InputError(f"{name} must be a positive number of rows, got {value}.")
+        if self.task_type is not None:
+            self.task_type = self.task_type.strip().lower().replace("-", "_") or None
+        if self.task_type is not None and self.task_type not in TASK_TYPES:
+            raise InputError(
+                f"task_type must be one of {', '.join(TASK_TYPES)} (or empty to detect it), got '{self.task_type}'."
+            )
+        if self.label_separator == "":
+            self.label_separator = None  # a form left empty; a space is a separator of its own
+        if self.label_separator is not None and self.task_type not in (None, "multi_label"):
+            raise InputError(
+                f"label_separator splits multi-label cells, and task_type is {self.task_type}: remove the "
+                "separator, or set task_type multi_label."
+            )
 
 
 @dataclass

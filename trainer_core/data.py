@@ -1,8 +1,9 @@
-"""Loading, inspecting, validating and tokenizing classification datasets.
+"""Loading, inspecting, validating and tokenizing text datasets for classification and regression.
 
-A dataset is a Hub id or a local table file. Columns are detected when not given, labels of any
-kind (ClassLabel, integers, strings) become a ``ClassLabel`` with human names, and every problem
-found is reported with what to do about it before any model is downloaded.
+A dataset is a Hub id or a local table file. Columns are detected when not given, single labels of any
+kind (ClassLabel, integers, strings) become a ``ClassLabel`` with human names, multi-label cells (lists, or
+text split as ``task_types.split_labels`` says) a multi-hot float row, and regression targets floats; every
+problem found is reported with what to do about it before any model is downloaded.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 
 import datasets
 import numpy as np
-from datasets import ClassLabel, Dataset, DatasetDict, Value
+from datasets import ClassLabel, Dataset, DatasetDict, LargeList, List, Value
 
+from trainer_core import task_types
 from trainer_core.config import DataConfig
 from trainer_core.errors import HubUnreachableError, InputError
 from trainer_core.files import SUPPORTED_SUFFIXES, read_table
 from trainer_core.stack import load_stack
+from trainer_core.task_types import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset
 
 logger = logging.getLogger(__name__)
@@ -39,7 +42,10 @@ PAIR_CANDIDATES = (
     ("question1", "question2"),
     ("question", "sentence"),
 )
-LABEL_CANDIDATES = ("label", "labels", "sentiment", "class", "category", "target", "stars", "rating", "y")
+LABEL_CANDIDATES = (
+    "label", "labels", "sentiment", "class", "category", "target", "stars", "rating", "y", "tags", "topics", "score",
+    "similarity",
+)  # fmt: skip
 EVAL_SPLIT_CANDIDATES = ("validation", "valid", "val", "dev", "test")
 LABEL = "label"
 
@@ -89,6 +95,9 @@ class DatasetPreview:
     rows_scanned: int
     token_stats: TokenStats | None
     problems: list[Problem]
+    task_type: str = SINGLE_LABEL
+    # regression: the target's summary and histogram (task_types.target_summary); multi-label: labels per row
+    target_stats: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,7 +105,12 @@ class DatasetPreview:
 
 @dataclass
 class PreparedData:
-    """Train and eval splits with labels encoded as ``label`` (ClassLabel) and texts cleaned."""
+    """Train and eval splits with labels encoded as ``label`` and texts cleaned.
+
+    ``label`` is a ClassLabel for a single-label task, a multi-hot float list (one item per name in
+    ``label_names``) for a multi-label one, and a float for a regression, whose ``label_names`` is the
+    target column's name alone.
+    """
 
     train: Dataset
     eval: Dataset
@@ -104,6 +118,8 @@ class PreparedData:
     label_names: list[str]
     eval_source: str
     problems: list[Problem]
+    task_type: str = SINGLE_LABEL
+    task_type_reason: str | None = None  # why, when the kind was detected rather than given
 
 
 # --------------------------------------------------------------------------------------- loading
@@ -403,6 +419,140 @@ def _label_key(value: Any, mapping: dict[Any, int] | None) -> int | None:
     return mapping.get(str(value).strip())
 
 
+# ---------------------------------------------------------------------------------- task kinds
+
+
+def is_list_feature(feature: Any) -> bool:
+    return isinstance(feature, (List, LargeList))
+
+
+def detect_task_type(cfg: DataConfig, features: datasets.Features, column: str | None) -> tuple[str, str | None]:
+    """The task kind ``cfg`` asks for, else the one the label column shows, and why when detected.
+
+    A column of lists, or a label separator given, is multi-label; everything else stays single-label, as it
+    always was (a column of fractional numbers gets a suggestion to choose regression, never a silent change).
+    """
+    if cfg.task_type:
+        return cfg.task_type, None
+    if column is not None and column in features and is_list_feature(features[column]):
+        return MULTI_LABEL, f"the label column '{column}' holds a list of labels per row: multi-label"
+    if cfg.label_separator:
+        return MULTI_LABEL, f"a label separator ('{cfg.label_separator}') is given: multi-label"
+    return SINGLE_LABEL, None
+
+
+def regression_hint(values: Sequence[Any], column: str) -> str:
+    """A sentence suggesting regression for a column of fractional numbers; empty otherwise."""
+    sample = [v for v in values if not _is_blank(v)]
+    if not task_types.is_fractional(sample):
+        return ""
+    shown = ", ".join(f"{float(v):g}" for v in [v for v in sample if not float(v).is_integer()][:3])
+    return (
+        f" The label column '{column}' holds fractional numbers ({shown}, ...): to predict the number, choose "
+        "the task kind regression (task_type: regression, --task-type regression)."
+    )
+
+
+def _inner_class_label(feature: Any) -> ClassLabel | None:
+    inner = getattr(feature, "feature", None)
+    return inner if isinstance(inner, ClassLabel) else None
+
+
+def _cell_labels(value: Any, names_of_ids: ClassLabel | None, separator: str | None) -> list[str]:
+    if names_of_ids is not None and task_types.is_list(value):
+        return list(dict.fromkeys(names_of_ids.names[int(i)] for i in value if i is not None and int(i) >= 0))
+    return task_types.split_labels(value, separator)
+
+
+def multi_label_names(dataset: Dataset, column: str, separator: str | None = None) -> list[str]:
+    """Every label of a multi-label column, sorted (numerically when they are all whole numbers)."""
+    feature = dataset.features[column]
+    inner = _inner_class_label(feature)
+    if inner is not None:
+        return list(inner.names)
+    if _is_string(feature) or is_list_feature(feature):
+        found: set[str] = set()
+        for value in dataset[column]:
+            found.update(_cell_labels(value, None, separator))
+    else:
+        raise InputError(
+            f"The label column '{column}' holds {_describe(feature)}, and a multi-label task needs a list of labels "
+            "per row, or text such as 'sports;politics'. Choose the column with the labels, or another task kind."
+        )
+    if not found:
+        raise InputError(
+            f"The label column '{column}' holds no label in any row. A multi-label cell is a list, or text split "
+            f"at {_separator_words(separator)}. Check the column and the separator."
+        )
+    if all(name.lstrip("-").isdigit() for name in found):
+        return sorted(found, key=int)
+    return sorted(found)
+
+
+def _separator_words(separator: str | None) -> str:
+    return f"'{separator}'" if separator else "',', ';' or '|'"
+
+
+def encode_multi_label(dataset: Dataset, column: str, names: list[str], separator: str | None, split: str) -> Dataset:
+    """Replace the label column by ``label``: one multi-hot float row per example, in ``names`` order.
+
+    An empty cell is a row to which none of the labels applies; a label unknown to ``names`` is an error.
+    """
+    inner = _inner_class_label(dataset.features[column])
+    index = {name: i for i, name in enumerate(names)}
+    rows: list[list[float]] = []
+    unknown: set[str] = set()
+    for value in dataset[column]:
+        row = [0.0] * len(names)
+        for label in _cell_labels(value, inner, separator):
+            if label in index:
+                row[index[label]] = 1.0
+            else:
+                unknown.add(label)
+        rows.append(row)
+    if unknown:
+        raise InputError(
+            f"The {split} split has labels never seen in the training split: {', '.join(sorted(unknown)[:10])}. "
+            f"Known labels: {', '.join(names[:30])}{', ...' if len(names) > 30 else ''}. Fix or remove those rows."
+        )
+    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
+    dataset = dataset.add_column(LABEL, rows)
+    return dataset.cast_column(LABEL, List(Value("float32"), length=len(names)))
+
+
+def regression_values(values: Sequence[Any], column: str) -> list[float | None]:
+    """Each row's target as a float (None where the cell is empty); other values are an error naming them."""
+    numbers: list[float | None] = []
+    bad: list[Any] = []
+    for value in values:
+        if _is_blank(value):
+            numbers.append(None)
+            continue
+        number = task_types.to_number(value)
+        if number is None:
+            bad.append(value)
+        numbers.append(number)
+    if bad:
+        shown = ", ".join(f"'{str(v)[:40]}'" for v in list(dict.fromkeys(map(str, bad)))[:5])
+        raise InputError(
+            f"A regression needs a number in the label column '{column}', but {len(bad)} of {len(values)} rows hold "
+            f"something else: {shown}. Fix those rows, choose the column with the numbers (label column), or "
+            "train a classifier instead (task_type single_label or multi_label)."
+        )
+    return numbers
+
+
+def encode_targets(dataset: Dataset, column: str, split: str) -> tuple[Dataset, int]:
+    """Replace the label column by a float ``label`` column; drop rows without a number (counted)."""
+    numbers = regression_values(dataset[column], column)
+    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
+    dataset = dataset.add_column(LABEL, [math.nan if n is None else n for n in numbers])
+    dataset = dataset.cast_column(LABEL, Value("float32"))
+    before = len(dataset)
+    dataset = dataset.filter(lambda values: [not math.isnan(v) for v in values], batched=True, input_columns=LABEL)
+    return dataset, before - len(dataset)
+
+
 # ------------------------------------------------------------------------------- class balance
 
 RARE_CLASS_ROWS = 2  # fewer rows than this: the class cannot be both learned and evaluated
@@ -438,6 +588,22 @@ def too_many_classes(
     return (
         f"In the {done} rows scanned ({of}), the label column '{column}' {found} If the whole split holds as "
         "few rows per class, training refuses it."
+    )
+
+
+def too_many_labels(counts: dict[str, int], rows: int, column: str | None) -> str | None:
+    """``too_many_classes`` for multi-label data: labels seen fewer than twice on average cannot be learned.
+
+    Free text split at its commas would otherwise become thousands of labels of one row each.
+    """
+    seen = [c for c in counts.values() if c > 0]
+    if len(seen) <= 2 or len(seen) * RARE_CLASS_ROWS <= sum(seen):
+        return None
+    single = sum(1 for c in seen if c == 1)
+    return (
+        f"The label column '{column}' has {len(seen)} different labels in {rows} rows ({single} of them in a single "
+        "row): a model cannot learn a label from one or two examples. Check that this column holds the labels (not "
+        "free text split at its commas; see label_separator), or gather more rows per label."
     )
 
 
@@ -519,21 +685,37 @@ def prepare(
                 f"Its columns: {', '.join(evaluation.column_names)}."
             )
 
-    hint = preset.label_names if preset is not None else None
-    names, mapping = label_names_of(train, spec.label, hint)
-    train, dropped = encode_labels(train, spec.label, names, mapping, cfg.train_split)
-    if dropped:
-        problems.append(
-            Problem("missing_label", f"Dropped {dropped} training rows without a label (empty or -1).", dropped)
-        )
-    if evaluation is not None:
-        evaluation, dropped_eval = encode_labels(evaluation, spec.label, names, mapping, eval_name)
-        if dropped_eval:
-            problems.append(
-                Problem(
-                    "missing_label", f"Dropped {dropped_eval} eval rows without a label (empty or -1).", dropped_eval
-                )
+    task_type, task_reason = detect_task_type(cfg, train.features, spec.label)
+    if task_type == MULTI_LABEL:
+        names = multi_label_names(train, spec.label, cfg.label_separator)
+        train = encode_multi_label(train, spec.label, names, cfg.label_separator, cfg.train_split)
+        if evaluation is not None:
+            evaluation = encode_multi_label(evaluation, spec.label, names, cfg.label_separator, eval_name)
+        dropped = dropped_eval = 0
+    elif task_type == REGRESSION:
+        names = [spec.label]
+        train, dropped = encode_targets(train, spec.label, cfg.train_split)
+        dropped_eval = 0
+        if evaluation is not None:
+            evaluation, dropped_eval = encode_targets(evaluation, spec.label, eval_name)
+    else:
+        if is_list_feature(train.features[spec.label]):
+            raise InputError(
+                f"The label column '{spec.label}' holds a list of labels per row, and task_type is single_label: "
+                "set task_type multi_label (--task-type multi_label), or choose a column with one label per row."
             )
+        hint = preset.label_names if preset is not None else None
+        names, mapping = label_names_of(train, spec.label, hint)
+        fractional = regression_hint(train.select(range(min(len(train), 1000)))[spec.label], spec.label)
+        train, dropped = encode_labels(train, spec.label, names, mapping, cfg.train_split)
+        dropped_eval = 0
+        if evaluation is not None:
+            evaluation, dropped_eval = encode_labels(evaluation, spec.label, names, mapping, eval_name)
+    what = "without a number" if task_type == REGRESSION else "without a label (empty or -1)"
+    if dropped:
+        problems.append(Problem("missing_label", f"Dropped {dropped} training rows {what}.", dropped))
+    if dropped_eval:
+        problems.append(Problem("missing_label", f"Dropped {dropped_eval} eval rows {what}.", dropped_eval))
 
     train, empty = drop_empty_texts(train, spec)
     if empty:
@@ -543,28 +725,33 @@ def prepare(
         if empty_eval:
             problems.append(Problem("empty_text", f"Dropped {empty_eval} eval rows with an empty text.", empty_eval))
 
-    class_counts = Counter(train[LABEL])
-    too_many = too_many_classes(class_counts.values(), spec.label)
-    if too_many:
-        raise InputError(too_many + " Nothing was trained.")
-    rare = rare_classes({names[k]: v for k, v in class_counts.items()})
-    if rare:
-        problems.append(Problem("rare_classes", rare, sum(1 for v in class_counts.values() if v < RARE_CLASS_ROWS)))
-    present = sorted(class_counts)
-    if len(present) < 2:
-        only = names[present[0]] if present else "none"
-        raise InputError(
-            f"The label column '{spec.label}' has a single class ({only}) in the training data. "
-            "A classifier needs at least two classes: check the label column or the split."
-        )
+    if task_type == SINGLE_LABEL:
+        class_counts = Counter(train[LABEL])
+        too_many = too_many_classes(class_counts.values(), spec.label)
+        if too_many:
+            raise InputError(too_many + fractional + " Nothing was trained.")
+        rare = rare_classes({names[k]: v for k, v in class_counts.items()})
+        if rare:
+            problems.append(Problem("rare_classes", rare, sum(1 for v in class_counts.values() if v < RARE_CLASS_ROWS)))
+        present = sorted(class_counts)
+        if len(present) < 2:
+            only = names[present[0]] if present else "none"
+            raise InputError(
+                f"The label column '{spec.label}' has a single class ({only}) in the training data. "
+                "A classifier needs at least two classes: check the label column or the split."
+            )
+    elif task_type == MULTI_LABEL:
+        problems += _check_multi_label(train, names, spec.label)
+    else:
+        _check_targets(train, spec.label)
 
     keep = [*spec.text_columns, LABEL]
     train = train.select_columns(keep)
     if evaluation is None:
         if len(train) < 4:
             raise InputError(f"Only {len(train)} usable training rows: too few to hold out an eval split.")
-        counts = Counter(train[LABEL])
-        stratify = LABEL if min(counts.values()) >= 2 else None
+        counts = Counter(train[LABEL]) if task_type == SINGLE_LABEL else Counter()
+        stratify = LABEL if counts and min(counts.values()) >= 2 else None
         # A stratified split needs at least one row per class on each side; small data would fail in datasets.
         share = cfg.validation_size if cfg.validation_size is not None else 0.1  # prepare_run sets it by size
         held_out = max(math.ceil(len(train) * share), len(counts) if stratify else 1)
@@ -582,7 +769,45 @@ def prepare(
 
     train = _subsample(train, cfg.max_train_samples, seed)
     evaluation = _subsample(evaluation, cfg.max_eval_samples, seed)
-    return PreparedData(train, evaluation, spec, names, eval_source, problems)
+    return PreparedData(train, evaluation, spec, names, eval_source, problems, task_type, task_reason)
+
+
+def _check_multi_label(train: Dataset, names: list[str], column: str) -> list[Problem]:
+    """Refuse labels that cannot be learned (far more labels than examples of them); note rare ones."""
+    hot = np.asarray(train[LABEL], dtype=np.float32).reshape(len(train), len(names))
+    counts = {name: int(count) for name, count in zip(names, hot.sum(axis=0), strict=True)}
+    too_many = too_many_labels(counts, len(train), column)
+    if too_many:
+        raise InputError(too_many + " Nothing was trained.")
+    if not any(counts.values()):
+        raise InputError(f"No training row carries any label of the column '{column}': there is nothing to learn.")
+    problems = []
+    never = [name for name, count in counts.items() if count == 0]
+    if never:
+        problems.append(
+            Problem(
+                "unused_labels", f"{len(never)} label(s) never occur in the training rows: {', '.join(never[:10])}."
+            )
+        )
+    rare = rare_classes(counts)
+    if rare:
+        count = sum(1 for v in counts.values() if 0 < v < RARE_CLASS_ROWS)
+        problems.append(Problem("rare_classes", rare.replace("class(es)", "label(s)"), count))
+    none = int((hot.sum(axis=1) == 0).sum())
+    if none:
+        problems.append(
+            Problem("no_labels", f"{none} training rows carry none of the labels (an empty cell): none applies.", none)
+        )
+    return problems
+
+
+def _check_targets(train: Dataset, column: str) -> None:
+    values = np.asarray(train[LABEL], dtype=np.float64)
+    if len(values) and float(values.min()) == float(values.max()):
+        raise InputError(
+            f"The label column '{column}' holds the same number ({values[0]:g}) in every training row: a regression "
+            "has nothing to learn. Check the label column or the split."
+        )
 
 
 # ---------------------------------------------------------------------------------- tokenization
@@ -720,6 +945,8 @@ def preview(
     label_names: list[str] = []
     label_counts: dict[str, int] = {}
     stats = None
+    task_type = cfg.task_type or SINGLE_LABEL
+    target_stats = None
     if spec is not None:
         texts = scanned[spec.text]
         pairs = scanned[spec.text_pair] if spec.text_pair else None
@@ -734,6 +961,18 @@ def preview(
             problems.append(Problem("duplicates", f"{duplicates} rows repeat the text of an earlier row.", duplicates))
         if spec.label is None:
             problems.append(Problem("no_label", "No label column found: name it before training."))
+        elif (task_type := detect_task_type(cfg, table.features, spec.label)[0]) != SINGLE_LABEL:
+            label_names, label_counts, target_stats = _preview_other_kind(
+                cfg, table, scanned, spec.label, task_type, problems
+            )
+        elif is_list_feature(table.features[spec.label]):
+            problems.append(
+                Problem(
+                    "labels",
+                    f"The label column '{spec.label}' holds a list of labels per row: choose the task kind "
+                    "multi_label to train on it.",
+                )
+            )
         else:
             hint = preset.label_names if preset is not None else None
             try:
@@ -754,10 +993,13 @@ def preview(
                 problems.append(Problem("single_class", "Only one class occurs in the scanned rows."))
             too_many = too_many_classes(label_counts.values(), spec.label, scanned=(len(scanned), splits.get(split)))
             rare = rare_classes(label_counts)
+            fractional = regression_hint(scanned[spec.label], spec.label).strip()
             if too_many:
                 problems.append(Problem("too_many_classes", too_many))
             elif rare:
                 problems.append(Problem("rare_classes", rare, sum(1 for v in label_counts.values() if 0 < v < 2)))
+            if fractional and not cfg.task_type:
+                problems.append(Problem("suggest_regression", fractional))
         if tokenizer is not None:
             clean = [i for i, t in enumerate(texts) if not _is_blank(t) and (pairs is None or not _is_blank(pairs[i]))]
             max_length = cfg.max_length or (preset.max_length if preset is not None else DEFAULT_MAX_LENGTH)
@@ -793,7 +1035,64 @@ def preview(
         rows_scanned=len(scanned),
         token_stats=stats,
         problems=problems,
+        task_type=task_type,
+        target_stats=target_stats,
     )
+
+
+def _preview_other_kind(
+    cfg: DataConfig, table: Dataset, scanned: Dataset, column: str, task_type: str, problems: list[Problem]
+) -> tuple[list[str], dict[str, int], dict[str, Any] | None]:
+    """Label names, counts and the target's summary of a multi-label or regression preview; problems appended."""
+    if task_type == REGRESSION:
+        try:
+            numbers = regression_values(scanned[column], column)
+        except InputError as err:
+            problems.append(Problem("labels", str(err)))
+            return [], {}, None
+        missing = sum(1 for n in numbers if n is None)
+        if missing:
+            problems.append(Problem("unknown_label", f"{missing} rows have no number; training drops them.", missing))
+        summary = task_types.target_summary([n for n in numbers if n is not None], bins=12)
+        if summary.get("count") and summary.get("distinct") == 1:
+            problems.append(Problem("single_value", f"Every scanned row has the same target ({summary['min']:g})."))
+        return [column], {}, summary
+    try:
+        names = multi_label_names(table if len(table) <= len(scanned) else scanned, column, cfg.label_separator)
+    except InputError as err:
+        problems.append(Problem("labels", str(err)))
+        return [], {}, None
+    inner = _inner_class_label(table.features[column])
+    counts = dict.fromkeys(names, 0)
+    per_row = []
+    for value in scanned[column]:
+        labels = _cell_labels(value, inner, cfg.label_separator)
+        per_row.append(len(labels))
+        for label in labels:
+            if label in counts:
+                counts[label] += 1
+    too_many = too_many_labels(counts, len(per_row), column)
+    rare = rare_classes(counts)
+    if too_many:
+        problems.append(Problem("too_many_classes", too_many + " Training refuses this."))
+    elif rare:
+        problems.append(
+            Problem("rare_classes", rare.replace("class(es)", "label(s)"), sum(1 for v in counts.values() if 0 < v < 2))
+        )
+    none = sum(1 for n in per_row if n == 0)
+    if none:
+        problems.append(
+            Problem("no_labels", f"{none} rows carry none of the labels (an empty cell): training keeps them.", none)
+        )
+    stats = {
+        "rows": len(per_row),
+        "labels": len(names),
+        "mean_labels_per_row": round(float(np.mean(per_row)), 3) if per_row else 0.0,
+        "max_labels_per_row": max(per_row, default=0),
+        "rows_without_labels": none,
+        "separator": cfg.label_separator,
+    }
+    return names, counts, stats
 
 
 def _count_labels(values: Sequence[Any], names: list[str], mapping: dict[Any, int] | None) -> dict[str, int]:

@@ -15,9 +15,10 @@ class PreparedEvent(TypedDict):
     type: Literal["prepared"]
     train_rows: int
     eval_rows: int
-    labels: list[str]
+    labels: list[str]  # the class names; for a regression, the target column alone
     eval_source: str
     problems: list[dict[str, Any]]
+    task_type: NotRequired[str]  # single_label, multi_label or regression (trainer_core.task_types)
 
 
 class ResumeEvent(TypedDict):

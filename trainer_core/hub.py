@@ -272,6 +272,11 @@ class CardInfo:
     is_pair: bool = False
     language: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    task_type: str = "single_label"
+    thresholds: dict[str, float] | None = None  # multi_label: tuned per label, also in config.json
+
+
+_KIND_TAGS = {"regression": ["text-regression"], "multi_label": ["multi-label-classification"]}
 
 
 def render_model_card(info: CardInfo) -> str:
@@ -299,34 +304,61 @@ def render_model_card(info: CardInfo) -> str:
         language=info.language,
         library_name="transformers",
         pipeline_tag="text-classification",
-        tags=["text-classification", "trainer-studio"],
+        tags=["text-classification", "trainer-studio", *_KIND_TAGS.get(info.task_type, [])],
         model_name=info.repo_id,
         eval_results=eval_results or None,
     )
     hyper = "\n".join(f"| {key} | {value} |" for key, value in info.hyperparameters.items())
-    labels = "\n".join(f"| {i} | {name} |" for i, name in enumerate(info.label_names))
     scores = "\n".join(f"| {name} | {value:.4f} |" for name, value in info.metrics.items())
     call = (
-        'classifier({"text": "The first sentence.", "text_pair": "A second sentence."})'
+        'classifier({"text": "The first sentence.", "text_pair": "A second sentence."}'
         if info.is_pair
-        else 'classifier("I loved this film!")'
+        else 'classifier("I loved this film!"'
+    )
+    on = f"{info.dataset}{f' ({info.dataset_config})' if info.dataset_config else ''}"
+    base = f"[{info.base_model}](https://huggingface.co/{info.base_model})"
+    if info.task_type == "regression":
+        what = f"A text regression model (it predicts the number in `{info.label_names[0]}`) fine-tuned from {base}"
+        labels = f"## Target\n\nOne output: the predicted `{info.label_names[0]}`, on the scale of the training data."
+        usage = f"""regressor = pipeline("text-classification", model="{info.repo_id}")
+print({call.replace("classifier(", "regressor(")})[0]["score"])  # the predicted number"""
+    elif info.task_type == "multi_label":
+        what = f"A multi-label text classifier (any number of labels per text) fine-tuned from {base}"
+        thresholds = info.thresholds or {}
+        rows = "\n".join(f"| {i} | {name} | {thresholds.get(name, 0.5):g} |" for i, name in enumerate(info.label_names))
+        labels = (
+            "## Labels\n\nEach label has its own probability (a sigmoid) and its own threshold, tuned for F1 on "
+            f"{info.eval_split} and stored in `config.json` (`label_thresholds`); a label applies when its "
+            f"probability reaches its threshold.\n\n| id | label | threshold |\n|---|---|---|\n{rows}"
+        )
+        usage = f"""classifier = pipeline("text-classification", model="{info.repo_id}", top_k=None)
+scores = {call})[0]  # every label, each with its own probability (a sigmoid)
+thresholds = classifier.model.config.label_thresholds
+print([s["label"] for s in scores if s["score"] >= thresholds[s["label"]]])"""
+    else:
+        what = f"A text classifier fine-tuned from {base}"
+        rows = "\n".join(f"| {i} | {name} |" for i, name in enumerate(info.label_names))
+        labels = f"## Labels\n\n| id | label |\n|---|---|\n{rows}"
+        usage = f"""classifier = pipeline("text-classification", model="{info.repo_id}")
+print({call}))"""
+    tuned = (
+        "\n\nThe thresholds were tuned on these same rows, so these scores are optimistic: evaluate on another "
+        "split for an unbiased figure."
+        if info.task_type == "multi_label" and info.thresholds
+        else ""
     )
     body = f"""
 # {info.repo_id.split("/")[-1]}
 
-A text classifier fine-tuned from [{info.base_model}](https://huggingface.co/{info.base_model}) on
-{info.dataset}{f" ({info.dataset_config})" if info.dataset_config else ""} with Trainer Studio.
+{what} on
+{on} with Trainer Studio.
 
 ## Results on {info.eval_split}
 
 | metric | value |
 |---|---|
-{scores}
+{scores}{tuned}
 
-## Labels
-
-| id | label |
-|---|---|
 {labels}
 
 ## Usage
@@ -334,8 +366,7 @@ A text classifier fine-tuned from [{info.base_model}](https://huggingface.co/{in
 ```python
 from transformers import pipeline
 
-classifier = pipeline("text-classification", model="{info.repo_id}")
-print({call})
+{usage}
 ```
 
 ## Training hyperparameters

@@ -1,4 +1,8 @@
-"""Predictions from a trained classifier: one text, a text pair, or a batch.
+"""Predictions from a trained model: one text, a text pair, or a batch.
+
+A single-label classifier answers a probability per class (softmax), a multi-label one a probability per
+label (a sigmoid each) and the labels over their thresholds, a regression model a number
+(``Predictor.task_type``, read from the model's ``config.json``).
 
 Every text is cut to what the model can read before it is tokenized (``trainer_core.data.cut_text``), so memory
 stays bounded whatever a caller sends. Concurrent single predictions on one ``Predictor`` are gathered into
@@ -20,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from trainer_core import task_types as kinds
 from trainer_core.data import cut_text
 from trainer_core.errors import Busy, InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
@@ -111,6 +116,11 @@ class Predictor:
             self.model = _quantize_int8(self.model)
         id2label = self.model.config.id2label
         self.label_names = [str(id2label[i]) for i in range(self.model.config.num_labels)]
+        self.task_type = kinds.of_model_config(self.model.config)
+        # Multi-label: a label applies from its own threshold (tuned when it was trained, else 0.5).
+        self.thresholds = (
+            kinds.model_thresholds(self.model.config, self.label_names) if self.task_type == kinds.MULTI_LABEL else None
+        )
         self.max_length = min(DEFAULT_MAX_LENGTH, max_positions(self.tokenizer, config) or DEFAULT_MAX_LENGTH)
         self._lock = threading.Lock()
         self._torch = torch
@@ -127,7 +137,8 @@ class Predictor:
     def predict_proba(
         self, texts: Sequence[str], pairs: Sequence[str] | None = None, *, batch_size: int = 32
     ) -> np.ndarray:
-        """Class probabilities, one row per text, in input order.
+        """Class probabilities, one row per text, in input order: a softmax over the classes, or for a
+        multi-label model a sigmoid per label; for a regression model the one column is the predicted number.
 
         Each text is cut with ``data.cut_text`` before tokenization: the model reads no more than that, and
         the tokenizer's cost (quadratic for pairs) stays bounded.
@@ -156,7 +167,13 @@ class Predictor:
                 if self.device != "cpu":
                     encoded = encoded.to(self.device)
                 logits = self.model(**encoded).logits.float()
-                probs[index] = torch.softmax(logits, dim=-1).cpu().numpy()
+                if self.task_type == kinds.MULTI_LABEL:
+                    outputs = torch.sigmoid(logits)
+                elif self.task_type == kinds.REGRESSION:
+                    outputs = logits
+                else:
+                    outputs = torch.softmax(logits, dim=-1)
+                probs[index] = outputs.cpu().numpy()
         return probs
 
     def predict(self, text: str, text_pair: str | None = None) -> dict[str, float]:
@@ -223,7 +240,24 @@ class Predictor:
 
     def _scores(self, row: np.ndarray) -> dict[str, float]:
         scores = {name: float(p) for name, p in zip(self.label_names, row, strict=True)}
+        if self.task_type == kinds.REGRESSION:
+            return scores  # {target: predicted number}
         return dict(sorted(scores.items(), key=lambda item: -item[1]))
+
+    def answer(self, scores: dict[str, float]) -> dict:
+        """What ``predict`` returned, as the CLI and the APIs answer it.
+
+        single_label: ``{"label": best, "scores": {label: probability}}``; multi_label: ``{"labels": [the
+        labels over their thresholds], "scores": {label: probability}, "thresholds": {label: threshold}}``;
+        regression: ``{"score": predicted number}``.
+        """
+        if self.task_type == kinds.REGRESSION:
+            return {"score": next(iter(scores.values()))}
+        if self.task_type == kinds.MULTI_LABEL:
+            thresholds = dict(zip(self.label_names, self.thresholds or [], strict=True))
+            labels = [name for name, p in scores.items() if p >= thresholds.get(name, kinds.DEFAULT_THRESHOLD)]
+            return {"labels": labels, "scores": scores, "thresholds": thresholds}
+        return {"label": top_label(scores), "scores": scores}
 
     def _gathered(self, text: str, pair: str | None) -> np.ndarray:
         """One row of probabilities, computed in a batch with whatever other callers are waiting.

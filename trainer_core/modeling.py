@@ -117,8 +117,14 @@ def load_model(
     *,
     token: str | None = None,
     revision: str | None = None,
+    task_type: str | None = None,
 ) -> Any:
-    """A sequence-classification model; with ``label_names`` its head is sized and named for them."""
+    """A sequence-classification model; with ``label_names`` its head is sized and named for them.
+
+    ``task_type`` (``trainer_core.task_types``) sets transformers' ``problem_type``, which picks the loss:
+    cross-entropy for single_label, a sigmoid per label for multi_label, the squared error for regression
+    (whose one output is named after the target: ``label_names`` is ``[target column]``).
+    """
     from transformers import AutoModelForSequenceClassification
 
     kwargs: dict[str, Any] = {}
@@ -130,12 +136,33 @@ def load_model(
             # A base checkpoint has a head of a different size (or none): start it fresh.
             ignore_mismatched_sizes=True,
         )
+        if task_type is not None:
+            from trainer_core.task_types import PROBLEM_TYPES
+
+            kwargs["problem_type"] = PROBLEM_TYPES[task_type]
     try:
         return AutoModelForSequenceClassification.from_pretrained(
             model, token=token, revision=revision, use_safetensors=True, trust_remote_code=False, **kwargs
         )
     except Exception as err:
         raise _model_error(model, err) from err
+
+
+def start_regression_head(model: Any, mean: float) -> bool:
+    """Set the bias of a fresh one-output head to the targets' mean, so training starts from the mean
+    prediction instead of 0 (ratings from 1 to 5 would otherwise spend the first steps moving the bias).
+
+    The head is the last linear layer with one output (``classifier``, or RoBERTa's ``classifier.out_proj``).
+    Returns False when the model has none.
+    """
+    import torch
+
+    heads = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
+    if not heads or heads[-1].bias is None:
+        return False
+    with torch.no_grad():
+        heads[-1].bias.fill_(float(mean))
+    return True
 
 
 def max_positions(tokenizer: Any, model_config: dict[str, Any] | None = None) -> int | None:

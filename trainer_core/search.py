@@ -86,12 +86,13 @@ def run_search(
     from transformers.trainer_callback import PrinterCallback
 
     from trainer_core.metrics import build_compute_metrics, primary_metric
-    from trainer_core.modeling import load_model
-    from trainer_core.training import _studio_trainer_class, build_training_arguments
+    from trainer_core.metrics import registry as metric_registry
+    from trainer_core.training import _studio_trainer_class, build_training_arguments, load_run_model
 
     t = config.training
     num_labels = len(run.data.label_names)
-    metric = primary_metric(num_labels)
+    task_type = run.data.task_type
+    metric = primary_metric(num_labels, task_type)
     work = Path(t.output_dir) / SEARCH_DIR
     trial_config = dataclasses.replace(
         config,
@@ -125,15 +126,13 @@ def run_search(
                                          seconds=seconds))  # fmt: skip
 
     trainer = _studio_trainer_class()(
-        model_init=lambda: load_model(
-            config.model.model, run.data.label_names, token=run.token, revision=config.model.revision
-        ),
+        model_init=lambda: load_run_model(config, run, train_set),
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set,
         processing_class=run.tokenizer,
         data_collator=DataCollatorWithPadding(run.tokenizer),
-        compute_metrics=build_compute_metrics(num_labels),
+        compute_metrics=build_compute_metrics(num_labels, task_type),
         callbacks=[_Report()],
     )
     trainer.remove_callback(PrinterCallback)
@@ -147,7 +146,7 @@ def run_search(
             hp_space=space(t.learning_rate, t.epochs, t.batch_size),
             compute_objective=lambda metrics: metrics[f"eval_{metric}"],
             n_trials=t.search_trials,
-            direction="maximize",
+            direction="maximize" if metric_registry.higher_is_better(metric) else "minimize",
             backend="optuna",
             timeout=t.search_time_budget,
             sampler=sampler,
@@ -169,7 +168,8 @@ def run_search(
         notes.append(f"time budget of {t.search_time_budget:g} s reached after {len(trials)} trial(s)")
     finished = [trial for trial in trials if trial.objective is not None and trial.state == "complete"]
     if best is None and finished:
-        top = max(finished, key=lambda trial: trial.objective)
+        sign = 1 if metric_registry.higher_is_better(metric) else -1
+        top = max(finished, key=lambda trial: sign * trial.objective)
         best_params, best_objective = top.params, top.objective
     elif best is not None:
         best_params, best_objective = dict(best.hyperparameters), float(best.objective)

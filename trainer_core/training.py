@@ -23,12 +23,20 @@ from trainer_core import data as data_lib
 from trainer_core import events as ev
 from trainer_core import hub as hub_lib
 from trainer_core import recipe
+from trainer_core import task_types as kinds
 from trainer_core.batching import TokenBatches
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.metrics import registry as metric_registry
-from trainer_core.modeling import check_max_length, check_no_remote_code, load_model, load_tokenizer, max_positions
+from trainer_core.modeling import (
+    check_max_length,
+    check_no_remote_code,
+    load_model,
+    load_tokenizer,
+    max_positions,
+    start_regression_head,
+)
 from trainer_core.runtime import precision_flags
 from trainer_core.tasks import get_preset, resolve_config
 
@@ -65,6 +73,9 @@ class TrainResult:
     best_checkpoint: str | None = None
     pushed_repo: str | None = None
     push_errors: list[str] = field(default_factory=list)
+    task_type: str = kinds.SINGLE_LABEL
+    # multi_label: each label's threshold, tuned on the eval split and stored in the model's config.json
+    thresholds: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -712,6 +723,13 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     prepared = data_lib.prepare(config.data, raw, preset=preset, seed=config.training.seed)
     model_config = check_no_remote_code(config.model.model, read_token, config.model.revision)
     choices = _apply_recipe(config, prepared, model_config, hold_out)
+    if prepared.task_type_reason:
+        # Detected (a column of lists): the saved config says so. Single-label stays unset, as in configs saved
+        # before task kinds existed, so those runs still resume.
+        config.data.task_type = prepared.task_type
+        detected = recipe.Choice("data", "task_type", prepared.task_type, prepared.task_type_reason)
+        choices.insert(0, detected)
+        config.chosen = {detected.key: detected.reason, **config.chosen}
     tokenizer = load_tokenizer(config.model.model, read_token, config.model.revision)
     limit = max_positions(tokenizer, model_config)
     if not max_length_given and limit is not None and config.data.max_length > limit:
@@ -776,7 +794,8 @@ def _is_main_process() -> bool:
 def _prepared_event(run: PreparedRun) -> Event:
     return ev.PreparedEvent(type="prepared", train_rows=len(run.data.train), eval_rows=len(run.data.eval),
                             labels=run.data.label_names, eval_source=run.data.eval_source,
-                            problems=[dataclasses.asdict(p) for p in run.data.problems])  # fmt: skip
+                            problems=[dataclasses.asdict(p) for p in run.data.problems],
+                            task_type=run.data.task_type)  # fmt: skip
 
 
 def train_tokenized(
@@ -839,6 +858,7 @@ def train_tokenized(
         result = TrainResult(
             output_dir=str(output_dir),
             metrics=_scores(_last_eval_metrics(trainer)),
+            task_type=run.data.task_type,
             label_names=run.data.label_names,
             global_step=trainer.state.global_step,
             train_runtime=float(output.metrics.get("train_runtime", 0.0)),
@@ -857,9 +877,16 @@ def train_tokenized(
     else:
         # Fires on_evaluate, so the event stream gets these final (best-model) metrics too.
         metrics = {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}
+    thresholds = None
+    if run.data.task_type == kinds.MULTI_LABEL and not stopped:
+        # A stopped run's last evaluation may be of an earlier checkpoint: it keeps 0.5 for every label.
+        thresholds, tuned = _tune_thresholds(trainer, run.data.label_names)
+        metrics = {**metrics, **tuned}
     scores = _scores(metrics)
     spec = run.data.columns
 
+    if thresholds is not None:
+        setattr(trainer.model.config, kinds.THRESHOLDS_KEY, thresholds)  # config.json: inference reads them
     # _internal_call: a public save_model() call would also make a blocking push of its own; the final
     # push below is the one that carries the model card and is retried.
     trainer.save_model(str(output_dir), _internal_call=True)
@@ -875,6 +902,8 @@ def train_tokenized(
         is_pair=spec.text_pair is not None,
         language=preset.language if (preset := get_preset(config.task)) else None,
         extra={"chosen": dict(config.chosen), **({"search": searched.to_dict()} if searched else {})},
+        task_type=run.data.task_type,
+        thresholds=thresholds,
     )
     if main_process:
         hub_lib.write_model_card(output_dir, card)
@@ -889,6 +918,8 @@ def train_tokenized(
         train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
         stopped=stopped,
         best_checkpoint=trainer.state.best_model_checkpoint,
+        task_type=run.data.task_type,
+        thresholds=thresholds,
     )
     if repo_id and trainer.pushes is not None and main_process:
         trainer.pushes.finish()
@@ -917,6 +948,41 @@ def train_tokenized(
 SCORE_NAMES = metric_registry.SCORE_NAMES  # declared once, in metrics/registry.py
 
 
+def load_run_model(config: TrainConfig, run: PreparedRun, train_set: Any) -> Any:
+    """The model a run trains: its head sized for the run's labels and kind.
+
+    A regression head that starts fresh predicts the training targets' mean from the first step.
+    """
+    task_type = run.data.task_type
+    model = load_model(
+        config.model.model, run.data.label_names, token=run.token, revision=config.model.revision, task_type=task_type
+    )
+    base = run.model_config or {}
+    fresh_head = kinds.of_model_config(base) != kinds.REGRESSION if base else True
+    if task_type == kinds.REGRESSION and fresh_head and len(train_set):
+        import numpy as np
+
+        start_regression_head(model, float(np.mean(train_set[data_lib.LABEL][:])))
+    return model
+
+
+def _tune_thresholds(trainer: Any, label_names: list[str]) -> tuple[dict[str, float] | None, dict[str, float]]:
+    """Each label's threshold, tuned on the last evaluation's probabilities, and the scores they give.
+
+    The final evaluation just ran over the eval split with the model that is saved, and the multi-label
+    ``compute_metrics`` kept its probabilities: no second pass.
+    """
+    from trainer_core.metrics import compute_multi_label_metrics
+
+    last = getattr(trainer.compute_metrics, "last", None)
+    if last is None:
+        return None, {}
+    probs, references = last
+    values = kinds.tune_thresholds(probs, references)
+    tuned = compute_multi_label_metrics(kinds.apply_thresholds(probs, values), references)
+    return dict(zip(label_names, values, strict=True)), tuned
+
+
 def _scores(metrics: dict[str, Any]) -> dict[str, float]:
     return metric_registry.scores(metrics)
 
@@ -936,8 +1002,10 @@ def _build_trainer(
 
     set_seed(config.training.seed)
     num_labels = len(run.data.label_names)
-    model = load_model(config.model.model, run.data.label_names, token=run.token, revision=config.model.revision)
-    args = build_training_arguments(config, len(train_set), primary_metric(num_labels), run.token, repo_id)
+    task_type = run.data.task_type
+    model = load_run_model(config, run, train_set)
+    metric = primary_metric(num_labels, task_type)
+    args = build_training_arguments(config, len(train_set), metric, run.token, repo_id)
     pad_multiple = 8 if (args.fp16 or args.bf16) else None
     events = make_event_callback(emit, stop, run.token, limits)
     callbacks: list[Any] = [events]
@@ -950,7 +1018,7 @@ def _build_trainer(
         eval_dataset=eval_set,
         processing_class=run.tokenizer,
         data_collator=DataCollatorWithPadding(run.tokenizer, pad_to_multiple_of=pad_multiple),
-        compute_metrics=build_compute_metrics(num_labels),
+        compute_metrics=build_compute_metrics(num_labels, task_type),
         callbacks=callbacks,
     )
     events.trainer = trainer
@@ -1104,6 +1172,7 @@ def prepare_slices(config: TrainConfig, run_dir: str | Path, *, token: str | Non
         "eval_rows": len(eval_set),
         "total_steps": total,
         "label_names": run.data.label_names,
+        "task_type": run.data.task_type,
         "eval_source": run.data.eval_source,
         "columns": dataclasses.asdict(spec),
         "repo_id": run.repo_id,
@@ -1156,6 +1225,7 @@ def train_slice(run_dir: str | Path, seconds: float | None, *, token: str | None
         data = data_lib.PreparedData(
             train=train_set, eval=eval_set, columns=data_lib.ColumnSpec(**meta["columns"]),
             label_names=meta["label_names"], eval_source=meta["eval_source"], problems=[],
+            task_type=meta.get("task_type", kinds.SINGLE_LABEL),
         )  # fmt: skip
         tokenizer = AutoTokenizer.from_pretrained(str(source / "tokenizer"))
         run = PreparedRun(config, data, tokenizer, {}, meta.get("repo_id"), token)
@@ -1217,6 +1287,7 @@ def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
         train_samples_per_second=0.0,
         stopped=True,
         best_checkpoint=str(chosen),
+        task_type=meta.get("task_type", kinds.SINGLE_LABEL),
     )
     _write_results(output_dir, result)
     return result

@@ -26,6 +26,7 @@ OUTPUTS = (
     "confusion_b",
     "confusion_plot_b",
     "per_class_b",
+    "scatter",
 )
 METRICS = {"accuracy", "f1", "precision", "recall", "matthews_correlation"}
 

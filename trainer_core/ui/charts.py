@@ -24,6 +24,8 @@ METRIC_TITLES = {metric.name: metric.title for metric in metric_registry.METRICS
 DELTA = "Δ (B − A)"
 CORNER = "true ↓ / predicted →"
 PREDICTED = "predicted_label"
+PREDICTED_LABELS = "predicted_labels"  # multi-label: the labels over their thresholds
+PREDICTED_SCORE = "predicted_score"  # regression
 PROB_PREFIX = "prob_"
 
 # Shading: correct predictions (the diagonal) in green, mistakes in red, by the share of the true class.
@@ -153,6 +155,8 @@ def confusion_styler(matrix: Sequence[Sequence[int]], labels: Sequence[str]):
 
 
 def per_class_frame(per_class: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class; a multi-label report's rows add each label's threshold."""
+    threshold = any("threshold" in row for row in per_class)
     rows = [
         {
             "label": row["label"],
@@ -160,28 +164,32 @@ def per_class_frame(per_class: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             "recall": _round(row["recall"]),
             "f1": _round(row["f1"]),
             "support": int(row["support"]),
+            **({"threshold": _round(row.get("threshold"))} if threshold else {}),
         }
         for row in per_class
     ]
-    return pd.DataFrame(rows, columns=["label", "precision", "recall", "f1", "support"])
+    return pd.DataFrame(rows, columns=["label", "precision", "recall", "f1", "support", *(["threshold"] * threshold)])
 
 
 def errors_frame(errors: Sequence[Mapping[str, Any]], *, pair: bool | None = None, model: str | None = None):
     """The misclassified examples: [model,] true label, prediction, confidence, text[, second text].
 
-    The short columns come first so they stay in view next to long texts.
+    A regression report's rows (with ``error``) show the true and predicted numbers and the error instead
+    of a confidence, largest first; a multi-label report's rows the label sets, and the labels missed and
+    added. The short columns come first so they stay in view next to long texts.
     """
     if pair is None:
         pair = any("text_pair" in row for row in errors)
-    columns = ["true label", "predicted", "confidence", "text", *(["text_pair"] if pair else [])]
+    regression = any("error" in row for row in errors)
+    multi = any("missed" in row for row in errors)
+    middle = ["error"] if regression else ["missed", "extra", "confidence"] if multi else ["confidence"]
+    columns = ["true label", "predicted", *middle, "text", *(["text_pair"] if pair else [])]
     rows = []
     for row in errors:
-        out = {
-            "true label": row["label"],
-            "predicted": row["predicted"],
-            "confidence": _round(row["confidence"]),
-            "text": row.get("text", ""),
-        }
+        out = {"true label": row["label"], "predicted": row["predicted"]}
+        for name in middle:
+            out[name] = _round(row[name]) if name in ("error", "confidence") else row.get(name, "")
+        out["text"] = row.get("text", "")
         if pair:
             out["text_pair"] = row.get("text_pair", "")
         rows.append(out)
@@ -202,13 +210,31 @@ def summary_markdown(report: Mapping[str, Any], *, name: str = "", seconds: floa
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     prefix = f"**{name}** " if name else ""
     text = f"{prefix}`{report.get('model')}` on {report.get('rows')} rows of {where}{took}: {scores}."
-    if len(labels) == 2:
+    kind = report.get("task_type") or "single_label"
+    if kind == "regression":
+        text += f" A regression of `{labels[0] if labels else 'the target'}`: the plot shows each row's prediction against the truth."
+    elif kind == "multi_label":
+        text += (
+            " Multi-label: each label is predicted when its probability reaches its own threshold (per label below)."
+        )
+    elif len(labels) == 2:
         text += f" F1, precision and recall are for the class '{labels[1]}'."
     elif labels:
         text += " F1, precision and recall are macro averages over the classes."
     for note in report.get("notes") or []:
         text += f"\n\n⚠️ {note}"
     return text
+
+
+def scatter_frame(points: Sequence[Mapping[str, float]], model: str = "A") -> pd.DataFrame:
+    """A regression report's (true, predicted) points for a scatter plot, with the model's name as the series."""
+    return pd.DataFrame(
+        {
+            "true": pd.Series([float(p["true"]) for p in points], dtype="float64"),
+            "predicted": pd.Series([float(p["predicted"]) for p in points], dtype="float64"),
+            "model": pd.Series([model] * len(points), dtype="str"),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------- predictions
@@ -282,11 +308,15 @@ def predictions_frame(
     label_names: Sequence[str],
     *,
     predicted: Sequence[bool] | None = None,
+    task_type: str = "single_label",
+    thresholds: Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """``frame`` plus the predicted label and one probability column per label.
 
     ``predicted`` marks the rows that were predicted (rows with an empty text were not): the others get an
-    empty label and empty probabilities. Existing columns are never overwritten.
+    empty label and empty probabilities. Existing columns are never overwritten. A regression adds one
+    ``predicted_score`` column; a multi-label model adds ``predicted_labels`` (the labels over their
+    ``thresholds``, joined by "; ") and each label's probability.
     """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.shape != (len(frame), len(label_names)):
@@ -294,8 +324,21 @@ def predictions_frame(
     mask = np.ones(len(frame), dtype=bool) if predicted is None else np.asarray(predicted, dtype=bool)
     out = frame.copy()
     taken = {str(c) for c in out.columns}
-    best = probs.argmax(axis=1) if len(label_names) else np.zeros(len(frame), dtype=int)
-    out[_unique(PREDICTED, taken)] = [label_names[b] if keep else "" for b, keep in zip(best, mask, strict=True)]
+    if task_type == "regression":
+        values = probs[:, 0] if len(label_names) else np.zeros(len(frame))
+        out[_unique(PREDICTED_SCORE, taken)] = [
+            round(float(v), 6) if keep else None for v, keep in zip(values, mask, strict=True)
+        ]
+        return out
+    if task_type == "multi_label":
+        limits = np.asarray(thresholds if thresholds is not None else [0.5] * len(label_names), dtype=np.float64)
+        out[_unique(PREDICTED_LABELS, taken)] = [
+            "; ".join(name for name, p, t in zip(label_names, row, limits, strict=True) if p >= t) if keep else ""
+            for row, keep in zip(probs, mask, strict=True)
+        ]
+    else:
+        best = probs.argmax(axis=1) if len(label_names) else np.zeros(len(frame), dtype=int)
+        out[_unique(PREDICTED, taken)] = [label_names[b] if keep else "" for b, keep in zip(best, mask, strict=True)]
     for j, name in enumerate(label_names):
         column = _unique(PROB_PREFIX + re.sub(r"\s+", "_", str(name).strip()), taken)
         out[column] = [round(float(p), 6) if keep else None for p, keep in zip(probs[:, j], mask, strict=True)]
@@ -328,6 +371,7 @@ __all__ = [
     "per_class_frame",
     "predictions_frame",
     "row_shares",
+    "scatter_frame",
     "summary_markdown",
     "write_predictions_csv",
 ]

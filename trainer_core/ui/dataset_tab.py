@@ -43,6 +43,12 @@ SOURCES = (SOURCE_HUB, SOURCE_UPLOAD, SOURCE_EXAMPLE)
 DEFAULT_MAX_LENGTH = 128
 PREVIEW_ROWS = 20
 AUTO = ""  # a column dropdown left on "detect": the column is detected from the data each time
+TASK_TYPE_CHOICES = [
+    ("(detect) multi-label for lists or with a separator, else single label", AUTO),
+    ("Single label: one class per row", "single_label"),
+    ("Multi-label: any number of labels per row", "multi_label"),
+    ("Regression: a number per row", "regression"),
+]
 
 # The dataset form's keys, in the order of the Train tab's inputs.
 DATA_KEYS = (
@@ -56,6 +62,8 @@ DATA_KEYS = (
     "text_column",
     "text_pair_column",
     "label_column",
+    "task_type",
+    "label_separator",
 )
 
 
@@ -125,6 +133,9 @@ def data_config(ctx: AppContext, identity: str | None, values: dict[str, Any]) -
         label_column=_clean(values.get("label_column")),
     )
     cfg.train_split = _clean(values.get("split")) or "train"
+    cfg.task_type = _clean(values.get("task_type"))
+    # Kept as typed: a space is a separator of its own ("a b"); empty means the default rule.
+    cfg.label_separator = values.get("label_separator") or None
     if "max_length" in values:
         try:
             cfg.max_length = FORM_BY_KEY["max_length"].parse(values["max_length"])
@@ -162,6 +173,7 @@ def form_for_data(ctx: AppContext, identity: str, data: DataConfig, task: str) -
         "label_column": data.label_column or AUTO,
     }
     values: dict[str, Any] = {"task": task, "split": data.train_split, "dataset_config": "", **columns}
+    values |= {"task_type": data.task_type or AUTO, "label_separator": data.label_separator or ""}
     example = next((e for e in EXAMPLES.values() if e.path == path), None)
     if example is not None:
         return values | {"source": SOURCE_EXAMPLE, "example": example.path.name}
@@ -198,6 +210,8 @@ def preview_dataset(
     text_column: str | None = None,
     text_pair_column: str | None = None,
     label_column: str | None = None,
+    task_type: str | None = None,
+    label_separator: str | None = None,
     oauth_token: gr.OAuthToken | None = None,
     profile: gr.OAuthProfile | None = None,
     request: gr.Request | None = None,
@@ -216,6 +230,8 @@ def preview_dataset(
         "text_column": text_column,
         "text_pair_column": text_pair_column,
         "label_column": label_column,
+        "task_type": task_type,
+        "label_separator": label_separator,
         "max_length": max_length,
     }
     try:
@@ -312,12 +328,15 @@ def preview_api(
     tokenizer: str | None = None,
     max_length: int | None = None,
     token: str | None = None,
+    task_type: str | None = None,
+    label_separator: str | None = None,
     oauth_token: gr.OAuthToken | None = None,
 ) -> dict:
     """A dataset's splits, rows, columns, label counts, token lengths and problems (as JSON).
 
     dataset: 'example:sentiment', 'example:paraphrase', 'preset:sst2' (any preset), a Hub dataset id, or (off
-    a Space) a local file.
+    a Space) a local file. task_type: single_label, multi_label or regression (empty: detected);
+    label_separator: for multi-label text cells (empty: split at ',', ';' and '|').
     """
     hf_token = secret(oauth_token, token, ctx)
     try:
@@ -330,6 +349,8 @@ def preview_api(
             "text_column": text_column,
             "text_pair_column": text_pair_column,
             "label_column": label_column,
+            "task_type": task_type,
+            "label_separator": label_separator,
             "max_length": max_length,
         }
         if dataset.startswith(sources.EXAMPLE_PREFIX):
@@ -484,6 +505,15 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                     min_width=200, elem_id="dataset-label-column",
                 )  # fmt: skip
             with gr.Row():
+                task_type = gr.Dropdown(
+                    TASK_TYPE_CHOICES, value=AUTO, label="Task kind", info=field_help(DataConfig, "task_type"),
+                    min_width=200, elem_id="dataset-task-type",
+                )  # fmt: skip
+                label_separator = gr.Textbox(
+                    "", label="Label separator (multi-label)", placeholder=", ; or |", max_lines=1,
+                    info=field_help(DataConfig, "label_separator"), min_width=200, elem_id="dataset-label-separator",
+                )  # fmt: skip
+            with gr.Row():
                 preview_button = gr.Button("Preview", variant="primary", elem_id="dataset-preview")
                 next_button = gr.Button("Next: Train →", elem_id="dataset-next")
             errors = error_box("dataset-error")
@@ -556,6 +586,8 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
             tokenizer,
             max_length,
             *columns,
+            task_type,
+            label_separator,
         ],
         [
             errors,
@@ -576,7 +608,7 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
     inputs = dict(
         zip(
             DATA_KEYS,
-            [source, dataset, dataset_config, split, upload_name, example, task, *columns],
+            [source, dataset, dataset_config, split, upload_name, example, task, *columns, task_type, label_separator],
             strict=True,
         )
     )

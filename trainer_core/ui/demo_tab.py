@@ -220,12 +220,30 @@ def predict_ui(
             check_kind(choice_kind, pair)
         name = _model_for(ctx, choice, mode, pair, identity)
         started = time.perf_counter()
-        scores = get_predictor(name, token=hf_token).predict(text or "", pair)
+        predictor = get_predictor(name, token=hf_token)
+        scores = predictor.predict(text or "", pair)
         seconds = time.perf_counter() - started
     except Exception as err:
         return error_update(user_message(err, hf_token, token)), gr.skip(), gr.skip()
     shown = f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
-    return error_update(None), charts.label_output(scores, aliases_for(name)), shown
+    value, note = shown_prediction(predictor, scores, aliases_for(name))
+    return error_update(None), value, shown + note
+
+
+def shown_prediction(predictor: Any, scores: dict[str, float], aliases: dict[str, str]) -> tuple[Any, str]:
+    """What the probabilities box shows for a model's kind, and a note for the status line.
+
+    A regression shows its number (as the box's heading); a multi-label model each label's own probability
+    and, in the note, the labels over their thresholds; a classifier its class probabilities.
+    """
+    answer = predictor.answer(scores)
+    if "score" in answer:
+        return f"{next(iter(scores))}: {answer['score']:.4g}", " · regression: the predicted number"
+    value = charts.label_output(scores, aliases)
+    if "labels" in answer:
+        over = ", ".join(f"**{aliases.get(n, n)}**" for n in answer["labels"]) or "none"
+        return value, f" · multi-label: each label's own probability; over their thresholds: {over}"
+    return value, ""
 
 
 def predict(
@@ -236,12 +254,14 @@ def predict(
     profile: gr.OAuthProfile | None = None,
     oauth_token: gr.OAuthToken | None = None,
     request: gr.Request = None,
-) -> dict[str, float]:
+) -> dict:
     """Class probabilities for a text, or a pair of texts when text_pair is given.
 
     model: 'run:<run id>' (one of your runs, from the same client session), a Hub model id, or empty for
     the default public checkpoint (sentiment for one text, paraphrase for two). Off a Space, a local model
     folder works too. A pair given to a model trained on single texts (or the reverse) is refused.
+    A regression model answers {"score": number}; a multi-label one {"labels": [over their thresholds],
+    "scores": {label: probability}, "thresholds": {label: threshold}}.
     """
     hf_token = secret(oauth_token, None, ctx)
     pair = text_pair if text_pair not in (None, "") else None
@@ -253,9 +273,12 @@ def predict(
         if (model or "").strip() not in ("", DEFAULT_CHOICE):
             check_kind(model_kind(ctx, model, identity), pair)
         name = _model_for(ctx, model, None, pair, identity)
-        scores = get_predictor(name, token=hf_token).predict(text or "", pair)
+        predictor = get_predictor(name, token=hf_token)
+        scores = predictor.predict(text or "", pair)
     except Exception as err:
         raise user_error(err, hf_token) from err
+    if getattr(predictor, "task_type", "single_label") != "single_label":
+        return predictor.answer(scores)  # {"score": ...}, or {"labels", "scores", "thresholds"}
     return charts.label_output(scores, aliases_for(name))
 
 
@@ -306,7 +329,9 @@ def predict_batch(
                 [texts[i] for i in rows], [pairs[i] for i in rows] if pairs is not None else None
             )
         seconds = time.perf_counter() - started
-        result = charts.predictions_frame(frame, probs, labels, predicted=keep)
+        result = charts.predictions_frame(
+            frame, probs, labels, predicted=keep, task_type=predictor.task_type, thresholds=predictor.thresholds
+        )
         path = charts.write_predictions_csv(result, batch_dir(), Path(file).name)
     except Exception as err:
         # The previous file's results go: an error shown beside them would read as theirs.

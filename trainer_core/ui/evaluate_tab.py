@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 EVAL_OUTPUTS = (
-    13  # error, reports A and B, status, A's metrics, confusion, chart, per class, errors, B's three, results
+    18  # error, reports A and B, status, A's metrics, confusion, chart, per class, errors, B's three, the boxes
+    # of A's and B's confusion and per-class tables, the regression scatter plot, results
 )
 
 DEFAULT_MAX_ROWS = 500
@@ -227,25 +228,46 @@ def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: f
     mistakes = charts.errors_frame(a.errors, model="A" if b else None)
     if b is not None:
         mistakes = pd.concat([mistakes, charts.errors_frame(b.errors, model="B")], ignore_index=True)
+    # Regression and multi-label reports have no confusion matrix; a regression has no classes either, but
+    # a scatter plot of its predictions.
+    classes = [r is not None and r.task_type == "single_label" for r in (a, b)]
+    regression = [r for r in (a, b) if r is not None and r.task_type == "regression"]
+    points = [charts.scatter_frame(r.points, model="A" if r is a else "B") for r in regression]
     return (
         error_update(None),
         a.to_dict(),
         b.to_dict() if b else None,
         "\n\n".join(lines),
         metrics,
-        charts.confusion_styler(a.confusion_matrix, a.label_names),
-        charts.confusion_rows(a.confusion_matrix, a.label_names),
+        charts.confusion_styler(a.confusion_matrix, a.label_names) if classes[0] else None,
+        charts.confusion_rows(a.confusion_matrix, a.label_names) if classes[0] else None,
         charts.per_class_frame(a.per_class),
         mistakes,
-        charts.confusion_styler(b.confusion_matrix, b.label_names) if b else None,
-        charts.confusion_rows(b.confusion_matrix, b.label_names) if b else None,
+        charts.confusion_styler(b.confusion_matrix, b.label_names) if classes[1] else None,
+        charts.confusion_rows(b.confusion_matrix, b.label_names) if classes[1] else None,
         charts.per_class_frame(b.per_class) if b else None,
+        gr.update(visible=classes[0]),
+        gr.update(visible=a.task_type != "regression"),
+        gr.update(visible=classes[1]),
+        gr.update(visible=b is not None and b.task_type != "regression"),
+        gr.update(value=pd.concat(points, ignore_index=True) if points else None, visible=bool(points)),
         gr.update(visible=True),
     )
 
 
-def _model_results(name: str, suffix: str) -> tuple[gr.Dataframe, gr.BarPlot, gr.Dataframe]:
-    """One model's confusion matrix (table and chart) and per-class scores; ``name`` is A or B."""
+def _model_results(name: str, suffix: str) -> tuple[gr.Dataframe, gr.BarPlot, gr.Dataframe, gr.Column, gr.Column]:
+    """One model's confusion matrix (table and chart) and per-class scores, and the boxes that hide them for
+    the task kinds that have none; ``name`` is A or B."""
+    with gr.Column() as confusion_box:
+        confusion, plot = _confusion(name, suffix)
+    with gr.Column() as per_class_box:
+        per_class = gr.Dataframe(
+            label=f"Per class or label ({name})", interactive=False, elem_id=f"eval-per-class{suffix}"
+        )
+    return confusion, plot, per_class, confusion_box, per_class_box
+
+
+def _confusion(name: str, suffix: str) -> tuple[gr.Dataframe, gr.BarPlot]:
     confusion = gr.Dataframe(
         label=f"Confusion matrix ({name}): count (share of the true class)",
         interactive=False,
@@ -263,8 +285,7 @@ def _model_results(name: str, suffix: str) -> tuple[gr.Dataframe, gr.BarPlot, gr
         height=300,
         elem_id=f"eval-confusion-plot{suffix}",
     )
-    per_class = gr.Dataframe(label=f"Per class ({name})", interactive=False, elem_id=f"eval-per-class{suffix}")
-    return confusion, plot, per_class
+    return confusion, plot
 
 
 def build(ctx: AppContext, header: Header) -> EvaluateTab:
@@ -342,13 +363,18 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
     # No empty tables or chart frames before the first result: the results appear with it.
     with gr.Column(visible=False, elem_id="eval-results") as results:
         metrics_table = gr.Dataframe(label="Metrics", interactive=False, elem_id="eval-metrics")
+        scatter = gr.ScatterPlot(
+            x="true", y="predicted", color="model", x_title="True value", y_title="Predicted value",
+            title="Regression: predicted against true (one point per row)", height=340, visible=False,
+            elem_id="eval-scatter",
+        )  # fmt: skip
         with gr.Row():
             with gr.Column():
-                confusion, confusion_plot, per_class = _model_results("A", "")
+                confusion, confusion_plot, per_class, confusion_box, per_class_box = _model_results("A", "")
             with gr.Column(visible=False) as compare_column:
-                confusion_b, confusion_plot_b, per_class_b = _model_results("B", "-b")
+                confusion_b, confusion_plot_b, per_class_b, confusion_box_b, per_class_box_b = _model_results("B", "-b")
         errors = gr.Dataframe(
-            label="Misclassified examples (most confident mistakes first)",
+            label="Mistakes: misclassified rows, most confident first (a regression: largest errors first)",
             interactive=False,
             wrap=True,
             elem_id="eval-errors",
@@ -370,6 +396,11 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
         confusion_b,
         confusion_plot_b,
         per_class_b,
+        confusion_box,
+        per_class_box,
+        confusion_box_b,
+        per_class_box_b,
+        scatter,
         results,
     ]
 

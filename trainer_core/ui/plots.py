@@ -9,6 +9,7 @@ Upload storage lives in ``trainer_core.ui.uploads``.
 from __future__ import annotations
 
 import html
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -125,7 +126,16 @@ def column_widths(frame: pd.DataFrame) -> list[str]:
 
 
 def label_frame(preview: dict[str, Any]) -> pd.DataFrame:
+    """Rows per label (for multi-label: rows carrying each label); for a regression, rows per bin of the target."""
     counts = preview.get("label_counts") or {}
+    stats = preview.get("target_stats") or {}
+    if preview.get("task_type") == "regression" and stats.get("histogram"):
+        edges = stats["bin_edges"]
+        # Each bar named by where its range starts, to the digits the bins' width needs: whole ranges
+        # ("0.31–0.5495") overlap under a narrow chart.
+        width = (edges[-1] - edges[0]) / max(1, len(edges) - 1)
+        digits = max(0, -math.floor(math.log10(width))) if width > 0 else 2
+        counts = {f"{edges[i]:.{digits}f}": n for i, n in enumerate(stats["histogram"])}
     return pd.DataFrame(
         {
             "label": pd.Series([str(k) for k in counts], dtype="str"),
@@ -184,7 +194,24 @@ def preview_summary(preview: dict[str, Any]) -> str:
     features = preview.get("features") or {}
     if features:
         lines.append("Features: " + ", ".join(f"`{k}` ({v})" for k, v in features.items()) + ".")
-    if preview.get("label_names"):
+    kind = preview.get("task_type") or "single_label"
+    stats = preview.get("target_stats") or {}
+    if kind == "regression":
+        lines.append("Task kind: **regression**, a number per row.")
+        if stats.get("count"):
+            lines.append(
+                f"Target `{(columns or {}).get('label')}`: {stats['count']:,} values, mean {stats['mean']:g} "
+                f"(std {stats['std']:g}), from {stats['min']:g} to {stats['max']:g}, median {stats['median']:g}; "
+                "the chart shows how many rows fall in each range (each bar named by where its range starts)."
+            )
+    elif kind == "multi_label":
+        lines.append("Task kind: **multi-label**, any number of labels per row.")
+        if stats.get("rows"):
+            lines.append(
+                f"Labels per row: {stats['mean_labels_per_row']:g} on average, at most {stats['max_labels_per_row']}; "
+                f"{stats['rows_without_labels']:,} rows carry none. The chart counts the rows that carry each label."
+            )
+    if preview.get("label_names") and kind != "regression":
         lines.append(f"Labels: {', '.join(preview['label_names'])}.")
     if preview.get("token_stats"):
         lines.append(truncation_caption(preview))
@@ -223,9 +250,11 @@ def describe_event(event: dict[str, Any]) -> str | None:
     kind = event.get("type")
     if kind == "prepared":
         labels = ", ".join(str(v) for v in event.get("labels") or [])
+        task = event.get("task_type") or "single_label"
+        what = {"regression": f"target: {labels} (regression)", "multi_label": f"labels (multi-label): {labels}"}
         text = (
             f"data ready: {event.get('train_rows')} training rows, {event.get('eval_rows')} eval rows "
-            f"({event.get('eval_source')}); labels: {labels}"
+            f"({event.get('eval_source')}); {what.get(task, f'labels: {labels}')}"
         )
         for problem in event.get("problems") or []:
             text += f"\n  note: {problem.get('message')}"

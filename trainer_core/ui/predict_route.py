@@ -7,7 +7,8 @@ JSON in the same request, and the callers of one model that wait together share 
 (``Predictor.predict_async``) without holding a thread each.
 
 Request body: ``{"text": "...", "text_pair": "..." (optional), "model": "owner/name" (optional)}``; a
-``Authorization: Bearer hf_...`` header for a private model. Answers ``200 {"model", "label", "scores"}``,
+``Authorization: Bearer hf_...`` header for a private model. Answers ``200 {"model", "label", "scores"}``
+(a regression model ``{"model", "score"}``, a multi-label one ``{"model", "labels", "scores", "thresholds"}``),
 ``400`` for bad input, ``503`` when too many callers already wait for the model, ``502`` when the model
 cannot be fetched, each with ``{"error": "..."}`` that names the problem and never the token.
 
@@ -60,6 +61,9 @@ def predict_routes(*, on_space: bool) -> list[Route]:
             scores = await predictor.predict_async(text, pair)
         except Exception as err:
             return _error(err, hf_token)
+        if getattr(predictor, "task_type", "single_label") != "single_label":
+            # {"score"} for a regression, {"labels", "scores", "thresholds"} for a multi-label model
+            return JSONResponse({"model": choice or name, **predictor.answer(scores)})
         shown = label_output(scores, aliases_for(name))
         return JSONResponse({"model": choice or name, "label": next(iter(shown)), "scores": shown})
 

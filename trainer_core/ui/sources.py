@@ -288,11 +288,24 @@ def run_eval_data(
 
     config = resolve_config(jobs.config(identity, run_id))  # raises InputError for another visitor's run
     raw = data_lib.load_raw(config.data, token)
+    if config.data.validation_size is None and config.data.train_split in raw:
+        from trainer_core.recipe import validation_share
+
+        # The share training held out when none was given (training.prepare_run), not prepare()'s fallback.
+        config.data.validation_size = validation_share(len(raw[config.data.train_split])).value
     prepared = data_lib.prepare(config.data, raw, preset=get_preset(config.task), seed=config.training.seed)
     frame = prepared.eval.to_pandas()
-    frame[data_lib.LABEL] = [prepared.label_names[i] for i in frame[data_lib.LABEL]]
     path = Path(directory) / f"{run_id}-eval.csv"
-    frame.to_csv(path, index=False)
+    if prepared.task_type == "multi_label":
+        # Lists of label names, in JSON Lines: read back as a list column, whatever the names contain.
+        names = prepared.label_names
+        frame[data_lib.LABEL] = [[names[j] for j, v in enumerate(row) if v > 0.5] for row in frame[data_lib.LABEL]]
+        path = path.with_suffix(".jsonl")
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        if prepared.task_type == "single_label":
+            frame[data_lib.LABEL] = [prepared.label_names[i] for i in frame[data_lib.LABEL]]
+        frame.to_csv(path, index=False)  # a regression's targets stay numbers
     cfg = DataConfig(
         dataset=str(path),
         text_column=prepared.columns.text,

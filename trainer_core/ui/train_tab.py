@@ -137,6 +137,9 @@ def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, An
 
     parts += [c for c in (column("text_column", "text", "text"), column("text_pair_column", "text_pair", "second text"),
                            column("label_column", "label", "label")) if c]  # fmt: skip
+    kind = (values.get("task_type") or "").strip() or (same and (preview or {}).get("task_type"))
+    if kind and kind != "single_label":
+        parts.append({"regression": "a regression", "multi_label": "multi-label"}.get(kind, kind))
     if same:
         rows = (preview.get("splits") or {}).get(preview.get("split"))
         if isinstance(rows, int):
@@ -567,6 +570,8 @@ def _api_parameters() -> list[inspect.Parameter]:
         inspect.Parameter("text_pair_column", keyword, default=None, annotation=str | None),
         inspect.Parameter("label_column", keyword, default=None, annotation=str | None),
         inspect.Parameter("task", keyword, default=CUSTOM, annotation=str),
+        inspect.Parameter("task_type", keyword, default=None, annotation=str | None),
+        inspect.Parameter("label_separator", keyword, default=None, annotation=str | None),
     ]
     defaults = form.form_defaults({"model": form.MODEL_CHOICES[0]})
     params += [
@@ -603,13 +608,14 @@ def api_config(ctx: AppContext, identity: str, values: dict[str, Any]) -> TrainC
 
 def make_train_api(ctx: AppContext, followers: Followers):
     async def train(**values: Any) -> AsyncIterator[dict]:
-        """Train a classifier and stream the run: each item is {"run_id", "state", "step", "events": [new]}.
+        """Train a model and stream the run: each item is {"run_id", "state", "step", "events": [new]}.
 
         dataset: 'example:sentiment', 'example:paraphrase', 'preset:sst2' (any preset), a Hub dataset id,
-        or (off a Space) a local file. Every training option has the config's default; or give one
-        `config` dict with the sections of a YAML config file. You are identified by the cookie the app
-        gives your client (or your Hugging Face sign-in): /follow, /stop and /runs see the runs of the
-        same client.
+        or (off a Space) a local file. task_type: single_label, multi_label or regression (empty: detected);
+        label_separator: between the labels of a multi-label text cell. Every training option has the config's
+        default; or give one `config` dict with the sections of a YAML config file. You are identified by the
+        cookie the app gives your client (or your Hugging Face sign-in): /follow, /stop and /runs see the runs of
+        the same client.
         """
         request, profile, oauth_token = values.pop("request"), values.pop("profile"), values.pop("oauth_token")
         typed = values.pop("token")
