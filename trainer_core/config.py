@@ -518,6 +518,22 @@ class TrainConfig:
         return cls.from_dict(raw)
 
 
+TRAINED_CONFIG_FILE = "trainer_studio.yaml"  # what a run trained with, written next to its model
+
+
+def trained_config(model_dir: str | Path) -> TrainConfig | None:
+    """The config the model in ``model_dir`` (or in the run folder around a ``checkpoint-N`` of it) was
+    trained with, detected columns included; None when the folder has none or it cannot be read."""
+    folder = Path(model_dir)
+    path = folder / TRAINED_CONFIG_FILE
+    if not path.is_file() and folder.name.startswith("checkpoint-"):
+        path = folder.parent / TRAINED_CONFIG_FILE
+    try:
+        return TrainConfig.from_yaml(path) if path.is_file() else None
+    except (InputError, OSError):
+        return None
+
+
 def check_trackers_installed(report_to: list[str]) -> None:
     """Refuse trackers that are not installed, before any data or model is loaded.
 

@@ -24,7 +24,7 @@ from trainer_core import events as ev
 from trainer_core import hub as hub_lib
 from trainer_core import recipe
 from trainer_core.batching import TokenBatches
-from trainer_core.config import TrainConfig
+from trainer_core.config import TRAINED_CONFIG_FILE, TrainConfig
 from trainer_core.errors import HubError, InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.metrics import registry as metric_registry
@@ -44,7 +44,7 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-CONFIG_FILE = "trainer_studio.yaml"
+CONFIG_FILE = TRAINED_CONFIG_FILE
 RESULTS_FILE = "results.json"
 SAMPLER_STATE_FILE = "sampler_state.pt"  # in a checkpoint: where the interrupted epoch's shuffle began
 
@@ -710,6 +710,11 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
         hold_out = recipe.validation_share(len(raw[config.data.train_split]))
         config.data.validation_size = hold_out.value
     prepared = data_lib.prepare(config.data, raw, preset=preset, seed=config.training.seed)
+    # The columns trained on, detected ones included: the saved config repeats the run, and tells whoever
+    # loads the model whether it reads one text or a pair.
+    config.data.text_column = prepared.columns.text
+    config.data.text_pair_column = prepared.columns.text_pair
+    config.data.label_column = prepared.columns.label
     model_config = check_no_remote_code(config.model.model, read_token, config.model.revision)
     choices = _apply_recipe(config, prepared, model_config, hold_out)
     tokenizer = load_tokenizer(config.model.model, read_token, config.model.revision)
@@ -1219,6 +1224,9 @@ def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
     return result
 
 
+_DETECTED_COLUMNS = ("text_column", "text_pair_column", "label_column")
+
+
 def _matching_config(saved_yaml: str, config: TrainConfig) -> TrainConfig | None:
     """``config``, or ``config`` with the batch halved after running out of memory, whichever the saved config
     is; None when it is neither.
@@ -1234,7 +1242,12 @@ def _matching_config(saved_yaml: str, config: TrainConfig) -> TrainConfig | None
         return None
     candidate: TrainConfig | None = config
     while candidate is not None:
-        if saved == candidate.to_dict():
+        wanted = candidate.to_dict()
+        for name in _DETECTED_COLUMNS:
+            # Written before runs recorded their detected columns: empty there means detected, the same ones.
+            if saved["data"][name] is None:
+                wanted["data"][name] = None
+        if saved == wanted:
             return candidate
         candidate = _halve_batch(candidate)
     return None

@@ -81,3 +81,23 @@ def test_a_whole_config_dict_and_a_preview(client, sentiment_csv, tiny_model):
     assert job.outputs()[-1]["state"] == "finished"
     preview = client.predict(dataset="example:paraphrase", api_name="/preview")
     assert preview["columns"]["text_pair"] == "sentence2"
+
+
+def test_a_run_on_detected_pair_columns_is_a_pair_model(client, paraphrase_csv, tiny_model):
+    """sentence1 / sentence2 detected in the caller's own file (no column named): the run trained on pairs, so
+    /predict takes two texts and refuses one, and /evaluate scores it on pairs only."""
+    job = client.submit(
+        dataset=str(paraphrase_csv), model=str(tiny_model), max_steps=2, batch_size=8, api_name="/train"
+    )
+    job.result(timeout=120)
+    run = f"run:{job.outputs()[-1]['run_id']}"
+    assert job.outputs()[-1]["state"] == "finished"
+
+    scores = client.predict("cat dog ran", "dog cat ran", model=run, api_name="/predict")
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(AppError, match="trained on text pairs"):
+        client.predict("cat dog ran", model=run, api_name="/predict")
+    with pytest.raises(AppError, match=f"{run} was trained on text pairs"):
+        client.predict(model=run, dataset="example:sentiment", api_name="/evaluate")
+    paired = client.predict(model=run, dataset=str(paraphrase_csv), max_rows=10, api_name="/evaluate")
+    assert paired["report"]["rows"] == 10

@@ -198,3 +198,24 @@ def test_the_public_batch_endpoint_takes_no_visitor_value(studio):
     public = Client(studio.demo.local_url, verbose=False)
     parameters = [p["parameter_name"] for p in public.view_api(return_format="dict")["named_endpoints"]["/predict_batch"]["parameters"]]  # fmt: skip
     assert parameters == ["file", "mode", "model", "token"]
+
+
+def test_a_run_on_an_uploaded_pair_file_is_a_pair_model_in_the_demo(studio, visitor, tiny_model, paraphrase_csv):
+    """The page's own path: an upload whose two text columns were detected (the column fields left on detect)
+    trains a pair model; the Demo switches to Paraphrase for it and takes two texts."""
+    studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/ui_upload")
+    job = studio.client.submit(
+        visitor=visitor, source="Upload file", upload_name="pairs.csv", model=str(tiny_model), max_steps=2,
+        batch_size=8, max_length=32, api_name="/ui_train",
+    )  # fmt: skip
+    job.result(timeout=120)
+    (info,) = studio.ctx.jobs.list_runs(studio.identity(visitor))
+    assert info.state == "finished"
+    run = f"run:{info.run_id}"
+    assert demo_tab.mode_for_model(studio.ctx, run, visitor) == demo_tab.PARAPHRASE
+    error, scores, _ = demo_tab.predict_ui(
+        studio.ctx, "cat dog ran", "dog ran cat", demo_tab.PARAPHRASE, run, visitor, ""
+    )
+    assert error["visible"] is False and sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    error, _, _ = demo_tab.predict_ui(studio.ctx, "cat dog ran", None, demo_tab.SENTIMENT, run, visitor, "")
+    assert "trained on text pairs" in error["value"]

@@ -94,7 +94,11 @@ def make_run(studio, visitor: str, tiny_model, data=None) -> str:
     )
     shutil.copytree(tiny_model, path / "model")
     if data is not None:
-        tiny_train_config(tiny_model, data, path / "model").save(path / "config.yaml")
+        config = tiny_train_config(tiny_model, data, path / "model")
+        config.save(path / "config.yaml")
+        # What training writes next to the model: the columns it trained on, detected ones included.
+        config.data.text_column, config.data.label_column = "text", "label"
+        config.save(path / "model" / "trainer_studio.yaml")
     return run_id
 
 
