@@ -101,3 +101,18 @@ def test_a_run_on_detected_pair_columns_is_a_pair_model(client, paraphrase_csv, 
         client.predict(model=run, dataset="example:sentiment", api_name="/evaluate")
     paired = client.predict(model=run, dataset=str(paraphrase_csv), max_rows=10, api_name="/evaluate")
     assert paired["report"]["rows"] == 10
+
+
+def test_evaluating_a_run_defaults_to_the_rows_it_held_out(client, sentiment_csv, tiny_model):
+    """No dataset named: a run is scored on its own held-out rows, not on the example data."""
+    job = client.submit(dataset=str(sentiment_csv), model=str(tiny_model), max_steps=2, batch_size=8, api_name="/train")
+    job.result(timeout=120)
+    run = f"run:{job.outputs()[-1]['run_id']}"
+    report = client.predict(model=run, api_name="/evaluate")["report"]
+    assert report["dataset"] == run
+    assert report["split"] == "10% of 'train' held out (seed 42)"
+    assert report["rows"] == 5  # 10% of the 48 rows, not the example's
+    # A Hub model (or folder) named alone is still scored on the example data.
+    assert client.predict(model=str(tiny_model), max_rows=7, api_name="/evaluate")["report"]["dataset"] == (
+        "example:sentiment"
+    )
