@@ -168,6 +168,11 @@ def check_field_types(instance: Any, section: str) -> None:
         raise InputError(f"Invalid {section} options: " + "; ".join(problems) + ".")
 
 
+# The one default of ``DataConfig.max_length`` (left empty: the preset's, else this), read by the CLI, the app's
+# forms, the preview and inference alike, so a run trains at the same length wherever it was started.
+DEFAULT_MAX_LENGTH = 256
+
+
 @dataclass
 class DataConfig:
     dataset: str = field(
@@ -219,7 +224,8 @@ class DataConfig:
     max_length: int | None = field(
         default=None,
         metadata=_help(
-            "Maximum tokens per example; longer texts are truncated. Default: the preset's, else 256.", minimum=8
+            f"Maximum tokens per example; longer texts are truncated. Default: the preset's, else {DEFAULT_MAX_LENGTH}.",
+            minimum=8,
         ),
     )
 

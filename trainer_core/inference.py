@@ -17,16 +17,17 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
+from trainer_core.config import DEFAULT_MAX_LENGTH, trained_config
 from trainer_core.data import cut_text
 from trainer_core.errors import Busy, InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.stack import load_stack
 from trainer_core.textlimits import check_request_texts
 
-DEFAULT_MAX_LENGTH = 512
 # The most single predictions one forward pass gathers from concurrent callers.
 MAX_GATHERED = 64
 # Callers of ``predict_async`` that may wait for one model before more are refused: past this the queue only
@@ -111,7 +112,10 @@ class Predictor:
             self.model = _quantize_int8(self.model)
         id2label = self.model.config.id2label
         self.label_names = [str(id2label[i]) for i in range(self.model.config.num_labels)]
-        self.max_length = min(DEFAULT_MAX_LENGTH, max_positions(self.tokenizer, config) or DEFAULT_MAX_LENGTH)
+        trained = trained_config(model) if Path(model).is_dir() else None
+        # As many tokens as the model was trained on (a run records it), else the config's one default.
+        wanted = (trained.data.max_length if trained is not None else None) or DEFAULT_MAX_LENGTH
+        self.max_length = min(wanted, max_positions(self.tokenizer, config) or wanted)
         self._lock = threading.Lock()
         self._torch = torch
         # Gathering of concurrent single predictions (see ``predict``).

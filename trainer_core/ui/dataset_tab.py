@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from trainer_core.config import DataConfig, field_help
+from trainer_core.config import DEFAULT_MAX_LENGTH, DataConfig, field_help
 from trainer_core.errors import InputError, StudioError
 from trainer_core.examples import EXAMPLES
 from trainer_core.files import SUPPORTED_SUFFIXES
@@ -40,7 +40,6 @@ SOURCE_UPLOAD = "Upload file"
 SOURCE_EXAMPLE = "Example"
 SOURCES = (SOURCE_HUB, SOURCE_UPLOAD, SOURCE_EXAMPLE)
 
-DEFAULT_MAX_LENGTH = 128
 PREVIEW_ROWS = 20
 AUTO = ""  # a column dropdown left on "detect": the column is detected from the data each time
 
@@ -65,7 +64,7 @@ class DatasetTab:
 
     inputs: dict[str, gr.Component]  # DATA_KEYS -> component
     tokenizer: gr.Dropdown
-    max_length: gr.Number
+    max_length: gr.Textbox  # empty: the config's default
     preview: gr.JSON  # the last preview, for the Train tab's "what will be trained on"
     next_button: gr.Button
 
@@ -194,7 +193,7 @@ def preview_dataset(
     example: str | None = None,
     task: str | None = None,
     tokenizer: str | None = None,
-    max_length: float | None = None,
+    max_length: str | float | None = None,
     text_column: str | None = None,
     text_pair_column: str | None = None,
     label_column: str | None = None,
@@ -384,7 +383,7 @@ def apply_preset(name: str):
         AUTO,
         AUTO,
         AUTO,
-        preset.max_length,
+        str(preset.max_length),
         error_update(None),
     )
 
@@ -462,11 +461,13 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                     allow_custom_value=True,
                     elem_id="dataset-tokenizer",
                 )
-                # No `minimum=`: gradio would refuse a low value with a message that names no field.
-                max_length = gr.Number(
-                    value=DEFAULT_MAX_LENGTH,
+                # A text box like the Train tab's: empty is the config's default (a gr.Number cannot stay
+                # empty), and anything typed is checked by the form, naming the field.
+                max_length = gr.Textbox(
+                    value="",
                     label=FORM_BY_KEY["max_length"].label,
-                    precision=0,
+                    placeholder=f"auto: {DEFAULT_MAX_LENGTH}, or the preset's",
+                    max_lines=1,
                     info=FORM_BY_KEY["max_length"].info(),
                     elem_id="dataset-max-length",
                 )
