@@ -388,9 +388,21 @@ def apply_preset(name: str):
     )
 
 
-def new_data(*_: Any):
-    """A different dataset: its columns are detected again, and no preset applies to it."""
-    return AUTO, AUTO, AUTO
+def leave_preset(task: str | None, max_length: Any, dataset_config: str | None):
+    """A different dataset (another source, Hub id, example or upload): no preset applies to it, its columns
+    are detected again, and what a preset filled goes back to its default (max length: the config's, config:
+    none). A max length or config the person typed after choosing the preset is theirs and stays."""
+    try:
+        preset = get_preset(task or CUSTOM)
+    except InputError:
+        preset = None
+    length = config = gr.skip()
+    if preset is not None:
+        if str(max_length if max_length is not None else "").strip() == str(preset.max_length):
+            length = ""
+        if preset.dataset_config and (dataset_config or "").strip() == preset.dataset_config:
+            config = ""
+    return CUSTOM, AUTO, AUTO, AUTO, length, config
 
 
 # ------------------------------------------------------------------------------------------------- layout
@@ -518,11 +530,10 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                 preview_json = gr.JSON(label="Preview", elem_id="dataset-json")
 
     columns = [text_column, text_pair_column, label_column]
+    preset_filled = [task, *columns, max_length, dataset_config]
     source.change(show_source, source, [hub_group, upload_group, example_group], api_visibility="private", queue=False)
     for trigger in (source.input, dataset.input, example.change, upload_name.change):
-        trigger(new_data, None, columns, api_visibility="private", queue=False)
-    for trigger in (source.input, dataset.input):
-        trigger(lambda *_: CUSTOM, None, task, api_visibility="private", queue=False)
+        trigger(leave_preset, [task, max_length, dataset_config], preset_filled, api_visibility="private", queue=False)
     task.input(
         apply_preset,
         task,
@@ -536,7 +547,7 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
         [errors, upload_file, upload_name, source],
         api_name="ui_upload",
         api_visibility="undocumented",
-    ).then(lambda: CUSTOM, None, task, api_visibility="private", queue=False)
+    ).then(leave_preset, [task, max_length, dataset_config], preset_filled, api_visibility="private", queue=False)
     upload_name.focus(bind(ctx, refresh_uploads), [header.visitor, upload_name], upload_name, api_visibility="private")
     gr.context.Context.root_block.load(
         bind(ctx, refresh_uploads), [header.visitor, upload_name], upload_name, api_visibility="private"
