@@ -67,6 +67,8 @@ def test_bad_options_name_their_field(client, sentiment_csv, tiny_model):
         client.predict(dataset=str(sentiment_csv), model=str(tiny_model), batch_size=0, api_name="/train")
     with pytest.raises(AppError, match=r"Warmup ratio must be at most 0\.9, got 0\.95\."):
         client.predict(dataset=str(sentiment_csv), model=str(tiny_model), warmup_ratio=0.95, api_name="/train")
+    with pytest.raises(AppError, match=r"Max steps must be at most 10,000,000, got 1,000,000,000,000,000,000\."):
+        client.predict(dataset=str(sentiment_csv), model=str(tiny_model), max_steps=10**18, api_name="/train")
     assert client.predict(api_name="/runs") == []
 
 
