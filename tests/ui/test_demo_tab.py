@@ -179,6 +179,9 @@ def test_a_model_is_used_for_the_kind_it_was_trained_for(studio, tiny_model, sen
         if name == "pair":
             config.data.text_column, config.data.text_pair_column = "sentence1", "sentence2"
         config.save(path / "config.yaml")
+        # What training writes next to the model: the columns it trained on, detected ones included.
+        config.data.text_column = config.data.text_column or "text"
+        config.save(path / "model" / "trainer_studio.yaml")
         runs[name] = f"run:{run_id}"
     with pytest.raises(AppError, match="trained on single texts"):
         predict(studio, "a", "b", model=runs["single"])
