@@ -26,7 +26,7 @@ from trainer_core.data import cut_text
 from trainer_core.errors import Busy, InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.stack import load_stack
-from trainer_core.textlimits import check_request_texts
+from trainer_core.textlimits import check_prediction_texts
 
 # The most single predictions one forward pass gathers from concurrent callers.
 MAX_GATHERED = 64
@@ -217,13 +217,7 @@ class Predictor:
                         answered.set_result(None)
 
     def _check_request(self, text: str, text_pair: str | None) -> None:
-        if not text or not str(text).strip():
-            raise InputError("The text is empty: type a sentence to classify.")
-        if text_pair is not None and not str(text_pair).strip():
-            raise InputError("The second text is empty: this model compares two texts, give both.")
-        check_request_texts([str(text)])
-        if text_pair is not None:
-            check_request_texts([str(text_pair)], what="The second text")
+        check_prediction_texts(text, text_pair)
 
     def _scores(self, row: np.ndarray) -> dict[str, float]:
         scores = {name: float(p) for name, p in zip(self.label_names, row, strict=True)}

@@ -62,6 +62,8 @@ def test_bad_input_is_an_error_and_the_app_still_answers(studio, tiny_model):
         predict(studio, "some text", model="../../not/a/model")
     with pytest.raises(AppError, match="text is empty"):
         predict(studio, "   ", model=str(tiny_model))
+    with pytest.raises(AppError, match="The text is empty"):
+        predict(studio, "")  # said before the default checkpoint is fetched (it was "Hub unreachable")
     with pytest.raises(AppError, match="does not name a run"):
         predict(studio, "some text", model="run:nope")
     assert sum(predict(studio, "fine", model=str(tiny_model)).values()) == pytest.approx(1.0, abs=1e-5)
@@ -222,3 +224,12 @@ def test_a_run_on_an_uploaded_pair_file_is_a_pair_model_in_the_demo(studio, visi
     assert error["visible"] is False and sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
     error, _, _ = demo_tab.predict_ui(studio.ctx, "cat dog ran", None, demo_tab.SENTIMENT, run, visitor, "")
     assert "trained on text pairs" in error["value"]
+
+
+def test_an_error_in_the_demo_clears_the_previous_probabilities(studio, visitor, tiny_model):
+    """The probabilities beside an error would read as the answer to the text that failed."""
+    ok = demo_tab.predict_ui(studio.ctx, "a great film", None, demo_tab.SENTIMENT, str(tiny_model), visitor, "")
+    assert ok[0]["visible"] is False and ok[1]
+    error, probabilities, used = demo_tab.predict_ui(studio.ctx, "  ", None, demo_tab.SENTIMENT, "", visitor, "")
+    assert "The text is empty" in error["value"]  # before the default model is fetched
+    assert probabilities is None and used == ""
