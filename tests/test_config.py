@@ -68,6 +68,15 @@ def test_epochs_may_be_zero_when_max_steps_is_given():
     assert config.max_steps == 10
 
 
+def test_absurd_step_and_epoch_counts_are_refused_with_the_range():
+    """max_steps 10**18 trained for ever off a Space ("about 248648514248867 h left"): refused up front."""
+    with pytest.raises(InputError, match=r"max_steps must be at most 10,000,000 optimizer steps .*, got 10\*\*18"):
+        TrainingConfig(max_steps=10**18)
+    with pytest.raises(InputError, match=r"epochs must be at most 1,000, got 100000"):
+        TrainingConfig(epochs=1e5)
+    assert TrainingConfig(max_steps=10_000_000, epochs=1000.0).max_steps == 10_000_000
+
+
 def test_report_to_given_as_a_string_becomes_a_list():
     assert TrainingConfig(report_to="trackio, tensorboard").report_to == ["trackio", "tensorboard"]
     assert TrainingConfig(report_to="none").report_to == []

@@ -46,7 +46,19 @@ def test_predict_gives_a_probability_per_label(trained):
 def test_label_names_come_from_the_saved_model(trained, untrained):
     assert trained.label_names == ["negative", "positive"]
     assert untrained.label_names == ["LABEL_0", "LABEL_1"]
-    assert untrained.max_length == 128  # the model's positions, below the 512 default
+    assert untrained.max_length == 128  # the model's positions, below the default
+
+
+def test_a_model_reads_as_many_tokens_as_it_was_trained_on_else_the_one_default(trained, tmp_path):
+    """The max length a run trained with (its trainer_studio.yaml), else the config's default, at most the
+    model's positions: a model trained at 64 tokens is not read at 512."""
+    from tiny import make_tiny_model
+
+    from trainer_core.config import DEFAULT_MAX_LENGTH
+
+    assert trained.max_length == 64  # tiny_train_config's max_length
+    wide = Predictor(str(make_tiny_model(tmp_path / "wide", max_positions=1024)), device="cpu")
+    assert wide.max_length == DEFAULT_MAX_LENGTH == 256
 
 
 def test_batch_predictions_keep_the_input_order(trained, sentiment_run):

@@ -82,9 +82,9 @@ def test_a_bad_variable_names_itself():
     ("training", "data", "limit", "env"),
     [
         (
-            {"max_steps": 10**18},
+            {"max_steps": 5_000_000},  # within the config's own limit (10,000,000), far over the Space's
             {},
-            "max_steps 1000000000000000000, over this Space's limit of 2000",
+            "max_steps 5000000, over this Space's limit of 2000",
             "STUDIO_MAX_STEPS",
         ),
         ({"epochs": 1000.0}, {}, "epochs 1000, over this Space's limit of 10", "STUDIO_MAX_EPOCHS"),
@@ -149,8 +149,8 @@ def instant_train(config, run_dir, token):
 
 def test_jobs_refuse_a_run_over_the_limit_and_leave_nothing(on_a_space, tmp_path):
     jobs = JobManager(tmp_path / "runs", train_fn=instant_train)
-    with pytest.raises(InputError, match=r"max_steps 1000000000000000000, over this Space's limit"):
-        jobs.start("visitor", config(max_steps=10**18))
+    with pytest.raises(InputError, match=r"max_steps 5000000, over this Space's limit"):
+        jobs.start("visitor", config(max_steps=5_000_000))
     assert jobs.list_runs("visitor") == []
     assert list(jobs.owner_dir("visitor").iterdir()) == []
 

@@ -199,8 +199,8 @@ def test_choices_are_in_the_events_the_saved_config_and_the_card(tiny_model, rev
     # The saved file repeats the run: loading it chooses nothing new.
     again = prepare_run(TrainConfig.from_yaml(tmp_path / "run" / CONFIG_FILE))
     assert again.choices == [] and again.config.training == dataclasses.replace(
-        config.training, epochs=5.0, batch_size=32, warmup_ratio=0.1, model_selection="last"
-    )
+        config.training, epochs=None, batch_size=32, warmup_ratio=0.1, model_selection="last"
+    )  # epochs stays unset: max_steps bounds the run
 
     card = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")
     assert "## How the settings were chosen" in card
@@ -252,3 +252,43 @@ def test_bert_style_models_load_with_sdpa_attention(tiny_model):
 
     model = load_model(str(tiny_model), ["a", "b"])
     assert model.config._attn_implementation == "sdpa"
+
+
+@pytest.mark.usefixtures("single_thread")
+def test_max_steps_overrides_epochs_and_the_log_says_so_once(tiny_model, reviews, tmp_path):
+    """No "epochs = 5" chosen beside max_steps, and the training line says how many passes the steps make."""
+    from trainer_core.ui.plots import RunView
+
+    config = auto_config(tiny_model, reviews, tmp_path / "run", learning_rate=5e-3, max_steps=6, batch_size=8)
+    events = []
+    train(config, on_event=events.append)
+    (chosen,) = [e for e in events if e["type"] == "recipe"]
+    assert "training.epochs" not in {c["option"] for c in chosen["choices"]}
+    (begin,) = [e for e in events if e["type"] == "train_begin"]
+    assert begin["total_steps"] == 6 and begin["max_steps"] is True and begin["epochs"] == 1  # 57 rows: 8 batches
+    view = RunView()
+    view.add(events)
+    log = view.log_text()
+    assert "training: 6 steps (max_steps, which overrides epochs: 1 pass over the training rows)" in log
+    assert log.count("overrides epochs") == 1 and "epochs =" not in log
+    assert yaml.safe_load((tmp_path / "run" / CONFIG_FILE).read_text(encoding="utf-8"))["training"]["epochs"] is None
+
+
+def test_the_warm_up_share_gives_the_steps_it_names():
+    """500 warm-up steps of 10 million was a share of 0.0 (rounded to 4 places): no warm-up at all."""
+    for steps in (6_000, 60_000, 3_000_000, 10_000_000):
+        choice = recipe.warmup(steps)
+        assert "warm up over 500 steps" in choice.reason
+        assert choice.value * steps == pytest.approx(500, rel=0.05), steps
+    assert recipe.warmup(60_000).value == 0.0083  # unchanged where 4 places were close enough
+
+
+def test_epochs_that_make_an_absurd_number_of_steps_are_refused(tiny_model, reviews, tmp_path, monkeypatch):
+    from trainer_core import config as config_lib
+    from trainer_core.errors import InputError
+
+    monkeypatch.setattr(config_lib, "MAX_STEPS", 1_000)
+    config = auto_config(tiny_model, reviews, tmp_path / "run", epochs=1000.0, batch_size=1)
+    with pytest.raises(InputError, match=r"epochs 1000 over 57 training rows in batches of 1 make 57,000 optimizer "
+                       r"steps, more than the 1,000 a run may take"):  # fmt: skip
+        prepare_run(config)

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny import sentiment_rows, tiny_train_config, write_csv
+import yaml
+from tiny import paraphrase_rows, sentiment_rows, tiny_train_config, write_csv
 
+from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError
 from trainer_core.training import RESULTS_FILE, SliceLimits, train
 
@@ -113,6 +115,39 @@ def test_a_run_paused_before_an_option_existed_resumes_after_the_upgrade(tiny_mo
     older = [line for line in saved.read_text().splitlines() if not line.strip().startswith("token_batches:")]
     assert len(older) < len(saved.read_text().splitlines())
     saved.write_text("\n".join(older) + "\n")  # as an older version wrote it, without the option
+
+    events: list[dict] = []
+    result = train(config, on_event=events.append)
+    assert [Path(e["checkpoint"]).name for e in events if e["type"] == "resume"] == ["checkpoint-3"]
+    assert not result.paused and result.global_step == 10
+
+
+def test_the_saved_config_records_the_columns_trained_on(tiny_model, tmp_path):
+    """Detected columns are written in the run's config, so the model tells whether it reads pairs."""
+    from trainer_core.config import trained_config
+    from trainer_core.training import CONFIG_FILE
+
+    data = write_csv(tmp_path / "pairs.csv", paraphrase_rows(30))
+    config = tiny_train_config(tiny_model, data, tmp_path / "out", max_steps=2, save_total_limit=1)
+    assert config.data.text_column is None and config.data.text_pair_column is None  # left to detection
+    train(config)
+    saved = TrainConfig.from_yaml(tmp_path / "out" / CONFIG_FILE).data
+    assert (saved.text_column, saved.text_pair_column, saved.label_column) == ("sentence1", "sentence2", "label")
+    assert trained_config(tmp_path / "out").data == saved
+    assert trained_config(tmp_path / "out" / "checkpoint-2").data == saved  # a checkpoint reads its run's
+    assert trained_config(tmp_path) is None
+
+
+def test_a_run_paused_before_columns_were_recorded_resumes(tiny_model, tmp_path):
+    from trainer_core.training import CONFIG_FILE
+
+    data = write_csv(tmp_path / "reviews.csv", sentiment_rows(40))
+    config = tiny_train_config(tiny_model, data, tmp_path / "out", epochs=2.0)
+    train(config, limits=SliceLimits(steps=3))
+    saved = tmp_path / "out" / CONFIG_FILE
+    older = yaml.safe_load(saved.read_text())
+    older["data"].update(text_column=None, text_pair_column=None, label_column=None)
+    saved.write_text(yaml.safe_dump(older))  # as an older version wrote it: detected columns left empty
 
     events: list[dict] = []
     result = train(config, on_event=events.append)

@@ -121,6 +121,12 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
     return True, value  # a type this checker does not know: leave it to the field's own checks
 
 
+def _large(number: int) -> str:
+    """A whole number as a person reads it: 10**18 rather than nineteen digits."""
+    exponent = len(str(abs(number))) - 1
+    return f"10**{exponent}" if number > 0 and number == 10**exponent and exponent > 6 else f"{number:,}"
+
+
 def _describe_value(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value[:60]}' (text)"
@@ -167,6 +173,11 @@ def check_field_types(instance: Any, section: str) -> None:
     problems = field_problems(instance, section)
     if problems:
         raise InputError(f"Invalid {section} options: " + "; ".join(problems) + ".")
+
+
+# The one default of ``DataConfig.max_length`` (left empty: the preset's, else this), read by the CLI, the app's
+# forms, the preview and inference alike, so a run trains at the same length wherever it was started.
+DEFAULT_MAX_LENGTH = 256
 
 
 @dataclass
@@ -236,7 +247,8 @@ class DataConfig:
     max_length: int | None = field(
         default=None,
         metadata=_help(
-            "Maximum tokens per example; longer texts are truncated. Default: the preset's, else 256.", minimum=8
+            f"Maximum tokens per example; longer texts are truncated. Default: the preset's, else {DEFAULT_MAX_LENGTH}.",
+            minimum=8,
         ),
     )
 
@@ -265,6 +277,12 @@ class DataConfig:
             )
 
 
+# The most optimizer steps (max_steps, or epochs over the rows) and epochs a run may ask for: far past any
+# fine-tuning run, so a typo such as 10**18 steps is refused before any work instead of training for ever.
+MAX_STEPS = 10_000_000
+MAX_EPOCHS = 1_000
+
+
 @dataclass
 class ModelConfig:
     model: str = field(
@@ -291,10 +309,14 @@ class TrainingConfig:
         metadata=_help(
             "Number of passes over the training data. Default: 5 under 500 rows, 3 up to 50,000, then 2, then 1.",
             minimum=0,
+            maximum=MAX_EPOCHS,
         ),
     )
     max_steps: int = field(
-        default=-1, metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0).", minimum=-1)
+        default=-1,
+        metadata=_help(
+            "Stop after this many optimizer steps (overrides epochs when > 0).", minimum=-1, maximum=MAX_STEPS
+        ),
     )
     batch_size: int | None = field(
         default=None,
@@ -400,6 +422,13 @@ class TrainingConfig:
             problems.append(f"epochs must be > 0 (or give max_steps), got {self.epochs}")
         if self.max_steps == 0 or self.max_steps < -1:
             problems.append(f"max_steps must be a positive number of steps (or -1 for none), got {self.max_steps}")
+        elif self.max_steps > MAX_STEPS:
+            problems.append(
+                f"max_steps must be at most {MAX_STEPS:,} optimizer steps (or -1 to train for the epochs), got "
+                + _large(self.max_steps)
+            )
+        if self.epochs is not None and self.epochs > MAX_EPOCHS:
+            problems.append(f"epochs must be at most {MAX_EPOCHS:,}, got {self.epochs:g}")
         if self.warmup_ratio is not None and not 0 <= self.warmup_ratio < 1:
             problems.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0:
@@ -546,6 +575,22 @@ class TrainConfig:
         except yaml.YAMLError as err:
             raise InputError(f"Config file '{path}' is not valid YAML: {err}") from None
         return cls.from_dict(raw)
+
+
+TRAINED_CONFIG_FILE = "trainer_studio.yaml"  # what a run trained with, written next to its model
+
+
+def trained_config(model_dir: str | Path) -> TrainConfig | None:
+    """The config the model in ``model_dir`` (or in the run folder around a ``checkpoint-N`` of it) was
+    trained with, detected columns included; None when the folder has none or it cannot be read."""
+    folder = Path(model_dir)
+    path = folder / TRAINED_CONFIG_FILE
+    if not path.is_file() and folder.name.startswith("checkpoint-"):
+        path = folder.parent / TRAINED_CONFIG_FILE
+    try:
+        return TrainConfig.from_yaml(path) if path.is_file() else None
+    except (InputError, OSError):
+        return None
 
 
 def check_trackers_installed(report_to: list[str]) -> None:

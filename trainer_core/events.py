@@ -29,7 +29,8 @@ class ResumeEvent(TypedDict):
 class TrainBeginEvent(TypedDict):
     type: Literal["train_begin"]
     total_steps: int
-    epochs: float
+    epochs: float  # under max_steps: the passes over the training rows those steps begin
+    max_steps: NotRequired[bool]  # the steps were given, and override epochs
 
 
 class ProgressEvent(TypedDict):

@@ -21,17 +21,18 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
 from trainer_core import task_types as kinds
+from trainer_core.config import DEFAULT_MAX_LENGTH, trained_config
 from trainer_core.data import cut_text
 from trainer_core.errors import Busy, InputError
 from trainer_core.modeling import check_no_remote_code, load_model, load_tokenizer, max_positions
 from trainer_core.stack import load_stack
-from trainer_core.textlimits import check_request_texts
+from trainer_core.textlimits import check_prediction_texts
 
-DEFAULT_MAX_LENGTH = 512
 # The most single predictions one forward pass gathers from concurrent callers.
 MAX_GATHERED = 64
 # Callers of ``predict_async`` that may wait for one model before more are refused: past this the queue only
@@ -121,7 +122,10 @@ class Predictor:
         self.thresholds = (
             kinds.model_thresholds(self.model.config, self.label_names) if self.task_type == kinds.MULTI_LABEL else None
         )
-        self.max_length = min(DEFAULT_MAX_LENGTH, max_positions(self.tokenizer, config) or DEFAULT_MAX_LENGTH)
+        trained = trained_config(model) if Path(model).is_dir() else None
+        # As many tokens as the model was trained on (a run records it), else the config's one default.
+        wanted = (trained.data.max_length if trained is not None else None) or DEFAULT_MAX_LENGTH
+        self.max_length = min(wanted, max_positions(self.tokenizer, config) or wanted)
         self._lock = threading.Lock()
         self._torch = torch
         # Gathering of concurrent single predictions (see ``predict``).
@@ -230,13 +234,7 @@ class Predictor:
                         answered.set_result(None)
 
     def _check_request(self, text: str, text_pair: str | None) -> None:
-        if not text or not str(text).strip():
-            raise InputError("The text is empty: type a sentence to classify.")
-        if text_pair is not None and not str(text_pair).strip():
-            raise InputError("The second text is empty: this model compares two texts, give both.")
-        check_request_texts([str(text)])
-        if text_pair is not None:
-            check_request_texts([str(text_pair)], what="The second text")
+        check_prediction_texts(text, text_pair)
 
     def _scores(self, row: np.ndarray) -> dict[str, float]:
         scores = {name: float(p) for name, p in zip(self.label_names, row, strict=True)}

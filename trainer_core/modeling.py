@@ -60,7 +60,9 @@ def check_no_remote_code(model: str, token: str | None = None, revision: str | N
     """Read the model's config.json and refuse one that needs custom code. Returns the config dict."""
     from transformers import AutoConfig
 
-    _require_existing_directory(model)
+    # The file list first: one request that fails at once when the Hub cannot be reached, where the config
+    # download below would first retry for about 25 s (huggingface_hub's backoff when nothing is cached).
+    names = _file_names(model, token, revision)
     try:
         config = AutoConfig.from_pretrained(model, token=token, revision=revision, trust_remote_code=False)
     except Exception as err:
@@ -71,30 +73,29 @@ def check_no_remote_code(model: str, token: str | None = None, revision: str | N
             f"Model '{model}' needs custom code from its repo (auto_map in config.json), which this app never "
             "runs. Choose a model whose architecture transformers supports natively."
         )
-    _require_safetensors(model, token, revision)
+    _require_safetensors(model, names)
     return raw
 
 
-def _require_existing_directory(model: str) -> None:
-    """A path (not a repo id) that names no folder: said as such, not as a Hub id that was not found."""
-    if model.startswith(("/", ".", "~")) and not Path(model).expanduser().is_dir():
+def _file_names(model: str, token: str | None, revision: str | None) -> list[str]:
+    """The files of a local model folder or a Hub model repo."""
+    local = Path(model).expanduser()
+    if model.startswith(("/", ".", "~")) and not local.is_dir():
         raise InputError(
             f"Model directory '{model}' does not exist. Give a trained run's output directory or a Hub id."
         )
-
-
-def _require_safetensors(model: str, token: str | None, revision: str | None) -> None:
-    """Refuse a model without safetensors weights before anything would download (or unpickle) it."""
-    local = Path(model).expanduser()
     if local.is_dir():
-        names = [p.name for p in local.iterdir()]
-    else:
-        from huggingface_hub import HfApi
+        return [p.name for p in local.iterdir()]
+    from huggingface_hub import HfApi
 
-        try:
-            names = [s.rfilename for s in HfApi().model_info(model, revision=revision, token=token).siblings or []]
-        except Exception as err:
-            raise _model_error(model, err) from err
+    try:
+        return [s.rfilename for s in HfApi().model_info(model, revision=revision, token=token).siblings or []]
+    except Exception as err:
+        raise _model_error(model, err) from err
+
+
+def _require_safetensors(model: str, names: list[str]) -> None:
+    """Refuse a model without safetensors weights before anything would download (or unpickle) it."""
     if not any(name.endswith(".safetensors") or name == "model.safetensors.index.json" for name in names):
         raise InputError(
             f"Model '{model}' has no safetensors weights. For safety only safetensors weights are loaded: "

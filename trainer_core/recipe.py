@@ -175,7 +175,7 @@ def epochs(train_rows: int) -> Choice:
     return Choice("training", "epochs", value, f"{train_rows:,} training rows: {why}")
 
 
-def batch_size(train_rows: int, n_epochs: float, accumulation: int = 1, max_steps: int = -1) -> Choice:
+def batch_size(train_rows: int, n_epochs: float | None, accumulation: int = 1, max_steps: int = -1) -> Choice:
     """Batches of 32, or of 16 when 32 would leave a small dataset too few optimizer steps to learn its rarer
     classes (bench/RESULTS.md: MPNet-base on 570 tweets, 54 steps against 108)."""
     if max_steps > 0:
@@ -212,6 +212,9 @@ def warmup(total_steps: int) -> Choice:
             f"{total_steps:,} optimizer steps: warm up over the first {WARMUP_SHARE:.0%}",
         )
     share = round(MAX_WARMUP_STEPS / total_steps, 4)
+    if abs(share * total_steps - MAX_WARMUP_STEPS) > 0.05 * MAX_WARMUP_STEPS:
+        # Four places are too few on millions of steps (500 of 10 million rounded to 0.0001, twice as many).
+        share = float(f"{MAX_WARMUP_STEPS / total_steps:.3g}")
     return Choice(
         "training",
         "warmup_ratio",
@@ -220,9 +223,9 @@ def warmup(total_steps: int) -> Choice:
     )
 
 
-def total_steps(train_rows: int, batch: int, accumulation: int, n_epochs: float, max_steps: int) -> int:
-    if max_steps > 0:
-        return max_steps
+def total_steps(train_rows: int, batch: int, accumulation: int, n_epochs: float | None, max_steps: int) -> int:
+    if max_steps > 0 or n_epochs is None:
+        return max(max_steps, 1)
     return max(1, math.ceil(math.ceil(train_rows / batch) / accumulation * n_epochs))
 
 
@@ -231,9 +234,9 @@ def training_choices(training: Any, model_config: dict[str, Any], train_rows: in
     chosen: list[Choice] = []
     if training.learning_rate is None:
         chosen.append(learning_rate(model_size(model_config)))
-    if training.epochs is None:
+    if training.epochs is None and training.max_steps <= 0:  # max_steps overrides epochs: nothing to choose
         chosen.append(epochs(train_rows))
-    n_epochs = training.epochs or next(c.value for c in chosen if c.name == "epochs")
+    n_epochs = training.epochs or next((c.value for c in chosen if c.name == "epochs"), None)
     if training.batch_size is None:
         chosen.append(batch_size(train_rows, n_epochs, training.gradient_accumulation_steps, training.max_steps))
     if training.warmup_ratio is None:

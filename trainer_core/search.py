@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer_core import events as ev
+from trainer_core import recipe
 from trainer_core.errors import StudioError
 
 SEARCH_DIR = "search"
@@ -143,7 +144,7 @@ def run_search(
     storage = optuna.storages.InMemoryStorage()
     try:
         best = trainer.hyperparameter_search(
-            hp_space=space(t.learning_rate, t.epochs, t.batch_size),
+            hp_space=space(t.learning_rate, t.epochs or recipe.epochs(len(train_set)).value, t.batch_size),
             compute_objective=lambda metrics: metrics[f"eval_{metric}"],
             n_trials=t.search_trials,
             direction="maximize" if metric_registry.higher_is_better(metric) else "minimize",

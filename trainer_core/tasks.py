@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from trainer_core.config import DataConfig, TrainConfig
+from trainer_core.config import DEFAULT_MAX_LENGTH, DataConfig, TrainConfig
 from trainer_core.errors import InputError
 
 
@@ -132,7 +132,6 @@ def get_preset(name: str) -> TaskPreset | None:
 
 
 DEFAULT_MODEL = "distilbert-base-uncased"
-DEFAULT_MAX_LENGTH = 256
 
 
 def resolve_data(data: DataConfig, preset: TaskPreset | None) -> DataConfig:

@@ -29,4 +29,19 @@ def check_request_texts(texts: Sequence[Any], *, what: str = "The text", limit: 
             )
 
 
-__all__ = ["MAX_REQUEST_CHARS", "check_request_texts"]
+def check_prediction_texts(text: Any, text_pair: Any = None) -> None:
+    """Refuse an empty text (or an empty second text of a pair) and texts over the request limit.
+
+    Pure, so every caller checks before it fetches a model: an empty text is the caller's to fix, whatever
+    state the Hub is in.
+    """
+    if not text or not str(text).strip():
+        raise InputError("The text is empty: type a sentence to classify.")
+    if text_pair is not None and not str(text_pair).strip():
+        raise InputError("The second text is empty: this model compares two texts, give both.")
+    check_request_texts([str(text)])
+    if text_pair is not None:
+        check_request_texts([str(text_pair)], what="The second text")
+
+
+__all__ = ["MAX_REQUEST_CHARS", "check_prediction_texts", "check_request_texts"]

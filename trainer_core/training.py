@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from trainer_core import config as config_lib
 from trainer_core import data as data_lib
 from trainer_core import events as ev
 from trainer_core import hub as hub_lib
 from trainer_core import recipe
 from trainer_core import task_types as kinds
 from trainer_core.batching import TokenBatches
-from trainer_core.config import TrainConfig
+from trainer_core.config import TRAINED_CONFIG_FILE, TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.metrics import registry as metric_registry
@@ -52,7 +53,7 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-CONFIG_FILE = "trainer_studio.yaml"
+CONFIG_FILE = TRAINED_CONFIG_FILE
 RESULTS_FILE = "results.json"
 SAMPLER_STATE_FILE = "sampler_state.pt"  # in a checkpoint: where the interrupted epoch's shuffle began
 
@@ -126,7 +127,9 @@ def make_event_callback(
         # -- Trainer hooks
         def on_train_begin(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
-                emit(ev.TrainBeginEvent(type="train_begin", total_steps=state.max_steps, epochs=args.num_train_epochs))
+                by_steps = args.max_steps > 0
+                emit(ev.TrainBeginEvent(type="train_begin", total_steps=state.max_steps, max_steps=by_steps,
+                                        epochs=state.num_train_epochs if by_steps else args.num_train_epochs))  # fmt: skip
 
         def _pause_reason(self, state: Any) -> str | None:
             if limits is None or state.global_step >= state.max_steps:
@@ -637,7 +640,7 @@ def build_training_arguments(
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     return StudioTrainingArguments(
         output_dir=t.output_dir,
-        num_train_epochs=t.epochs,
+        num_train_epochs=t.epochs if t.epochs is not None else 1.0,  # None only under max_steps, which overrides it
         max_steps=t.max_steps,
         per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.eval_batch_size,
@@ -721,6 +724,11 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
         hold_out = recipe.validation_share(len(raw[config.data.train_split]))
         config.data.validation_size = hold_out.value
     prepared = data_lib.prepare(config.data, raw, preset=preset, seed=config.training.seed)
+    # The columns trained on, detected ones included: the saved config repeats the run, and tells whoever
+    # loads the model whether it reads one text or a pair.
+    config.data.text_column = prepared.columns.text
+    config.data.text_pair_column = prepared.columns.text_pair
+    config.data.label_column = prepared.columns.label
     model_config = check_no_remote_code(config.model.model, read_token, config.model.revision)
     choices = _apply_recipe(config, prepared, model_config, hold_out)
     if prepared.task_type_reason:
@@ -730,6 +738,7 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
         detected = recipe.Choice("data", "task_type", prepared.task_type, prepared.task_type_reason)
         choices.insert(0, detected)
         config.chosen = {detected.key: detected.reason, **config.chosen}
+    _check_total_steps(config, len(prepared.train))
     tokenizer = load_tokenizer(config.model.model, read_token, config.model.revision)
     limit = max_positions(tokenizer, model_config)
     if not max_length_given and limit is not None and config.data.max_length > limit:
@@ -738,6 +747,20 @@ def prepare_run(config: TrainConfig, token: str | None = None) -> PreparedRun:
     if repo_id is not None:
         config.hub.repo_id = repo_id
     return PreparedRun(config, prepared, tokenizer, model_config, repo_id, push_token or read_token, choices)
+
+
+def _check_total_steps(config: TrainConfig, train_rows: int) -> None:
+    """Refuse epochs that make more optimizer steps than any run may take (max_steps is checked by the config)."""
+    t = config.training
+    if t.max_steps > 0:
+        return
+    steps = recipe.total_steps(train_rows, t.batch_size, t.gradient_accumulation_steps, t.epochs, t.max_steps)
+    if steps > config_lib.MAX_STEPS:
+        raise InputError(
+            f"epochs {t.epochs:g} over {train_rows:,} training rows in batches of {t.batch_size} make {steps:,} "
+            f"optimizer steps, more than the {config_lib.MAX_STEPS:,} a run may take: lower epochs, raise "
+            "batch_size, or set max_steps."
+        )
 
 
 def _apply_recipe(
@@ -1293,6 +1316,9 @@ def finish_stopped_slices(run_dir: str | Path) -> TrainResult | None:
     return result
 
 
+_DETECTED_COLUMNS = ("text_column", "text_pair_column", "label_column")
+
+
 def _matching_config(saved_yaml: str, config: TrainConfig) -> TrainConfig | None:
     """``config``, or ``config`` with the batch halved after running out of memory, whichever the saved config
     is; None when it is neither.
@@ -1308,7 +1334,17 @@ def _matching_config(saved_yaml: str, config: TrainConfig) -> TrainConfig | None
         return None
     candidate: TrainConfig | None = config
     while candidate is not None:
-        if saved == candidate.to_dict():
+        wanted = candidate.to_dict()
+        for name in _DETECTED_COLUMNS:
+            # Written before runs recorded their detected columns: empty there means detected, the same ones.
+            if saved["data"][name] is None:
+                wanted["data"][name] = None
+        if wanted["training"]["max_steps"] > 0 and wanted["training"]["epochs"] is None:
+            # Written when epochs were chosen beside max_steps, which overrides them: the same run.
+            wanted["training"]["epochs"] = saved["training"]["epochs"]
+            if "training.epochs" in saved["chosen"]:
+                wanted["chosen"] = {**wanted["chosen"], "training.epochs": saved["chosen"]["training.epochs"]}
+        if saved == wanted:
             return candidate
         candidate = _halve_batch(candidate)
     return None

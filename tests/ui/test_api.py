@@ -89,6 +89,8 @@ def test_bad_options_name_their_field(client, sentiment_csv, tiny_model):
         client.predict(dataset=str(sentiment_csv), model=str(tiny_model), batch_size=0, api_name="/train")
     with pytest.raises(AppError, match=r"Warmup ratio must be at most 0\.9, got 0\.95\."):
         client.predict(dataset=str(sentiment_csv), model=str(tiny_model), warmup_ratio=0.95, api_name="/train")
+    with pytest.raises(AppError, match=r"Max steps must be at most 10,000,000, got 1,000,000,000,000,000,000\."):
+        client.predict(dataset=str(sentiment_csv), model=str(tiny_model), max_steps=10**18, api_name="/train")
     assert client.predict(api_name="/runs") == []
 
 
@@ -103,3 +105,38 @@ def test_a_whole_config_dict_and_a_preview(client, sentiment_csv, tiny_model):
     assert job.outputs()[-1]["state"] == "finished"
     preview = client.predict(dataset="example:paraphrase", api_name="/preview")
     assert preview["columns"]["text_pair"] == "sentence2"
+
+
+def test_a_run_on_detected_pair_columns_is_a_pair_model(client, paraphrase_csv, tiny_model):
+    """sentence1 / sentence2 detected in the caller's own file (no column named): the run trained on pairs, so
+    /predict takes two texts and refuses one, and /evaluate scores it on pairs only."""
+    job = client.submit(
+        dataset=str(paraphrase_csv), model=str(tiny_model), max_steps=2, batch_size=8, api_name="/train"
+    )
+    job.result(timeout=120)
+    run = f"run:{job.outputs()[-1]['run_id']}"
+    assert job.outputs()[-1]["state"] == "finished"
+
+    scores = client.predict("cat dog ran", "dog cat ran", model=run, api_name="/predict")
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(AppError, match="trained on text pairs"):
+        client.predict("cat dog ran", model=run, api_name="/predict")
+    with pytest.raises(AppError, match=f"{run} was trained on text pairs"):
+        client.predict(model=run, dataset="example:sentiment", api_name="/evaluate")
+    paired = client.predict(model=run, dataset=str(paraphrase_csv), max_rows=10, api_name="/evaluate")
+    assert paired["report"]["rows"] == 10
+
+
+def test_evaluating_a_run_defaults_to_the_rows_it_held_out(client, sentiment_csv, tiny_model):
+    """No dataset named: a run is scored on its own held-out rows, not on the example data."""
+    job = client.submit(dataset=str(sentiment_csv), model=str(tiny_model), max_steps=2, batch_size=8, api_name="/train")
+    job.result(timeout=120)
+    run = f"run:{job.outputs()[-1]['run_id']}"
+    report = client.predict(model=run, api_name="/evaluate")["report"]
+    assert report["dataset"] == run
+    assert report["split"] == "5% of 'train' held out (seed 42)"  # the share training held out (recipe)
+    assert report["rows"] == 3  # 5% of the 48 rows (at least one per class), not the example's
+    # A Hub model (or folder) named alone is still scored on the example data.
+    assert client.predict(model=str(tiny_model), max_rows=7, api_name="/evaluate")["report"]["dataset"] == (
+        "example:sentiment"
+    )

@@ -232,3 +232,56 @@ def test_a_followed_runs_data_goes_back_in_the_form(tmp_path, sentiment_csv):
         back = dataset_tab.form_for_data(ctx, "browser:me", cfg, "custom")
         assert {k: v for k, v in back.items() if k in values} == values
         assert data(ctx, "browser:me", **back) == cfg
+
+
+def test_leaving_a_preset_for_ones_own_file_resets_what_the_preset_filled(studio, visitor, sentiment_csv, tiny_model):
+    """IMDB's max length (512) and columns must not reach a run on the person's own file."""
+    from gradio_client import handle_file
+
+    from trainer_core.tasks import resolve_config
+    from trainer_core.ui import form, train_tab
+
+    filled = dict(
+        zip(
+            ("source", "dataset", "dataset_config", "split", "tokenizer", "text_column", "text_pair_column",
+             "label_column", "max_length"),
+            dataset_tab.apply_preset("imdb")[:9],
+            strict=True,
+        )
+    )  # fmt: skip
+    assert filled["max_length"] == "512"
+    # The person picks "Upload file" (or types another dataset, or picks an example) and uploads a file.
+    task, text, pair, label, max_length, config = dataset_tab.leave_preset("imdb", filled["max_length"], "")
+    assert (task, text, pair, label, max_length) == ("custom", "", "", "", "")
+    assert config == {"__type__": "update"}  # IMDB has no config to take back
+    stored = studio.client.predict(visitor=visitor, file=handle_file(str(sentiment_csv)), api_name="/ui_upload")[2]
+    values = {"source": "Upload file", "upload_name": stored["value"], "task": task, "text_column": text,
+              "text_pair_column": pair, "label_column": label}  # fmt: skip
+    form_values = form.form_defaults({"model": str(tiny_model), "max_length": max_length})
+    run = resolve_config(train_tab.build_config(studio.ctx, studio.identity(visitor), values, form_values))
+    assert run.task == "custom" and run.data.max_length == 256 and run.data.label_column is None
+
+    # A max length the person typed after choosing the preset is theirs, and stays; so does a config of theirs.
+    kept = dataset_tab.leave_preset("sst2", "300", "other")
+    assert kept[4] == {"__type__": "update"} and kept[5] == {"__type__": "update"}
+    assert dataset_tab.leave_preset("sst2", "66", "sst2")[4:] == ("", "")
+    # Without a preset only the columns go back to detect.
+    assert dataset_tab.leave_preset("custom", "300", "x")[1:4] == ("", "", "")
+
+
+def test_every_way_of_leaving_a_preset_runs_the_reset(studio):
+    components = {c["id"]: c.get("props", {}).get("elem_id") for c in studio.demo.config["components"]}
+    dependencies = studio.demo.config["dependencies"]
+    resets = ["dataset-task", "dataset-text-column", "dataset-text-pair-column", "dataset-label-column",
+              "dataset-max-length", "dataset-config"]  # fmt: skip
+    by_id = {d["id"]: d for d in dependencies}
+
+    def triggers(d):
+        if d.get("trigger_after") is not None:  # a .then() step: the trigger of the event it follows
+            return triggers(by_id[d["trigger_after"]])
+        return [(components.get(t[0]), t[1]) for t in d["targets"]]
+
+    wired = {tuple(triggers(d)) for d in dependencies if [components.get(o) for o in d["outputs"]] == resets}
+    for trigger in (("dataset-source", "input"), ("dataset-id", "input"), ("dataset-example", "change"),
+                    ("dataset-upload-name", "change"), ("dataset-upload", "upload")):  # fmt: skip
+        assert (trigger,) in wired, trigger

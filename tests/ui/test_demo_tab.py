@@ -63,6 +63,8 @@ def test_bad_input_is_an_error_and_the_app_still_answers(studio, tiny_model):
         predict(studio, "some text", model="../../not/a/model")
     with pytest.raises(AppError, match="text is empty"):
         predict(studio, "   ", model=str(tiny_model))
+    with pytest.raises(AppError, match="The text is empty"):
+        predict(studio, "")  # said before the default checkpoint is fetched (it was "Hub unreachable")
     with pytest.raises(AppError, match="does not name a run"):
         predict(studio, "some text", model="run:nope")
     assert sum(predict(studio, "fine", model=str(tiny_model)).values()) == pytest.approx(1.0, abs=1e-5)
@@ -180,6 +182,9 @@ def test_a_model_is_used_for_the_kind_it_was_trained_for(studio, tiny_model, sen
         if name == "pair":
             config.data.text_column, config.data.text_pair_column = "sentence1", "sentence2"
         config.save(path / "config.yaml")
+        # What training writes next to the model: the columns it trained on, detected ones included.
+        config.data.text_column = config.data.text_column or "text"
+        config.save(path / "model" / "trainer_studio.yaml")
         runs[name] = f"run:{run_id}"
     with pytest.raises(AppError, match="trained on single texts"):
         predict(studio, "a", "b", model=runs["single"])
@@ -199,3 +204,33 @@ def test_the_public_batch_endpoint_takes_no_visitor_value(studio):
     public = Client(studio.demo.local_url, verbose=False)
     parameters = [p["parameter_name"] for p in public.view_api(return_format="dict")["named_endpoints"]["/predict_batch"]["parameters"]]  # fmt: skip
     assert parameters == ["file", "mode", "model", "token"]
+
+
+def test_a_run_on_an_uploaded_pair_file_is_a_pair_model_in_the_demo(studio, visitor, tiny_model, paraphrase_csv):
+    """The page's own path: an upload whose two text columns were detected (the column fields left on detect)
+    trains a pair model; the Demo switches to Paraphrase for it and takes two texts."""
+    studio.client.predict(visitor=visitor, file=handle_file(str(paraphrase_csv)), api_name="/ui_upload")
+    job = studio.client.submit(
+        visitor=visitor, source="Upload file", upload_name="pairs.csv", model=str(tiny_model), max_steps=2,
+        batch_size=8, max_length=32, api_name="/ui_train",
+    )  # fmt: skip
+    job.result(timeout=120)
+    (info,) = studio.ctx.jobs.list_runs(studio.identity(visitor))
+    assert info.state == "finished"
+    run = f"run:{info.run_id}"
+    assert demo_tab.mode_for_model(studio.ctx, run, visitor) == demo_tab.PARAPHRASE
+    error, scores, _ = demo_tab.predict_ui(
+        studio.ctx, "cat dog ran", "dog ran cat", demo_tab.PARAPHRASE, run, visitor, ""
+    )
+    assert error["visible"] is False and sum(scores.values()) == pytest.approx(1.0, abs=1e-5)
+    error, _, _ = demo_tab.predict_ui(studio.ctx, "cat dog ran", None, demo_tab.SENTIMENT, run, visitor, "")
+    assert "trained on text pairs" in error["value"]
+
+
+def test_an_error_in_the_demo_clears_the_previous_probabilities(studio, visitor, tiny_model):
+    """The probabilities beside an error would read as the answer to the text that failed."""
+    ok = demo_tab.predict_ui(studio.ctx, "a great film", None, demo_tab.SENTIMENT, str(tiny_model), visitor, "")
+    assert ok[0]["visible"] is False and ok[1]
+    error, probabilities, used = demo_tab.predict_ui(studio.ctx, "  ", None, demo_tab.SENTIMENT, "", visitor, "")
+    assert "The text is empty" in error["value"]  # before the default model is fetched
+    assert probabilities is None and used == ""

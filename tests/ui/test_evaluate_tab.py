@@ -95,7 +95,11 @@ def make_run(studio, visitor: str, tiny_model, data=None) -> str:
     )
     shutil.copytree(tiny_model, path / "model")
     if data is not None:
-        tiny_train_config(tiny_model, data, path / "model").save(path / "config.yaml")
+        config = tiny_train_config(tiny_model, data, path / "model")
+        config.save(path / "config.yaml")
+        # What training writes next to the model: the columns it trained on, detected ones included.
+        config.data.text_column, config.data.label_column = "text", "label"
+        config.save(path / "model" / "trainer_studio.yaml")
     return run_id
 
 
@@ -259,3 +263,37 @@ def test_results_appear_with_the_first_result(studio, one_class_model, sentiment
         studio.ctx, None, "", "", str(sentiment_csv), "", "", "", "", "", 20, False, None, None
     )
     assert failed[0]["visible"] is True and len(failed) == evaluate_tab.EVAL_OUTPUTS
+
+
+def test_choosing_a_run_selects_the_rows_it_held_out(studio, tiny_model, sentiment_csv, visitor):
+    """Picking a run as the model in Evaluate makes its own held-out rows the dataset (not the example data)."""
+    from trainer_core.ui import evaluate_tab
+
+    run_id = make_run(studio, visitor, tiny_model, data=sentiment_csv)
+    update = evaluate_tab.dataset_for_model(studio.ctx, f"run:{run_id}", visitor)
+    assert update["value"] == f"run:{run_id}"
+    assert f"run:{run_id}" in [choice for _, choice in update["choices"]]
+    assert evaluate_tab.dataset_for_model(studio.ctx, str(tiny_model), visitor) == {"__type__": "update"}
+    # The page runs it when the model is chosen.
+    components = {c["id"]: c.get("props", {}).get("elem_id") for c in studio.demo.config["components"]}
+    wired = [
+        [components.get(o) for o in d["outputs"]]
+        for d in studio.demo.config["dependencies"]
+        if [(components.get(t[0]), t[1]) for t in d["targets"]] == [("eval-model", "input")]
+    ]
+    assert ["eval-dataset"] in wired
+
+    # No dataset given: a run is scored on its held-out rows, without the "seen in training" note.
+    out = evaluate_ok(studio, visitor=visitor, model=f"run:{run_id}", dataset="")
+    assert out["report"]["dataset"] == f"run:{run_id}"
+    assert out["report"]["split"] == "10% of 'train' held out (seed 0)"
+    assert "single split" not in out["status"] and "optimistic" not in out["status"]
+
+
+def test_the_seen_in_training_note_is_about_the_runs_own_file(studio, tiny_model, sentiment_csv, visitor):
+    run_id = make_run(studio, visitor, tiny_model, data=sentiment_csv)
+    other = evaluate_ok(studio, visitor=visitor, model=f"run:{run_id}", dataset="example:sentiment", max_rows=10)
+    assert "optimistic" not in other["status"]  # the run never saw these rows
+    own = evaluate_ok(studio, visitor=visitor, model=f"run:{run_id}", dataset=str(sentiment_csv))
+    assert f"run:{run_id}` was trained on this file" in own["status"] and "optimistic" in own["status"]
+    assert f"Your run's eval rows · {run_id}" in own["status"]

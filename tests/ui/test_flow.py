@@ -204,5 +204,43 @@ def test_options_left_on_auto_stay_auto():
 def test_max_length_typed_in_the_train_tab_reaches_the_dataset_tab():
     from trainer_core.ui import app
 
-    assert app._whole_number("64") == 64 and app._whole_number(" 128.0 ") == 128
-    assert app._whole_number("") == {"__type__": "update"}  # empty (auto) leaves the Dataset tab's number
+    assert app._max_length_text(" 64 ") == "64" and app._max_length_text(128) == "128"
+    assert app._max_length_text("") == "" and app._max_length_text(None) == ""  # empty: the default, in both tabs
+
+
+def test_max_length_has_one_default_for_the_page_the_api_and_the_cli(studio, sentiment_csv, tiny_model):
+    """One owner, the config's field: the page's boxes, /train and the CLI all leave it to the same default, so a
+    page run and a CLI run on the same file train at the same length."""
+    from gradio_client import Client
+
+    from trainer_core import cli, config, tasks
+    from trainer_core.ui import form, train_tab
+
+    assert config.DataConfig().max_length is None  # None: the preset's, else DEFAULT_MAX_LENGTH
+    assert form.FORM_BY_KEY["max_length"].default is None
+    assert cli.TRAIN_FLAGS["--max-length"].default is None
+    assert tasks.DEFAULT_MAX_LENGTH is config.DEFAULT_MAX_LENGTH
+    props = {c["props"].get("elem_id"): c["props"] for c in studio.demo.config["components"] if "props" in c}
+    assert props["dataset-max-length"]["value"] in ("", None) and props["train-max-length"]["value"] in ("", None)
+    endpoint = Client(studio.demo.local_url, verbose=False).view_api(print_info=False, return_format="dict")
+    (parameter,) = [
+        p for p in endpoint["named_endpoints"]["/train"]["parameters"] if p["parameter_name"] == "max_length"
+    ]
+    assert parameter["parameter_default"] is None
+
+    values = {
+        "source": "Hub dataset",
+        "dataset": str(sentiment_csv),
+        "max_length": props["dataset-max-length"]["value"],
+    }
+    page = train_tab.build_config(
+        studio.ctx,
+        None,
+        values,
+        form.form_defaults({"model": str(tiny_model), "max_length": props["train-max-length"]["value"]}),
+    )
+    args = cli.build_parser().parse_args(["train", "--dataset", str(sentiment_csv), "--model", str(tiny_model)])
+    command_line = cli.config_from_args(args)
+    assert page.data.max_length is None and command_line.data.max_length is None
+    resolved = {tasks.resolve_config(c).data.max_length for c in (page, command_line)}
+    assert resolved == {config.DEFAULT_MAX_LENGTH}

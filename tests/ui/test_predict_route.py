@@ -59,6 +59,8 @@ def test_a_pair_is_classified_as_two_segments(route, tiny_model):
         ({"text": "hi", "model": "run:20260101-000000-abcdef"}, "private to the browser session"),
         ({"text": "hi", "text_pair": "there", "model": DEFAULT_MODELS[SENTIMENT]}, "trained on single texts"),
         ({"text": "   ", "model": "{model}"}, "The text is empty"),
+        ({"text": ""}, "The text is empty"),  # checked before the default model is fetched
+        ({"text": "two", "text_pair": " ", "model": "{model}"}, "The second text is empty"),
     ],
 )
 def test_bad_input_is_a_400_that_names_the_problem(route, tiny_model, body, words):
@@ -180,3 +182,27 @@ def test_the_route_has_the_same_body_cap_as_gradios(launched):
     huge = b'{"text": "' + b"a" * (MAX_REQUEST_BYTES + 1) + b'"}'
     answer = httpx.post(f"{launched}{PATH}", content=huge, timeout=60)
     assert answer.status_code == 413
+
+
+@pytest.fixture
+def unreachable_hub(monkeypatch):
+    """The Hub at a port where nothing listens, with huggingface_hub's own retries left as they are."""
+    import huggingface_hub.constants
+
+    closed = "http://127.0.0.1:9"
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", closed)
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", closed + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+
+
+def test_a_model_that_cannot_be_fetched_is_a_502_at_once(route, unreachable_hub):
+    """README: 502 when the model cannot be fetched (it was a 400), and no half-minute of retries first."""
+    import time
+
+    started = time.monotonic()
+    answer = route.post(PATH, json={"text": "a lovely film"})
+    assert answer.status_code == 502
+    assert "Cannot reach the Hugging Face Hub" in answer.json()["error"]
+    assert time.monotonic() - started < 10  # huggingface_hub's backoff when nothing is cached took about 26 s
+    assert route.post(PATH, json={"text": ""}).status_code == 400  # an empty text is still the caller's to fix

@@ -85,12 +85,9 @@ def launch_options() -> dict:
     }
 
 
-def _whole_number(text: object):
-    """The Train tab's max length (a text box: it may be empty, meaning auto) for the Dataset tab's number."""
-    try:
-        return int(float(str(text).strip()))
-    except ValueError:
-        return gr.skip()
+def _max_length_text(text: object) -> str:
+    """One tab's max length box for the other's: both are text boxes, and empty means the config's default."""
+    return "" if text is None else str(text).strip()
 
 
 def _select(tab: str):
@@ -145,8 +142,8 @@ def _wire(
     # The tokenizer measured in the Dataset tab is the model trained in the Train tab, and the same max length.
     data.tokenizer.change(lambda v: v, data.tokenizer, train.model, **private)
     train.model.input(lambda v: v, train.model, data.tokenizer, **private)
-    data.max_length.change(lambda v: v, data.max_length, train.max_length, **private)
-    train.max_length.input(_whole_number, train.max_length, data.max_length, **private)
+    data.max_length.change(_max_length_text, data.max_length, train.max_length, **private)
+    train.max_length.input(_max_length_text, train.max_length, data.max_length, **private)
 
     # The run followed in the Train tab becomes the model of Evaluate and Demo once it has a model: when it
     # is picked, and when it ends while followed.

@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from trainer_core.config import DataConfig, field_help
+from trainer_core.config import DEFAULT_MAX_LENGTH, DataConfig, field_help
 from trainer_core.errors import InputError, StudioError
 from trainer_core.examples import EXAMPLES
 from trainer_core.files import SUPPORTED_SUFFIXES
@@ -40,7 +40,6 @@ SOURCE_UPLOAD = "Upload file"
 SOURCE_EXAMPLE = "Example"
 SOURCES = (SOURCE_HUB, SOURCE_UPLOAD, SOURCE_EXAMPLE)
 
-DEFAULT_MAX_LENGTH = 128
 PREVIEW_ROWS = 20
 AUTO = ""  # a column dropdown left on "detect": the column is detected from the data each time
 TASK_TYPE_CHOICES = [
@@ -73,7 +72,7 @@ class DatasetTab:
 
     inputs: dict[str, gr.Component]  # DATA_KEYS -> component
     tokenizer: gr.Dropdown
-    max_length: gr.Number
+    max_length: gr.Textbox  # empty: the config's default
     preview: gr.JSON  # the last preview, for the Train tab's "what will be trained on"
     next_button: gr.Button
 
@@ -206,7 +205,7 @@ def preview_dataset(
     example: str | None = None,
     task: str | None = None,
     tokenizer: str | None = None,
-    max_length: float | None = None,
+    max_length: str | float | None = None,
     text_column: str | None = None,
     text_pair_column: str | None = None,
     label_column: str | None = None,
@@ -405,14 +404,26 @@ def apply_preset(name: str):
         AUTO,
         AUTO,
         AUTO,
-        preset.max_length,
+        str(preset.max_length),
         error_update(None),
     )
 
 
-def new_data(*_: Any):
-    """A different dataset: its columns are detected again, and no preset applies to it."""
-    return AUTO, AUTO, AUTO
+def leave_preset(task: str | None, max_length: Any, dataset_config: str | None):
+    """A different dataset (another source, Hub id, example or upload): no preset applies to it, its columns
+    are detected again, and what a preset filled goes back to its default (max length: the config's, config:
+    none). A max length or config the person typed after choosing the preset is theirs and stays."""
+    try:
+        preset = get_preset(task or CUSTOM)
+    except InputError:
+        preset = None
+    length = config = gr.skip()
+    if preset is not None:
+        if str(max_length if max_length is not None else "").strip() == str(preset.max_length):
+            length = ""
+        if preset.dataset_config and (dataset_config or "").strip() == preset.dataset_config:
+            config = ""
+    return CUSTOM, AUTO, AUTO, AUTO, length, config
 
 
 # ------------------------------------------------------------------------------------------------- layout
@@ -483,11 +494,13 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                     allow_custom_value=True,
                     elem_id="dataset-tokenizer",
                 )
-                # No `minimum=`: gradio would refuse a low value with a message that names no field.
-                max_length = gr.Number(
-                    value=DEFAULT_MAX_LENGTH,
+                # A text box like the Train tab's: empty is the config's default (a gr.Number cannot stay
+                # empty), and anything typed is checked by the form, naming the field.
+                max_length = gr.Textbox(
+                    value="",
                     label=FORM_BY_KEY["max_length"].label,
-                    precision=0,
+                    placeholder=f"auto: {DEFAULT_MAX_LENGTH}, or the preset's",
+                    max_lines=1,
                     info=FORM_BY_KEY["max_length"].info(),
                     elem_id="dataset-max-length",
                 )
@@ -547,11 +560,10 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                 preview_json = gr.JSON(label="Preview", elem_id="dataset-json")
 
     columns = [text_column, text_pair_column, label_column]
+    preset_filled = [task, *columns, max_length, dataset_config]
     source.change(show_source, source, [hub_group, upload_group, example_group], api_visibility="private", queue=False)
     for trigger in (source.input, dataset.input, example.change, upload_name.change):
-        trigger(new_data, None, columns, api_visibility="private", queue=False)
-    for trigger in (source.input, dataset.input):
-        trigger(lambda *_: CUSTOM, None, task, api_visibility="private", queue=False)
+        trigger(leave_preset, [task, max_length, dataset_config], preset_filled, api_visibility="private", queue=False)
     task.input(
         apply_preset,
         task,
@@ -565,7 +577,7 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
         [errors, upload_file, upload_name, source],
         api_name="ui_upload",
         api_visibility="undocumented",
-    ).then(lambda: CUSTOM, None, task, api_visibility="private", queue=False)
+    ).then(leave_preset, [task, max_length, dataset_config], preset_filled, api_visibility="private", queue=False)
     upload_name.focus(bind(ctx, refresh_uploads), [header.visitor, upload_name], upload_name, api_visibility="private")
     gr.context.Context.root_block.load(
         bind(ctx, refresh_uploads), [header.visitor, upload_name], upload_name, api_visibility="private"

@@ -23,6 +23,7 @@ import numpy as np
 
 from trainer_core.errors import InputError, StudioError
 from trainer_core.tasks import PRESETS
+from trainer_core.textlimits import check_prediction_texts
 from trainer_core.ui import charts, sources
 from trainer_core.ui.common import (
     Header,
@@ -215,6 +216,7 @@ def predict_ui(
 
         if mode == PARAPHRASE and not (pair or "").strip():
             raise InputError("Paraphrase mode compares two texts: fill in the second text too.")
+        check_prediction_texts(text, pair)  # before any model is fetched
         choice_kind = model_kind(ctx, choice, identity) if (choice or "").strip() not in ("", DEFAULT_CHOICE) else None
         if choice_kind is not None and choice_kind != (mode or SENTIMENT):
             check_kind(choice_kind, pair)
@@ -224,7 +226,8 @@ def predict_ui(
         scores = predictor.predict(text or "", pair)
         seconds = time.perf_counter() - started
     except Exception as err:
-        return error_update(user_message(err, hf_token, token)), gr.skip(), gr.skip()
+        # The previous text's probabilities go: beside the error they would read as this text's.
+        return error_update(user_message(err, hf_token, token)), None, ""
     shown = f"Model: `{_shown(choice, name)}` · {seconds:.2f} s"
     value, note = shown_prediction(predictor, scores, aliases_for(name))
     return error_update(None), value, shown + note
@@ -270,6 +273,7 @@ def predict(
         def identity() -> str:
             return caller_identity(None, profile, request)
 
+        check_prediction_texts(text, pair)  # before any model is fetched
         if (model or "").strip() not in ("", DEFAULT_CHOICE):
             check_kind(model_kind(ctx, model, identity), pair)
         name = _model_for(ctx, model, None, pair, identity)

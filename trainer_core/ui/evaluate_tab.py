@@ -49,6 +49,10 @@ TRAIN_SPLIT_NOTE = (
     "⚠️ This data has a single split, `train`. If the model was trained on the same file, part of these rows "
     "were seen in training and the scores are optimistic."
 )
+RUN_TRAIN_SPLIT_NOTE = (
+    "⚠️ `{run}` was trained on this file: all but its held-out rows were seen in training, so these scores are "
+    "optimistic. Choose the dataset **Your run's eval rows · {run_id}** to score it on rows it never saw."
+)
 
 
 @dataclass
@@ -148,6 +152,9 @@ def evaluate(
         return caller_identity(visitor, profile, api_request)
 
     try:
+        run_id = sources.run_id_of(model) if (model or "").strip().startswith(sources.RUN_PREFIX) else None
+        if run_id and not (dataset or "").strip() and not dataset_file:
+            dataset = sources.run_choice(run_id)  # a run is scored on the rows it held out unless told otherwise
         model_a = sources.resolve_model(model, jobs=ctx.jobs, identity=identity, on_space=ctx.on_space)
         model_b = None
         if compare:
@@ -176,6 +183,7 @@ def evaluate(
                 chosen_split = (split or "").strip() or implied_split
             for choice in (model, compare_model if compare else None):
                 _check_run_kind(ctx, choice, identity, cfg)
+            note = None if run_data else _seen_in_training_note(ctx, run_id, identity, cfg, chosen_split)
             started = time.perf_counter()
             report_a = evaluate_model(model_a, cfg, split=chosen_split, token=hf_token, max_rows=rows)
             seconds_a = time.perf_counter() - started
@@ -194,7 +202,24 @@ def evaluate(
             report.dataset = shown_dataset
             if run_data:
                 report.split = shown_split
-    return _outputs(report_a, seconds_a, report_b, seconds_b)
+    return _outputs(report_a, seconds_a, report_b, seconds_b, note if report_a.split == "train" else None)
+
+
+def _seen_in_training_note(
+    ctx: AppContext, run_id: str | None, identity: Callable[[], str], cfg: Any, split: str | None
+) -> str | None:
+    """The warning for scores on a single `train` split. For a run it is known whether it trained on the file:
+    the note says so (and where its unseen rows are), or is left out."""
+    if run_id is None:
+        return TRAIN_SPLIT_NOTE
+    try:
+        trained = ctx.jobs.config(identity(), run_id).data
+    except (StudioError, OSError):
+        return TRAIN_SPLIT_NOTE
+    same_file = Path(trained.dataset).expanduser().resolve() == Path(cfg.dataset).expanduser().resolve()
+    if not same_file or trained.dataset_config != cfg.dataset_config or trained.train_split != (split or "train"):
+        return None
+    return RUN_TRAIN_SPLIT_NOTE.format(run=sources.run_choice(run_id), run_id=run_id)
 
 
 def _check_run_kind(ctx: AppContext, choice: str | None, identity: Callable[[], str], cfg: Any) -> None:
@@ -218,12 +243,14 @@ def _check_run_kind(ctx: AppContext, choice: str | None, identity: Callable[[], 
         )
 
 
-def _outputs(a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None) -> tuple:
+def _outputs(
+    a: EvalReport, seconds_a: float, b: EvalReport | None, seconds_b: float | None, note: str | None = None
+) -> tuple:
     lines = [charts.summary_markdown(a.to_dict(), name="A" if b else "", seconds=seconds_a)]
     if b is not None:
         lines.append(charts.summary_markdown(b.to_dict(), name="B", seconds=seconds_b))
-    if a.split == "train":
-        lines.append(TRAIN_SPLIT_NOTE)
+    if note:
+        lines.append(note)
     metrics = charts.metrics_frame(a.metrics, b.metrics if b else None, names=("A", "B") if b else ("score", "B"))
     mistakes = charts.errors_frame(a.errors, model="A" if b else None)
     if b is not None:
@@ -428,6 +455,7 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
         concurrency_limit=2,
     )
 
+    model.input(bind(ctx, dataset_for_model), [model, visitor], dataset, api_visibility="private")
     compare.change(
         lambda on: (gr.update(visible=on), gr.update(visible=on)),
         inputs=compare,
@@ -468,10 +496,21 @@ def follow_run(ctx: AppContext, value: Any, visitor: str | None, profile: gr.OAu
     return gr.update(choices=choices), gr.update(choices=datasets)
 
 
+def dataset_for_model(ctx: AppContext, choice: Any, visitor: str | None, profile: gr.OAuthProfile | None = None):
+    """A run chosen as the model here brings its own held-out rows as the dataset; another model changes nothing."""
+    try:
+        run_id = sources.run_id_of(choice) if str(choice or "").strip().startswith(sources.RUN_PREFIX) else None
+    except StudioError:
+        run_id = None
+    if run_id is None:
+        return gr.skip()
+    return gr.update(choices=data_choices(ctx, visitor, profile), value=sources.run_choice(run_id))
+
+
 def evaluate_api(
     ctx: AppContext,
     model: str = DEFAULT_MODEL,
-    dataset: str = DEFAULT_DATASET,
+    dataset: str | None = None,
     dataset_config: str | None = None,
     split: str | None = None,
     text_column: str | None = None,
@@ -488,7 +527,10 @@ def evaluate_api(
 
     model: 'run:<run id>' (one of your runs), a Hub model id, or (off a Space) a local folder.
     dataset: 'run:<run id>' (the rows that run held out), 'example:sentiment', 'preset:sst2', a Hub id, ...
+    Empty: a run's own held-out rows, else example:sentiment.
     """
+    if not (dataset or "").strip() and not (model or "").strip().startswith(sources.RUN_PREFIX):
+        dataset = DEFAULT_DATASET
     out = evaluate(
         ctx, None, token, model, dataset, dataset_config, split, text_column, text_pair_column, label_column,
         max_rows, bool(compare_model), compare_model, None, profile, oauth_token, request,

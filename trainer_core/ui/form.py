@@ -130,9 +130,9 @@ class FormField:
         text = self.help
         low, high = self.minimum, self.maximum
         if low is not None and high is not None:
-            text += f" From {low:g} to {high:g}."
+            text += f" From {_shown_number(low)} to {_shown_number(high)}."
         elif low is not None and self.kind in ("int", "float"):
-            text += f" At least {low:g}."
+            text += f" At least {_shown_number(low)}."
         if self.optional and self.kind in ("int", "float"):
             text += " Empty: the default."
         return text.strip()
@@ -172,9 +172,9 @@ class FormField:
                 raise ValueError(f"must be a whole number, got {raw}.")
             number = int(number)
         if self.minimum is not None and number < self.minimum:
-            raise ValueError(f"must be at least {self.minimum:g}, got {number:g}.")
+            raise ValueError(f"must be at least {_shown_number(self.minimum)}, got {_shown_number(number)}.")
         if self.maximum is not None and number > self.maximum:
-            raise ValueError(f"must be at most {self.maximum:g}, got {number:g}.")
+            raise ValueError(f"must be at most {_shown_number(self.maximum)}, got {_shown_number(number)}.")
         return number
 
     def shown(self, value: Any) -> Any:
@@ -184,6 +184,13 @@ class FormField:
         if self.kind == "str":
             return value or ""
         return value
+
+
+def _shown_number(value: float) -> str:
+    """A limit or value in a message: whole numbers with thousands separators (10,000,000, not 1e+07)."""
+    if float(value).is_integer() and abs(value) >= 10_000:
+        return f"{int(value):,}"
+    return f"{value:g}"
 
 
 def _label(name: str) -> str:

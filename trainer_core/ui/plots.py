@@ -269,7 +269,16 @@ def describe_event(event: dict[str, Any]) -> str | None:
         best = ", ".join(f"{k} {_number(v)}" for k, v in (event.get("best") or {}).items()) or "none"
         text = f"search done: {len(event.get('trials') or [])} trial(s), best {best}"
     elif kind == "train_begin":
-        text = f"training: {event.get('total_steps')} steps, {_number(event.get('epochs'), 2)} epochs"
+        steps = event.get("total_steps")
+        shown = f"{steps:,}" if isinstance(steps, int) else steps
+        if event.get("max_steps"):
+            passes = _number(event.get("epochs"), 2)
+            text = (
+                f"training: {shown} steps (max_steps, which overrides epochs: {passes} "
+                f"pass{'' if passes == '1' else 'es'} over the training rows)"
+            )
+        else:
+            text = f"training: {shown} steps, {_number(event.get('epochs'), 2)} epochs"
     elif kind == "log":
         text = f"step {event.get('step')}: loss {_number(event.get('loss'))}"
         if event.get("learning_rate") is not None:

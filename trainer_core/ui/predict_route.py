@@ -31,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from trainer_core.errors import Busy, InputError, StudioError
+from trainer_core.errors import Busy, HubAccessError, HubError, InputError, StudioError
+from trainer_core.textlimits import check_prediction_texts
 from trainer_core.ui import sources
 from trainer_core.ui.charts import label_output
 from trainer_core.ui.common import user_message
@@ -56,6 +57,7 @@ def predict_routes(*, on_space: bool) -> list[Route]:
         hf_token = pick_token(None, _bearer(request), on_space=on_space)
         try:
             text, pair, choice = _fields(await _json_body(request))
+            check_prediction_texts(text, pair)  # an empty text is the caller's to fix, whatever the Hub does
             name = _model_for(choice, pair, on_space)
             predictor = await _predictor(name, hf_token)
             scores = await predictor.predict_async(text, pair)
@@ -138,8 +140,13 @@ async def _predictor(name: str, hf_token: str | bool | None):
 
 
 def _error(err: Exception, hf_token: str | bool | None) -> JSONResponse:
-    status = 400 if isinstance(err, InputError) else 503 if isinstance(err, Busy) else 502
-    if not isinstance(err, StudioError):
-        status = 500
+    if isinstance(err, HubError) and not isinstance(err, HubAccessError):
+        status = 502  # the Hub could not serve the model (unreachable, timed out): not the caller's input
+    elif isinstance(err, InputError):
+        status = 400
+    elif isinstance(err, Busy):
+        status = 503
+    else:
+        status = 502 if isinstance(err, StudioError) else 500
     token = hf_token if isinstance(hf_token, str) else None
     return JSONResponse({"error": user_message(err, token)}, status_code=status)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from trainer_core.config import DataConfig
+from trainer_core.config import DataConfig, trained_config
 from trainer_core.errors import InputError
 from trainer_core.examples import EXAMPLES
 from trainer_core.jobs import RUN_ID_PATTERN, JobManager, RunInfo
@@ -131,13 +131,25 @@ def short_name(reference: str | None) -> str:
 
 
 def run_is_pair(jobs: JobManager, identity: str, run_id: str) -> bool | None:
-    """Whether a run was trained on text pairs (None when its config cannot be read)."""
+    """Whether a run was trained on text pairs: from the columns it trained on (written next to its model,
+    detected ones included), else from the columns its form named; None when neither tells.
+
+    A form that named no column leaves them to detection: an uploaded file with sentence1 and sentence2
+    trains a pair model although its form's second-column field is empty.
+    """
     try:
+        trained = trained_config(jobs.model_dir(identity, run_id))
         config = jobs.config(identity, run_id)
     except (InputError, OSError):
         return None
+    if trained is not None and trained.data.text_column:
+        return bool(trained.data.text_pair_column)
     preset = PRESETS.get(config.task)
-    return bool(config.data.text_pair_column) or bool(preset and preset.is_pair)
+    if config.data.text_pair_column or (preset and preset.is_pair):
+        return True
+    if config.data.text_column or preset is not None:
+        return False  # a text column named (or the preset's) and no second one: no pair is detected
+    return None  # detected when the run prepares its data, and not recorded yet (or by an older version)
 
 
 def run_label(info: RunInfo) -> str:

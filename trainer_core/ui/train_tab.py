@@ -75,7 +75,7 @@ class TrainTab:
     runs: gr.Dropdown  # the run being followed ("run id")
     run_state: gr.State  # "<run id>:<state>" of the followed run: its change event fires when the run ends
     model: gr.Dropdown
-    max_length: gr.Number
+    max_length: gr.Textbox  # empty: the config's default
     widgets: dict[str, gr.Component]  # form key -> widget
     evaluate_button: gr.Button  # shown when the followed run has a model
     demo_button: gr.Button
@@ -713,7 +713,7 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
 def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> TrainTab:
     # Hardware defaults fill only options that have no automatic choice of their own (None = auto).
     by_hardware = {k: v for k, v in hardware_defaults(ctx.hardware.kind).items() if not form.FORM_BY_KEY[k].optional}
-    defaults = form.form_defaults(by_hardware | {"max_length": data.max_length.value})
+    defaults = form.form_defaults(by_hardware)
     followers = Followers()
 
     gr.Markdown(
