@@ -257,11 +257,8 @@ def preview_dataset(
         # No `sort` here: in gradio 6.31 a sort sent with the value leaves the chart one update behind.
         # The charts are built with sort=None, which keeps the rows' own order (labels, then bins).
         gr.update(value=labels, visible=len(labels) > 0),
-        gr.update(
-            value=histogram if len(histogram) else None,
-            caption=plots.truncation_caption(info),
-            visible=len(histogram) > 0,
-        ),
+        # No caption: the summary above says it, and under the chart's fixed height a caption is cut off.
+        gr.update(value=histogram if len(histogram) else None, visible=len(histogram) > 0),
         plots.problems_markdown(info, warnings),
         info,
         None if source == SOURCE_UPLOAD else gr.skip(),
@@ -453,23 +450,23 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                     elem_id="dataset-example",
                 )
             split = gr.Textbox(value="train", label="Split", info="The split shown here and trained on.")
-            with gr.Row():
-                tokenizer = gr.Dropdown(
-                    list(MODEL_CHOICES),
-                    value=MODEL_CHOICES[0],
-                    label="Tokenizer (model)",
-                    info="Token lengths are measured with this model's tokenizer.",
-                    allow_custom_value=True,
-                    elem_id="dataset-tokenizer",
-                )
-                # No `minimum=`: gradio would refuse a low value with a message that names no field.
-                max_length = gr.Number(
-                    value=DEFAULT_MAX_LENGTH,
-                    label=FORM_BY_KEY["max_length"].label,
-                    precision=0,
-                    info=FORM_BY_KEY["max_length"].info(),
-                    elem_id="dataset-max-length",
-                )
+            # One per row: a model id needs the width of the column (side by side, it ran under the arrow).
+            tokenizer = gr.Dropdown(
+                list(MODEL_CHOICES),
+                value=MODEL_CHOICES[0],
+                label="Tokenizer (model)",
+                info="Token lengths are measured with this model's tokenizer.",
+                allow_custom_value=True,
+                elem_id="dataset-tokenizer",
+            )
+            # No `minimum=`: gradio would refuse a low value with a message that names no field.
+            max_length = gr.Number(
+                value=DEFAULT_MAX_LENGTH,
+                label=FORM_BY_KEY["max_length"].label,
+                precision=0,
+                info=FORM_BY_KEY["max_length"].info(),
+                elem_id="dataset-max-length",
+            )
             with gr.Row():
                 text_column = gr.Dropdown(
                     [("(detect)", AUTO)], value=AUTO, label="Text column", allow_custom_value=True,
