@@ -100,6 +100,14 @@ def test_per_class_and_errors_frames():
     assert charts.errors_frame([], pair=True).columns.tolist()[-2:] == ["text", "text_pair"]
 
 
+def test_errors_table_gives_its_text_columns_a_share():
+    """Left to the table, the text column took its whole width beside the short columns: texts ran off it."""
+    single = charts.errors_frame([{"text": "x", "label": "a", "predicted": "b", "confidence": 0.9}])
+    assert charts.errors_column_widths(single) == ["auto", "auto", "auto", "70%"]
+    pairs = charts.errors_frame([{"text": "x", "text_pair": "y", "label": "a", "predicted": "b", "confidence": 0.9}])
+    assert charts.errors_column_widths(pairs) == ["auto", "auto", "auto", "35%", "35%"]
+
+
 def test_summary_markdown():
     report = {
         "model": "m",

@@ -418,6 +418,37 @@ def test_column_widths_leave_room_for_short_columns():
     assert plots.column_widths(pd.DataFrame()) == []
 
 
+def test_column_widths_keep_each_longest_word_whole_on_a_phone():
+    """A share of 14% was 45 px on a phone: the heading "label" and the labels broke inside the word."""
+    import pandas as pd
+
+    def phone_px(frame):
+        return [float(w.rstrip("%")) / 100 * plots.PHONE_TABLE_PX for w in plots.column_widths(frame)]
+
+    frame = pd.DataFrame({"text": ["a long review of a product " * 8] * 4, "label": ["negative", "positive"] * 2})
+    text_px, label_px = phone_px(frame)
+    assert label_px >= len("negative") * plots.CHAR_PX + plots.CELL_EXTRA_PX - 2  # rounding to whole percent
+    assert text_px > label_px
+
+    # More columns than a phone has room for share it by what they need, still 100% in all.
+    wide = pd.DataFrame({f"column_{i}": ["somewhat_long_value"] for i in range(6)})
+    assert abs(sum(float(w.rstrip("%")) for w in plots.column_widths(wide)) - 100) <= 3
+
+
+def test_metric_legend_names_each_metric_in_its_curve_colour():
+    colors = plots.metric_colors("single_label")
+    assert list(colors) == ["Accuracy", "F1", "Precision", "Recall", "Matthews correlation"]
+    for kind in ("single_label", "multi_label", "regression"):  # a run's curves never share a colour
+        assert len(set(plots.metric_colors(kind).values())) == len(plots.metric_colors(kind))
+    every = plots.metric_colors()
+    assert {**colors, **plots.metric_colors("regression")}.items() <= every.items()
+    legend = plots.metric_legend_html()
+    assert legend.count('class="ts-legend-item"') == len(every)
+    assert f'<i style="background:{colors["F1"]}"></i>F1' in legend
+    assert "Classification:" in legend and "Regression:" in legend and "Multi-label:" in legend
+    assert "&lt;b&gt;" in plots.legend_html({"<b>": "#000"})  # a name is text, never markup
+
+
 def test_a_series_with_one_point_is_found_so_it_can_be_drawn_as_points():
     """gradio's line chart shows a lone point only under the mouse: max steps 3 gave empty grids."""
     view = RunView()

@@ -13,16 +13,12 @@ Fixtures:
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
 from chromium import chromium_missing, is_ignored_console_error, launch_chromium, sync_playwright
 from tiny import make_tiny_model
 

@@ -27,8 +27,6 @@ for path in (REPO, REPO / "tests", HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local; never wait on the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SHOTS = {"dataset": "dataset.png", "train": "train.png", "evaluate": "evaluate.png", "demo": "demo.png"}

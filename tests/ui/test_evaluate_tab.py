@@ -66,7 +66,11 @@ def evaluate(studio, **inputs) -> dict:
     } | inputs
     result = studio.client.predict(**arguments, api_name="/ui_evaluate")
     assert len(result) == len(OUTPUTS)
-    return dict(zip(OUTPUTS, result, strict=True))
+    out = dict(zip(OUTPUTS, result, strict=True))
+    # The misclassified examples come as an update that carries their column widths: the table is its value.
+    if isinstance(out["errors"], dict) and "value" in out["errors"]:
+        out["errors"] = out["errors"]["value"]
+    return out
 
 
 def evaluate_ok(studio, **inputs) -> dict:

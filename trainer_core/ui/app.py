@@ -38,11 +38,28 @@ CSS = """
 #ts-title h1 { margin: 0; font-size: 1.8rem; }
 .ts-step { border-left: 4px solid #ffcc4d; padding-left: 10px; }
 .ts-error { border: 1px solid #e45756; background: #fff4f2; border-radius: 8px; padding: 6px 12px; color: #8a1c12; }
+/* gradio gives a Markdown's classes to its block and again to the text inside: the frame is the block's. */
+.ts-step .ts-step, .ts-error .ts-error { border: 0; padding: 0; background: none; border-radius: 0; }
+/* A dropdown's text stops before its arrow (the input ran under it), and a text too long ends in "…". */
+.wrap-inner .secondary-wrap input { padding-right: 24px; text-overflow: ellipsis; }
+/* Table cells break between words, never inside one: breaking anywhere let a column shrink to a letter. */
+.table-wrap span.text.wrap { word-break: normal; overflow-wrap: break-word; }
+/* A legend drawn beside its chart (plots.legend_html), shown while the chart is: gradio leaves a hidden
+   component out of the page. */
+.ts-legend { display: flex; flex-wrap: wrap; gap: 2px 12px; justify-content: center; font-size: 12px; }
+.ts-legend-item { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+.ts-legend-item i { display: inline-block; width: 14px; height: 3px; border-radius: 2px; }
+.ts-legend-title { font-weight: 600; white-space: nowrap; }
+#train-metrics-box { gap: 4px; }
+#train-metrics-legend { display: none; }
+#train-metrics-box:has(#train-metrics, #train-metrics-points) #train-metrics-legend { display: block; }
 /* The log box shows its newest line: the textarea scrolls to the end on each update (see follow_log). */
 @media (max-width: 480px) {
   #ts-header { flex-direction: column; align-items: stretch; }
   #ts-title h1 { font-size: 1.4rem; }
   .ts-step { font-size: 0.95rem; }
+  /* The four steps on one line of a phone (they wrap to a second one rather than hide in a menu). */
+  #ts-tabs .tab-container button { padding: 0 6px; font-size: 13px; }
 }
 """
 
@@ -113,7 +130,8 @@ def build_app(root: str | Path | None = None, *, train_fn=None, context: AppCont
                     elem_id="hf-token",
                 )
         header = Header(visitor=visitor, token=token)
-        with gr.Tabs(selected="dataset") as tabs:
+        # "wrap": tabs that do not fit go to a second line; gradio's default hides them in a "..." menu.
+        with gr.Tabs(selected="dataset", overflow_behavior="wrap", elem_id="ts-tabs") as tabs:
             with gr.Tab("1 · Dataset", id="dataset"):
                 data = dataset_tab.build(ctx, header)
             with gr.Tab("2 · Train", id="train"):

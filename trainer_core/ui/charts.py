@@ -199,6 +199,14 @@ def errors_frame(errors: Sequence[Mapping[str, Any]], *, pair: bool | None = Non
     return frame
 
 
+def errors_column_widths(frame: pd.DataFrame) -> list[str]:
+    """Widths for the misclassified examples: the short columns as wide as their content, the text columns
+    70% of the table between them. Left to the table, a text column took the table's whole width and the
+    short columns came on top: the texts ran off its right edge."""
+    texts = [column for column in frame.columns if column in ("text", "text_pair")]
+    return [f"{70 // len(texts)}%" if column in texts else "auto" for column in frame.columns]
+
+
 def summary_markdown(report: Mapping[str, Any], *, name: str = "", seconds: float | None = None) -> str:
     """One line saying what was evaluated on what, and the headline scores."""
     metrics = report.get("metrics", {})
@@ -365,6 +373,7 @@ __all__ = [
     "confusion_frame",
     "confusion_rows",
     "confusion_styler",
+    "errors_column_widths",
     "errors_frame",
     "label_output",
     "metrics_frame",

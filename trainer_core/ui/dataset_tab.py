@@ -42,11 +42,12 @@ SOURCES = (SOURCE_HUB, SOURCE_UPLOAD, SOURCE_EXAMPLE)
 
 PREVIEW_ROWS = 20
 AUTO = ""  # a column dropdown left on "detect": the column is detected from the data each time
+# Short names: a dropdown shows its value in one line (the field's help, in the info line, says the rest).
 TASK_TYPE_CHOICES = [
-    ("(detect) multi-label for lists or with a separator, else single label", AUTO),
-    ("Single label: one class per row", "single_label"),
-    ("Multi-label: any number of labels per row", "multi_label"),
-    ("Regression: a number per row", "regression"),
+    ("detect", AUTO),
+    ("Single label", "single_label"),
+    ("Multi-label", "multi_label"),
+    ("Regression (a number)", "regression"),
 ]
 
 # The dataset form's keys, in the order of the Train tab's inputs.
@@ -272,11 +273,8 @@ def preview_dataset(
         # No `sort` here: in gradio 6.31 a sort sent with the value leaves the chart one update behind.
         # The charts are built with sort=None, which keeps the rows' own order (labels, then bins).
         gr.update(value=labels, visible=len(labels) > 0),
-        gr.update(
-            value=histogram if len(histogram) else None,
-            caption=plots.truncation_caption(info),
-            visible=len(histogram) > 0,
-        ),
+        # No caption: the summary above says it, and under the chart's fixed height a caption is cut off.
+        gr.update(value=histogram if len(histogram) else None, visible=len(histogram) > 0),
         plots.problems_markdown(info, warnings),
         info,
         None if source == SOURCE_UPLOAD else gr.skip(),
@@ -485,25 +483,25 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                     elem_id="dataset-example",
                 )
             split = gr.Textbox(value="train", label="Split", info="The split shown here and trained on.")
-            with gr.Row():
-                tokenizer = gr.Dropdown(
-                    list(MODEL_CHOICES),
-                    value=MODEL_CHOICES[0],
-                    label="Tokenizer (model)",
-                    info="Token lengths are measured with this model's tokenizer.",
-                    allow_custom_value=True,
-                    elem_id="dataset-tokenizer",
-                )
-                # A text box like the Train tab's: empty is the config's default (a gr.Number cannot stay
-                # empty), and anything typed is checked by the form, naming the field.
-                max_length = gr.Textbox(
-                    value="",
-                    label=FORM_BY_KEY["max_length"].label,
-                    placeholder=f"auto: {DEFAULT_MAX_LENGTH}, or the preset's",
-                    max_lines=1,
-                    info=FORM_BY_KEY["max_length"].info(),
-                    elem_id="dataset-max-length",
-                )
+            # One per row: a model id needs the width of the column (side by side, it ran under the arrow).
+            tokenizer = gr.Dropdown(
+                list(MODEL_CHOICES),
+                value=MODEL_CHOICES[0],
+                label="Tokenizer (model)",
+                info="Token lengths are measured with this model's tokenizer.",
+                allow_custom_value=True,
+                elem_id="dataset-tokenizer",
+            )
+            # A text box like the Train tab's: empty is the config's default (a gr.Number cannot stay
+            # empty), and anything typed is checked by the form, naming the field.
+            max_length = gr.Textbox(
+                value="",
+                label=FORM_BY_KEY["max_length"].label,
+                placeholder=f"auto: {DEFAULT_MAX_LENGTH}, or the preset's",
+                max_lines=1,
+                info=FORM_BY_KEY["max_length"].info(),
+                elem_id="dataset-max-length",
+            )
             with gr.Row():
                 text_column = gr.Dropdown(
                     [("(detect)", AUTO)], value=AUTO, label="Text column", allow_custom_value=True,

@@ -374,7 +374,8 @@ def switch_mode(chosen: str):
 
 
 def default_choices() -> list[tuple[str, str]]:
-    return [(f"Default for the mode ({DEFAULT_MODELS[SENTIMENT]} / {DEFAULT_MODELS[PARAPHRASE]})", DEFAULT_CHOICE)]
+    # Short: the two ids do not fit in the box (they are named in its info line).
+    return [("Default for the mode", DEFAULT_CHOICE)]
 
 
 def refresh_runs(ctx: AppContext, visitor: str | None, profile: gr.OAuthProfile | None = None):
@@ -421,7 +422,9 @@ def build(ctx: AppContext, header: Header) -> DemoTab:
                 value=DEFAULT_CHOICE,
                 allow_custom_value=True,
                 label="Model",
-                info=f"The default for the mode, one of your runs, or a Hub model id (owner/name){local_hint}.",
+                info=f"The default for the mode ({DEFAULT_MODELS[SENTIMENT]} for sentiment, "
+                f"{DEFAULT_MODELS[PARAPHRASE]} for paraphrase), one of your runs, or a Hub model id "
+                f"(owner/name){local_hint}.",
                 elem_id="demo-model",
                 scale=5,
             )

@@ -269,7 +269,7 @@ def _outputs(
         charts.confusion_styler(a.confusion_matrix, a.label_names) if classes[0] else None,
         charts.confusion_rows(a.confusion_matrix, a.label_names) if classes[0] else None,
         charts.per_class_frame(a.per_class),
-        mistakes,
+        gr.update(value=mistakes, column_widths=charts.errors_column_widths(mistakes)),
         charts.confusion_styler(b.confusion_matrix, b.label_names) if classes[1] else None,
         charts.confusion_rows(b.confusion_matrix, b.label_names) if classes[1] else None,
         charts.per_class_frame(b.per_class) if b else None,
@@ -328,18 +328,18 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
     )
     with gr.Row():
         with gr.Column():
+            # The model has the column's width (a Hub id is long); the refresh button sits under it.
+            model = gr.Dropdown(
+                choices=extra_models,
+                value=DEFAULT_MODEL,
+                allow_custom_value=True,
+                label="Model",
+                info=f"One of your runs, or a Hub model id (owner/name){local_hint}.",
+                elem_id="eval-model",
+            )
             with gr.Row():
-                model = gr.Dropdown(
-                    choices=extra_models,
-                    value=DEFAULT_MODEL,
-                    allow_custom_value=True,
-                    label="Model",
-                    info=f"One of your runs, or a Hub model id (owner/name){local_hint}.",
-                    elem_id="eval-model",
-                    scale=5,
-                )
+                compare = gr.Checkbox(label="Compare with a second model", value=False, elem_id="eval-compare", scale=4)
                 refresh = gr.Button("↻ Runs", size="sm", scale=1, min_width=80, elem_id="eval-refresh")
-            compare = gr.Checkbox(label="Compare with a second model", value=False, elem_id="eval-compare")
             compare_model = gr.Dropdown(
                 choices=extra_models,
                 value=None,

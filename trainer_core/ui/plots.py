@@ -96,6 +96,42 @@ def axis_limits(frame: pd.DataFrame, value: str, *, points: bool) -> dict[str, l
     return limits
 
 
+# Vega's category colours, which the charts would pick themselves; fixed here so a legend outside the chart
+# names the same colour as the line.
+PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d")
+
+
+# How the legend names each task kind's metrics (a run shows only its own kind's curves).
+KIND_TITLES = {"single_label": "Classification", "multi_label": "Multi-label", "regression": "Regression"}
+
+
+def metric_colors(task_type: str | None = None) -> dict[str, str]:
+    """Each declared metric's curve colour, by the title the score frame names it with. Colours are counted
+    within a task kind, since one run never mixes kinds: a kind's curves differ by the palette alone.
+    ``task_type`` keeps that kind's metrics only."""
+    kinds = [task_type] if task_type else list(metric_registry.BY_TASK)
+    return {
+        metric.title: PALETTE[i % len(PALETTE)]
+        for kind in kinds
+        for i, metric in enumerate(metric_registry.BY_TASK[kind])
+    }
+
+
+def metric_legend_html() -> str:
+    """The metric chart's legend: a wrapping line per task kind, named, each metric in its curve colour."""
+    return "".join(legend_html(metric_colors(kind), title=KIND_TITLES[kind]) for kind in metric_registry.BY_TASK)
+
+
+def legend_html(colors: dict[str, str], *, title: str = "") -> str:
+    """A chart legend as HTML, one entry per series: unlike the chart's own, it wraps onto more lines."""
+    items = "".join(
+        f'<span class="ts-legend-item"><i style="background:{html.escape(color)}"></i>{html.escape(name)}</span>'
+        for name, color in colors.items()
+    )
+    heading = f'<span class="ts-legend-title">{html.escape(title)}:</span>' if title else ""
+    return f'<div class="ts-legend">{heading}{items}</div>'
+
+
 def _empty_frame(**dtypes: str) -> pd.DataFrame:
     """An empty frame whose columns keep their types, so a chart knows a category from a number."""
     return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
@@ -109,20 +145,35 @@ def rows_frame(preview: dict[str, Any]) -> pd.DataFrame:
     return frame.map(lambda v: v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
 
 
+# gradio gives each column its share of the table's width, in pixels, and a cell's text wraps inside it. A
+# share is at least what the column's longest word needs in the table of a phone (390 px wide), so no word
+# is broken over two lines there, and more on wider screens.
+PHONE_TABLE_PX = 324
+CHAR_PX = 8.5  # the table's monospace font
+CELL_EXTRA_PX = 36  # the cell's padding and the column menu beside a heading
+
+
 def column_widths(frame: pd.DataFrame) -> list[str]:
-    """Column widths in percent, by how long the values typically are.
+    """Column widths in percent: each column's longest word (its heading's too) fits on a phone, and what is
+    left goes by how long the values typically are.
 
     With wrapping on, the table otherwise gives a long text column the whole width and pushes short
     columns such as the label out of view.
     """
     if frame.empty or len(frame.columns) == 0:
         return []
-    weights = []
+    weights, floors = [], []
     for column in frame.columns:
-        lengths = [len(str(value)) for value in frame[column].head(50)] + [len(str(column))]
+        texts = [str(value) for value in frame[column].head(50)] + [str(column)]
+        lengths = [len(text) for text in texts]
         weights.append(min(60, max(10, sorted(lengths)[len(lengths) // 2])))
-    total = sum(weights)
-    return [f"{100 * weight / total:.0f}%" for weight in weights]
+        word = max((len(w) for text in texts for w in text.split()), default=1)
+        # At most 40%: one very long word (a URL) must not take the table.
+        floors.append(min(40.0, 100 * (word * CHAR_PX + CELL_EXTRA_PX) / PHONE_TABLE_PX))
+    if sum(floors) > 100:  # more columns than a phone has room for: they share it by what they need
+        floors = [100 * floor / sum(floors) for floor in floors]
+    rest = 100 - sum(floors)
+    return [f"{floor + rest * weight / sum(weights):.0f}%" for floor, weight in zip(floors, weights, strict=True)]
 
 
 def label_frame(preview: dict[str, Any]) -> pd.DataFrame:

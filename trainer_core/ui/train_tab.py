@@ -188,13 +188,16 @@ def runs_update(ctx: AppContext, identity: str, selected: str | None) -> tuple[A
 LOSS_COLORS = {"train": "#4c78a8", "eval": "#f58518"}
 
 
-def _step_chart(kind: type, y: str, color: str, title: str, elem_id: str, color_map: dict | None = None) -> Any:
+def _step_chart(
+    kind: type, y: str, color: str, title: str, elem_id: str, color_map: dict | None = None, *, legend: bool = True
+) -> Any:
     return kind(
         None,
         x="step",
         y=y,
         color=color,
         color_map=color_map,
+        colors_in_legend=None if legend else [],
         x_axis_format="d",
         title=title,
         height=280,
@@ -710,6 +713,10 @@ def _widget(f: form.FormField, value: Any) -> gr.Component:
     return gr.Textbox(value=value or "", **common)
 
 
+def _pairs(fields: list[form.FormField]) -> list[list[form.FormField]]:
+    return [fields[i : i + 2] for i in range(0, len(fields), 2)]
+
+
 def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> TrainTab:
     # Hardware defaults fill only options that have no automatic choice of their own (None = auto).
     by_hardware = {k: v for k, v in hardware_defaults(ctx.hardware.kind).items() if not form.FORM_BY_KEY[k].optional}
@@ -737,19 +744,14 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
 
     widgets: dict[str, gr.Component] = {}
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=300):
+        with gr.Column(scale=1, min_width=300):
+            # The model on a row of its own: a Hub id needs the width. Start comes before More options, so
+            # opening those ~20 fields never pushes it out of sight; they are laid out two by two.
             main = [f for f in form.TRAIN_FORM if f.group == form.MAIN]
-            for i in range(0, len(main), 2):
-                with gr.Row():
-                    for f in main[i : i + 2]:
-                        widgets[f.key] = _widget(f, defaults[f.key])
-            with gr.Accordion("More options", open=False):
-                for f in (f for f in form.TRAIN_FORM if f.group == form.MORE):
-                    widgets[f.key] = _widget(f, defaults[f.key])
             hub = [f for f in form.TRAIN_FORM if f.group == form.HUB]
-            for i in range(0, len(hub), 2):
+            for fields in [main[:1], *_pairs(main[1:]), *_pairs(hub)]:
                 with gr.Row():
-                    for f in hub[i : i + 2]:
+                    for f in fields:
                         widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Row():
                 start_button = gr.Button("Start training", variant="primary", elem_id="train-start")
@@ -758,10 +760,15 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                 show_config = gr.Button("Show as CLI / YAML", elem_id="train-show-config")
             errors = error_box("train-error")
             notice = gr.Markdown(elem_id="train-notice")
+            with gr.Accordion("More options", open=False):
+                for fields in _pairs([f for f in form.TRAIN_FORM if f.group == form.MORE]):
+                    with gr.Row():
+                        for f in fields:
+                            widgets[f.key] = _widget(f, defaults[f.key])
             with gr.Accordion("Command line and YAML", open=False) as config_panel:
                 cli_code = gr.Code(language="shell", label="CLI", interactive=False, elem_id="train-cli")
                 yaml_code = gr.Code(language="yaml", label="config.yaml", interactive=False, elem_id="train-yaml")
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=1, min_width=300):
             with gr.Row():
                 runs = gr.Dropdown(
                     [],
@@ -787,19 +794,30 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
                 )
             progress = gr.HTML(plots.RunView().progress_html("idle"), elem_id="train-progress")
             with gr.Row(visible=False) as actions:
-                evaluate_button = gr.Button("Evaluate this run →", variant="primary", elem_id="train-evaluate")
-                demo_button = gr.Button("Try it in the Demo →", elem_id="train-demo")
-                push_button = gr.Button("Push to the Hub", elem_id="train-push")
+                # Wide enough for their labels on one line: the row wraps instead of each button's text.
+                evaluate_button = gr.Button(
+                    "Evaluate this run →", variant="primary", min_width=200, elem_id="train-evaluate"
+                )
+                demo_button = gr.Button("Try it in the Demo →", min_width=200, elem_id="train-demo")
+                push_button = gr.Button("Push to the Hub", min_width=200, elem_id="train-push")
             with gr.Row():
                 # Each chart twice: as lines, and as points while a series has one point (a line chart hides it).
-                loss_plot, loss_points = (
-                    _step_chart(kind, "loss", "split", "Loss", "train-loss" + suffix, LOSS_COLORS)
-                    for kind, suffix in ((gr.LinePlot, ""), (gr.ScatterPlot, "-points"))
-                )
-                score_plot, score_points = (
-                    _step_chart(kind, "value", "metric", "Eval metrics", "train-metrics" + suffix)
-                    for kind, suffix in ((gr.LinePlot, ""), (gr.ScatterPlot, "-points"))
-                )
+                with gr.Column(min_width=260):
+                    loss_plot, loss_points = (
+                        _step_chart(kind, "loss", "split", "Loss", "train-loss" + suffix, LOSS_COLORS)
+                        for kind, suffix in ((gr.LinePlot, ""), (gr.ScatterPlot, "-points"))
+                    )
+                # The metrics' legend is HTML under the chart: the chart's own is one line, wider than the chart
+                # at its usual width. CSS shows it only while one of the two charts is on the page.
+                with gr.Column(min_width=260, elem_id="train-metrics-box"):
+                    colors = plots.metric_colors()
+                    score_plot, score_points = (
+                        _step_chart(
+                            kind, "value", "metric", "Eval metrics", f"train-metrics{suffix}", colors, legend=False
+                        )
+                        for kind, suffix in ((gr.LinePlot, ""), (gr.ScatterPlot, "-points"))
+                    )
+                    gr.HTML(plots.metric_legend_html(), elem_id="train-metrics-legend")
             result_md = gr.Markdown(elem_id="train-result")
             pushes_md = gr.Markdown(elem_id="train-pushes")
             retry = gr.Button("Retry push", size="sm", visible=False, elem_id="train-retry-push")
