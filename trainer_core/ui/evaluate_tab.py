@@ -19,6 +19,7 @@ import gradio as gr
 import pandas as pd
 
 from trainer_core.errors import InputError, StudioError
+from trainer_core.files import SUPPORTED_SUFFIXES, format_names
 from trainer_core.tasks import PRESETS
 from trainer_core.ui import charts, sources
 from trainer_core.ui.common import (
@@ -356,13 +357,13 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
                 allow_custom_value=True,
                 label="Dataset",
                 info="An example, a task preset, or a Hub dataset id (owner/name)"
-                + ("" if ctx.on_space else ", or a local CSV / JSON / Parquet file")
+                + ("" if ctx.on_space else f", or a local {format_names()} file")
                 + ".",
                 elem_id="eval-dataset",
             )
             dataset_file = gr.File(
                 label="…or upload a labelled file (used instead of the dataset above)",
-                file_types=[".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".xlsx"],
+                file_types=list(SUPPORTED_SUFFIXES),
                 type="filepath",
                 elem_id="eval-file",
             )

@@ -22,6 +22,7 @@ from pathlib import Path
 from trainer_core.config import DataConfig, trained_config
 from trainer_core.errors import InputError
 from trainer_core.examples import EXAMPLES
+from trainer_core.files import format_names
 from trainer_core.jobs import RUN_ID_PATTERN, JobManager, RunInfo
 from trainer_core.tasks import PRESETS, get_preset
 
@@ -280,9 +281,7 @@ def resolve_dataset(
         if not path.exists() and _looks_like_path(text):
             raise InputError(f"File not found: '{text}'. Check the path, or give a Hub dataset id (owner/name).")
         if path.is_dir() or _looks_like_path(text):
-            raise InputError(
-                f"'{text}' is not a data file. Give a CSV, TSV, JSON, JSONL, Parquet or XLSX file, or a Hub dataset id."
-            )
+            raise InputError(f"'{text}' is not a data file. Give a {format_names()} file, or a Hub dataset id.")
     return DataConfig(dataset=text, dataset_config=config, **overrides), None
 
 
