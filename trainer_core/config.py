@@ -176,6 +176,9 @@ def check_field_types(instance: Any, section: str) -> None:
         raise InputError(f"Invalid {section} options: " + "; ".join(problems) + ".")
 
 
+# The DataConfig fields that name a column of the dataset (each detected when left empty).
+COLUMN_FIELDS = ("text_column", "text_pair_column", "label_column")
+
 # The one default of ``DataConfig.max_length`` (left empty: the preset's, else this), read by the CLI, the app's
 # forms, the preview and inference alike, so a run trains at the same length wherever it was started.
 DEFAULT_MAX_LENGTH = 256

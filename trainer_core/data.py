@@ -21,12 +21,12 @@ import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, LargeList, List, Value
 
 from trainer_core import task_types
-from trainer_core.config import DataConfig
+from trainer_core.config import COLUMN_FIELDS, DataConfig
 from trainer_core.errors import HubUnreachableError, InputError
 from trainer_core.files import SUPPORTED_SUFFIXES, format_names, read_table
 from trainer_core.stack import load_stack
 from trainer_core.task_types import MULTI_LABEL, REGRESSION, SINGLE_LABEL
-from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset
+from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset, preset_values
 
 logger = logging.getLogger(__name__)
 
@@ -267,9 +267,11 @@ def detect_columns(
     names = list(features)
     shown = ", ".join(names) or "(none)"
     if preset is not None:
-        text = text or (preset.text_column if preset.text_column in names else None)
-        text_pair = text_pair or (preset.text_pair_column if preset.text_pair_column in names else None)
-        label = label or (preset.label_column if preset.label_column in names else None)
+        hint = preset_values(preset)
+        text, text_pair, label = (
+            given or (hint[name] if hint[name] in names else None)
+            for given, name in zip((text, text_pair, label), COLUMN_FIELDS, strict=True)
+        )
 
     for role, column in (("text", text), ("text pair", text_pair), ("label", label)):
         if column is not None and column not in names:
