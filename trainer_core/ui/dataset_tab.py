@@ -61,9 +61,6 @@ TASK_TYPE_CHOICES = [
     ("Regression (a number)", "regression"),
 ]
 
-# A column dropdown's "detect" choice; a second text column is optional, so detection may find none.
-_DETECT = {key: "(detect / none)" if key == "text_pair_column" else "(detect)" for key in COLUMN_KEYS}
-
 
 @dataclass
 class DatasetTab:
@@ -240,7 +237,9 @@ def preview_dataset(
         plots.preview_summary(info),
         gr.update(value=rows, column_widths=plots.column_widths(rows), visible=True),
         *(
-            column_update(names, spec.get(key.removesuffix("_column")), values[key], none_label=_DETECT[key])
+            column_update(
+                names, spec.get(key.removesuffix("_column")), values[key], none_label=DATA_BY_KEY[key].detect_label
+            )
             for key in COLUMN_KEYS
         ),
         # No `sort` here: in gradio 6.31 a sort sent with the value leaves the chart one update behind.
@@ -484,7 +483,7 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
             with gr.Row():
                 columns = [
                     gr.Dropdown(
-                        [(_DETECT[key], AUTO)],
+                        [(DATA_BY_KEY[key].detect_label, AUTO)],
                         value=AUTO,
                         label=DATA_BY_KEY[key].label,
                         allow_custom_value=True,

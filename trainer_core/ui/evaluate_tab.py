@@ -376,9 +376,10 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
                 )
             with gr.Accordion("Columns and size", open=False):
                 with gr.Row():
-                    text_column = gr.Textbox(label="Text column", placeholder="detected")
-                    text_pair_column = gr.Textbox(label="Second text column", placeholder="detected (pairs)")
-                    label_column = gr.Textbox(label="Label column", placeholder="detected")
+                    columns = [
+                        gr.Textbox(label=field.label, placeholder="detected (pairs)" if field.optional else "detected")
+                        for field in map(form.DATA_BY_KEY.get, form.COLUMN_KEYS)
+                    ]
                 max_rows = gr.Number(  # no minimum/maximum: the handler keeps it in 1..MAX_ROWS_LIMIT
                     value=DEFAULT_MAX_ROWS,
                     precision=0,
@@ -443,9 +444,7 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
             dataset,
             dataset_config,
             split,
-            text_column,
-            text_pair_column,
-            label_column,
+            *columns,
             max_rows,
             compare,
             compare_model,

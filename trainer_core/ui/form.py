@@ -310,6 +310,7 @@ class DataField:
     config: str = ""
     api: bool = True
     api_default: Any = None
+    optional: bool = False  # a column that detection may find absent (the second text of a pair)
 
     @property
     def help(self) -> str:
@@ -320,6 +321,16 @@ class DataField:
         """A column name: "detect" in the form, None (detected) in the config."""
         return self.config in COLUMN_FIELDS
 
+    @property
+    def detect_label(self) -> str:
+        """A column dropdown's "detect" choice."""
+        return "(detect / none)" if self.optional else "(detect)"
+
+    @property
+    def role(self) -> str:
+        """A column as a sentence names it: text, second text, label."""
+        return self.label.removesuffix(" column").lower()
+
     def parameter(self, default: Any = dataclasses.MISSING) -> inspect.Parameter:
         """The API parameter: str when it has a default value, else an optional str."""
         value = self.api_default if default is dataclasses.MISSING else default
@@ -329,12 +340,6 @@ class DataField:
         )
 
 
-_COLUMN_LABELS = {
-    "text_column": "Text column",
-    "text_pair_column": "Second text column",
-    "label_column": "Label column",
-}
-
 # In the order of the Train tab's inputs and of the API's parameters.
 DATA_FORM: tuple[DataField, ...] = (
     DataField("source", "Data source", api=False),
@@ -343,7 +348,9 @@ DATA_FORM: tuple[DataField, ...] = (
     DataField("split", "Split", "train_split", api_default="train"),
     DataField("upload_name", "Your uploads", api=False),
     DataField("example", "Example dataset", api=False),
-    *(DataField(name, _COLUMN_LABELS[name], name) for name in COLUMN_FIELDS),
+    DataField("text_column", "Text column", "text_column"),
+    DataField("text_pair_column", "Second text column", "text_pair_column", optional=True),
+    DataField("label_column", "Label column", "label_column"),
     DataField("task", "Task preset", api_default=CUSTOM),
     DataField("task_type", "Task kind", "task_type"),
     DataField("label_separator", "Label separator (multi-label)", "label_separator"),

@@ -127,16 +127,16 @@ def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, An
     columns = (preview or {}).get("columns") or {}
     same = preview and not preview.get("error") and _previewed(preview, name)
 
-    def column(key: str, spec_key: str, label: str) -> str | None:
+    def column(key: str) -> str | None:
+        field, spec_key = form.DATA_BY_KEY[key], key.removesuffix("_column")
         chosen = (values.get(key) or "").strip() or (getattr(data, key, None) if data else None)
         if chosen:
-            return f"{label} `{chosen}`"
+            return f"{field.role} `{chosen}`"
         if same and columns.get(spec_key):
-            return f"{label} `{columns[spec_key]}` (detected)"
-        return None if spec_key == "text_pair" else f"{label} detected when training starts"
+            return f"{field.role} `{columns[spec_key]}` (detected)"
+        return None if field.optional else f"{field.role} detected when training starts"
 
-    parts += [c for c in (column("text_column", "text", "text"), column("text_pair_column", "text_pair", "second text"),
-                           column("label_column", "label", "label")) if c]  # fmt: skip
+    parts += [c for c in map(column, form.COLUMN_KEYS) if c]
     kind = (values.get("task_type") or "").strip() or (same and (preview or {}).get("task_type"))
     if kind and kind != "single_label":
         parts.append({"regression": "a regression", "multi_label": "multi-label"}.get(kind, kind))
