@@ -160,10 +160,12 @@ def display_dataset(values: dict[str, Any]) -> str:
 def form_for_data(ctx: AppContext, identity: str, data: DataConfig, task: str) -> dict[str, Any]:
     """The dataset form's values that describe ``data`` (a followed run's data, put back in the form)."""
     path = Path(data.dataset)
-    # Every field that fills the config gets its value back; empty (AUTO) is "detect" or "none".
-    values: dict[str, Any] = {f.key: getattr(data, f.config) or AUTO for f in DATA_BY_KEY.values() if f.config}
+    # Each field that fills the config gets its value back (empty, AUTO: "detect" or "none"); the dataset
+    # itself, and a Hub dataset's config, go back below, by source.
+    values: dict[str, Any] = {
+        f.key: getattr(data, f.config) or AUTO for f in DATA_BY_KEY.values() if f.config and f.key != "dataset"
+    }
     values |= {"task": task, "dataset_config": ""}
-    del values["dataset"]
     example = next((e for e in EXAMPLES.values() if e.path == path), None)
     if example is not None:
         return values | {"source": SOURCE_EXAMPLE, "example": example.path.name}
