@@ -150,9 +150,8 @@ def test_preset_values_is_what_resolve_data_fills():
     mrpc = get_preset("mrpc")
     filled = preset_values(mrpc)
     resolved = resolve_data(DataConfig(), mrpc)
-    for name, value in filled.items():
-        if name not in ("model", "train_split"):
-            assert getattr(resolved, name) == value, name
+    config_fields = {name: value for name, value in filled.items() if name not in ("model", "train_split")}
+    assert {name: getattr(resolved, name) for name in config_fields} == config_fields
     assert filled["model"] == mrpc.model and filled["text_pair_column"] == "sentence2"
     # On another dataset only the dataset-independent values apply (max length), never its columns.
     other = resolve_data(DataConfig(dataset="owner/other"), mrpc)
