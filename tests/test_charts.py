@@ -1,4 +1,4 @@
-"""Pure UI helpers: report tables and chart rows (ui/charts.py), model and dataset choices (ui/sources.py)."""
+"""Pure UI helpers: report tables and chart rows (ui/charts.py); ui/sources.py is tested in tests/ui/test_sources.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pandas as pd
 import pytest
 
 from trainer_core.errors import InputError
-from trainer_core.examples import EXAMPLES
-from trainer_core.jobs import JobManager
-from trainer_core.ui import charts, sources
+from trainer_core.ui import charts
 
 LABELS = ["negative", "positive"]
 MATRIX = [[8, 2], [1, 9]]
@@ -173,128 +171,6 @@ def test_predictions_frame_and_csv(tmp_path):
 
     with pytest.raises(ValueError, match="shape"):
         charts.predictions_frame(frame, probs[:2], ["a", "b"])
-
-
-# ------------------------------------------------------------------------------------------ sources
-
-
-@pytest.fixture
-def jobs(tmp_path) -> JobManager:
-    return JobManager(tmp_path / "runs")
-
-
-def _run(jobs: JobManager, identity: str, run_id: str, *, with_model: bool = True):
-    path = jobs.owner_dir(identity) / run_id
-    (path / "model").mkdir(parents=True)
-    (path / "status.json").write_text(json.dumps({"state": "finished", "created": 1.0}), encoding="utf-8")
-    if with_model:
-        (path / "model" / "config.json").write_text("{}", encoding="utf-8")
-    return path
-
-
-RUN = "20260101-120000-abc123"
-
-
-def test_run_id_of():
-    assert sources.run_id_of(f"run:{RUN}") == RUN
-    assert sources.run_id_of(f"{RUN} · finished · bert on x.csv") == RUN
-    assert sources.run_id_of("distilbert-base-uncased") is None
-    assert sources.run_id_of(None) is None
-    with pytest.raises(InputError, match="does not name a run"):
-        sources.run_id_of("run:../../secret")
-
-
-def test_resolve_model_runs_belong_to_their_owner(jobs):
-    _run(jobs, "browser:me", RUN)
-    resolved = sources.resolve_model(f"run:{RUN}", jobs=jobs, identity=lambda: "browser:me", on_space=True)
-    assert resolved == str(jobs.model_dir("browser:me", RUN))
-    with pytest.raises(InputError, match="among your runs"):
-        sources.resolve_model(f"run:{RUN}", jobs=jobs, identity=lambda: "browser:other", on_space=True)
-
-
-def test_resolve_model_falls_back_to_the_latest_checkpoint(jobs):
-    path = _run(jobs, "browser:me", RUN, with_model=False)
-    with pytest.raises(InputError, match="no saved model yet"):
-        sources.resolve_model(f"run:{RUN}", jobs=jobs, identity=lambda: "browser:me", on_space=False)
-    for step in (5, 12, 9):
-        (path / "model" / f"checkpoint-{step}").mkdir()
-        (path / "model" / f"checkpoint-{step}" / "config.json").write_text("{}", encoding="utf-8")
-    resolved = sources.resolve_model(f"run:{RUN}", jobs=jobs, identity=lambda: "browser:me", on_space=False)
-    assert resolved.endswith("checkpoint-12")
-
-
-def test_resolve_model_identity_is_needed_only_for_runs(jobs):
-    def no_identity():
-        raise AssertionError("identity asked for a Hub model")
-
-    assert sources.resolve_model("owner/name", jobs=jobs, identity=no_identity, on_space=True) == "owner/name"
-    assert sources.resolve_model("", jobs=jobs, identity=no_identity, on_space=True, default="d/m") == "d/m"
-    with pytest.raises(InputError, match="No model chosen"):
-        sources.resolve_model(" ", jobs=jobs, identity=no_identity, on_space=True)
-
-
-@pytest.mark.parametrize("value", ["/etc", "~/models", "../runs", "./model", "a/b/c", "a\\b", "x y"])
-def test_resolve_model_refuses_paths_on_a_space(jobs, value):
-    with pytest.raises(InputError, match="not a Hub model id"):
-        sources.resolve_model(value, jobs=jobs, identity=lambda: "browser:me", on_space=True)
-
-
-def test_resolve_model_refuses_an_existing_local_folder_named_like_a_hub_id(jobs, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "owner" / "name").mkdir(parents=True)
-    with pytest.raises(InputError, match="not a Hub model id"):
-        sources.resolve_model("owner/name", jobs=jobs, identity=lambda: "browser:me", on_space=True)
-    # Off a Space a local folder is fine.
-    assert sources.resolve_model("owner/name", jobs=jobs, identity=lambda: "x", on_space=False) == str(
-        tmp_path / "owner" / "name"
-    )
-
-
-def test_model_choices_list_only_runs_with_a_model(jobs):
-    _run(jobs, "browser:me", RUN)
-    _run(jobs, "browser:me", "20260101-130000-def456", with_model=False)
-    runs = jobs.list_runs("browser:me")
-    choices = sources.model_choices(runs, jobs, "browser:me", [("Hub: x", "x")])
-    assert [value for _, value in choices] == [f"run:{RUN}", "x"]
-    assert choices[0][0].startswith("? on ? · ")
-
-
-def test_resolve_dataset_examples_presets_uploads_and_paths(tmp_path):
-    cfg, split = sources.resolve_dataset("example:paraphrase", on_space=True, label_column=" ")
-    assert cfg.dataset == str(EXAMPLES["paraphrase"].path) and split == "train"
-    assert (cfg.text_column, cfg.text_pair_column, cfg.label_column) == ("sentence1", "sentence2", "label")
-
-    cfg, split = sources.resolve_dataset("preset:sst2", on_space=True, text_column="other")
-    assert (cfg.dataset, cfg.dataset_config, split) == ("nyu-mll/glue", "sst2", "validation")
-    assert cfg.text_column == "other" and cfg.label_column == "label"
-
-    cfg, split = sources.resolve_dataset("example:sentiment", upload="/tmp/gradio/x/up.csv", on_space=True)
-    assert cfg.dataset == "/tmp/gradio/x/up.csv" and split == "train"
-
-    cfg, split = sources.resolve_dataset("owner/data", on_space=True, config="c")
-    assert (cfg.dataset, cfg.dataset_config, split) == ("owner/data", "c", None)
-
-    local = tmp_path / "mine.csv"
-    local.write_text("text,label\na,b\n", encoding="utf-8")
-    cfg, split = sources.resolve_dataset(str(local), on_space=False)
-    assert cfg.dataset == str(local) and split == "train"
-    with pytest.raises(InputError, match="not a Hub dataset id"):
-        sources.resolve_dataset(str(local), on_space=True)
-    with pytest.raises(InputError, match="Unknown example"):
-        sources.resolve_dataset("example:nope", on_space=True)
-    with pytest.raises(InputError, match="No dataset chosen"):
-        sources.resolve_dataset("", on_space=False)
-    with pytest.raises(InputError, match="not a data file"):
-        sources.resolve_dataset(str(tmp_path), on_space=False)
-
-
-def test_dataset_choices_cover_runs_examples_and_presets(jobs):
-    values = [value for _, value in sources.dataset_choices()]
-    assert values[:2] == ["example:sentiment", "example:paraphrase"]
-    assert "preset:mrpc" in values and "preset:sst2" in values
-    _run(jobs, "browser:me", RUN, with_model=False)  # a run's data is there whatever became of its model
-    choices = sources.dataset_choices(jobs.list_runs("browser:me"))
-    assert choices[0][1] == f"run:{RUN}" and "eval rows" in choices[0][0]
 
 
 def test_the_summary_shows_how_numbered_labels_were_read():

@@ -486,3 +486,75 @@ def test_a_nearly_full_disk_is_reported_in_mib(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - 50 * 2**20, 50 * 2**20))
     with pytest.raises(InputError, match=r"Only 50 MiB free on the disk"):
         training._check_output_dir(tmp_path / "out")
+
+
+# --- the format table: one entry is all a new format needs -------------------------------------
+
+TABLE = pd.DataFrame({"text": ["good film", "dull plot", "fine, I guess"], "label": ["pos", "neg", "pos"]})
+
+# How a test writes each format (a new FORMATS entry needs one line here, and nothing elsewhere).
+_WRITERS = {
+    "CSV": lambda frame, path: frame.to_csv(path, index=False),
+    "TSV": lambda frame, path: frame.to_csv(path, index=False, sep="\t"),
+    "JSON": lambda frame, path: frame.to_json(path, orient="records"),
+    "JSONL": lambda frame, path: frame.to_json(path, orient="records", lines=True),
+    "Parquet": lambda frame, path: frame.to_parquet(path, index=False),
+    "XLSX": lambda frame, path: frame.to_excel(path, index=False),
+}
+
+
+def _format_cases():
+    from trainer_core.files import FORMATS
+
+    return [pytest.param(fmt, suffix, id=suffix) for fmt in FORMATS for suffix in fmt.suffixes]
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), _format_cases())
+def test_every_format_round_trips_whole_and_sampled(tmp_path, fmt, suffix):
+    assert fmt.label in _WRITERS, f"add a writer for {fmt.label} to _WRITERS"
+    path = tmp_path / f"data{suffix}"
+    _WRITERS[fmt.label](TABLE, path)
+    whole = read_table(path)
+    assert whole.to_dict("list") == TABLE.to_dict("list")
+    assert whole.attrs["complete"] is True
+    first = read_table(path, max_rows=2)
+    assert first.to_dict("list") == TABLE.iloc[:2].to_dict("list")
+    assert first.attrs["complete"] is False
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), _format_cases())
+def test_upload_check_and_data_loader_follow_the_table(tmp_path, fmt, suffix):
+    from trainer_core import data as data_lib
+    from trainer_core.ui.uploads import sanitize_upload_name
+
+    assert sanitize_upload_name(f"My Data{suffix.upper()}") == f"My_Data{suffix}"
+    path = tmp_path / f"data{suffix}"
+    _WRITERS[fmt.label](TABLE, path)
+    assert data_lib.is_local_file(str(path))
+    assert data_lib.load_local(path)["train"]["text"] == TABLE["text"].tolist()
+    sizes, sample = data_lib.sample_local(path, 1)
+    assert sizes == {"train": None} and sample["label"] == ["pos"]
+
+
+def test_help_texts_and_refusals_name_the_table():
+    from trainer_core.config import DataConfig, field_help
+    from trainer_core.files import FORMATS, format_names
+    from trainer_core.ui.uploads import sanitize_upload_name, upload_path
+
+    names = format_names()
+    assert names == "CSV, TSV, JSON, JSONL, Parquet or XLSX"
+    assert all(fmt.label in names for fmt in FORMATS)
+    assert names in field_help(DataConfig, "dataset")
+    assert tuple(s for fmt in FORMATS for s in fmt.suffixes) == SUPPORTED_SUFFIXES
+    with pytest.raises(InputError, match=names):
+        upload_path("/nowhere", None)
+    with pytest.raises(InputError) as refused:
+        sanitize_upload_name("old.xls")
+    assert all(s.lstrip(".") in str(refused.value) for s in SUPPORTED_SUFFIXES)
+
+
+def test_an_unlisted_suffix_is_refused_with_the_table(tmp_path):
+    path = tmp_path / "data.xls"
+    path.write_bytes(b"whatever")
+    with pytest.raises(InputError, match=r"Supported: \.csv, \.tsv, \.txt, \.json, \.jsonl, \.parquet, \.xlsx\."):
+        read_table(path)

@@ -142,3 +142,17 @@ def test_resolve_data_without_preset_only_sets_the_length():
     resolved = resolve_data(data, None)
     assert resolved.max_length == DEFAULT_MAX_LENGTH
     assert resolved.text_column is None
+
+
+def test_preset_values_is_what_resolve_data_fills():
+    from trainer_core.tasks import preset_values
+
+    mrpc = get_preset("mrpc")
+    filled = preset_values(mrpc)
+    resolved = resolve_data(DataConfig(), mrpc)
+    config_fields = {name: value for name, value in filled.items() if name not in ("model", "train_split")}
+    assert {name: getattr(resolved, name) for name in config_fields} == config_fields
+    assert filled["model"] == mrpc.model and filled["text_pair_column"] == "sentence2"
+    # On another dataset only the dataset-independent values apply (max length), never its columns.
+    other = resolve_data(DataConfig(dataset="owner/other"), mrpc)
+    assert other.text_pair_column is None and other.dataset_config is None and other.max_length == mrpc.max_length

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from trainer_core.config import (
+    COLUMN_FIELDS,
     SECTIONS,
     DataConfig,
     HubConfig,
@@ -317,9 +318,7 @@ def _data_config(args: argparse.Namespace, max_length: int | None = None) -> Dat
         dataset=args.dataset,
         dataset_config=args.dataset_config,
         dataset_revision=args.dataset_revision,
-        text_column=args.text_column,
-        text_pair_column=args.text_pair_column,
-        label_column=args.label_column,
+        **{name: getattr(args, name) for name in COLUMN_FIELDS},
         max_length=max_length,
         task_type=getattr(args, "task_type", None),
         label_separator=args.label_separator,

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from trainer_core.errors import InputError
+from trainer_core.files import format_names
 from trainer_core.task_types import TASK_TYPES
 
 MixedPrecision = Literal["auto", "no", "fp16", "bf16"]
@@ -175,6 +176,9 @@ def check_field_types(instance: Any, section: str) -> None:
         raise InputError(f"Invalid {section} options: " + "; ".join(problems) + ".")
 
 
+# The DataConfig fields that name a column of the dataset (each detected when left empty).
+COLUMN_FIELDS = ("text_column", "text_pair_column", "label_column")
+
 # The one default of ``DataConfig.max_length`` (left empty: the preset's, else this), read by the CLI, the app's
 # forms, the preview and inference alike, so a run trains at the same length wherever it was started.
 DEFAULT_MAX_LENGTH = 256
@@ -184,7 +188,7 @@ DEFAULT_MAX_LENGTH = 256
 class DataConfig:
     dataset: str = field(
         default="",
-        metadata=_help("Hub dataset id (e.g. nyu-mll/glue) or a local CSV, TSV, JSON, JSONL, Parquet or XLSX file."),
+        metadata=_help(f"Hub dataset id (e.g. nyu-mll/glue) or a local {format_names()} file."),
     )
     dataset_config: str | None = field(
         default=None, metadata=_help("Dataset configuration (subset) name, e.g. 'mrpc' for nyu-mll/glue.")

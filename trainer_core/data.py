@@ -21,12 +21,12 @@ import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, LargeList, List, Value
 
 from trainer_core import task_types
-from trainer_core.config import DataConfig
+from trainer_core.config import COLUMN_FIELDS, DataConfig
 from trainer_core.errors import HubUnreachableError, InputError
-from trainer_core.files import SUPPORTED_SUFFIXES, read_table
+from trainer_core.files import SUPPORTED_SUFFIXES, format_names, read_table
 from trainer_core.stack import load_stack
 from trainer_core.task_types import MULTI_LABEL, REGRESSION, SINGLE_LABEL
-from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset
+from trainer_core.tasks import DEFAULT_MAX_LENGTH, TaskPreset, preset_values
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def _hub_error(dataset: str, err: Exception) -> Exception:
     ) or isinstance(err, (ConnectionError, TimeoutError)):
         return HubUnreachableError(
             f"Cannot reach the Hugging Face Hub to load '{dataset}' and it is not in the local cache. "
-            "Check the network, or use a local CSV / JSON / Parquet file, which works offline."
+            f"Check the network, or use a local {format_names()} file, which works offline."
         )
     if "config" in text.lower() and ("available" in text.lower() or "not found" in text.lower()):
         return InputError(f"Dataset '{dataset}': {text.strip()}")
@@ -193,7 +193,7 @@ def load_raw(cfg: DataConfig, token: str | None = None) -> DatasetDict:
     """All splits of the dataset, unmodified. Raises InputError or HubError with what to do."""
     load_stack()  # datasets' fingerprinting looks into transformers: never while another thread imports it
     if not cfg.dataset:
-        raise InputError("No dataset given. Pass a Hub dataset id (e.g. nyu-mll/glue) or a CSV/JSON/Parquet file.")
+        raise InputError(f"No dataset given. Pass a Hub dataset id (e.g. nyu-mll/glue) or a {format_names()} file.")
     if is_local_file(cfg.dataset):
         return load_local(cfg.dataset)
     try:
@@ -267,9 +267,11 @@ def detect_columns(
     names = list(features)
     shown = ", ".join(names) or "(none)"
     if preset is not None:
-        text = text or (preset.text_column if preset.text_column in names else None)
-        text_pair = text_pair or (preset.text_pair_column if preset.text_pair_column in names else None)
-        label = label or (preset.label_column if preset.label_column in names else None)
+        hint = preset_values(preset)
+        text, text_pair, label = (
+            given or (hint[name] if hint[name] in names else None)
+            for given, name in zip((text, text_pair, label), COLUMN_FIELDS, strict=True)
+        )
 
     for role, column in (("text", text), ("text pair", text_pair), ("label", label)):
         if column is not None and column not in names:

@@ -12,23 +12,24 @@ import csv
 import io
 import json
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from trainer_core.errors import InputError
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_SUFFIXES", "read_table"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_MAX_BYTES", "FORMATS", "SUPPORTED_SUFFIXES", "format_names", "read_table"]
 
 _MIB = 1024 * 1024
 
 DEFAULT_MAX_BYTES: int = 200 * _MIB
 """Largest file ``read_table`` accepts by default (200 MiB)."""
 
-_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _JSON_SUFFIXES = (".json", ".jsonl")
-SUPPORTED_SUFFIXES: tuple[str, ...] = (*_TEXT_SUFFIXES, *_JSON_SUFFIXES, ".parquet", ".xlsx")
-"""File name extensions ``read_table`` reads (compared case-insensitively)."""
 
 _SNIFF_CHARS = 32 * 1024
 _DELIMITERS = ",;\t|"
@@ -82,7 +83,8 @@ def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows
         raise InputError(f"{name} is a folder, not a file. Choose the data file itself.")
 
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    fmt = FORMAT_BY_SUFFIX.get(suffix)
+    if fmt is None:
         found = f"extension {path.suffix!r}" if path.suffix else "no extension"
         raise InputError(
             f"{name} has {found}, which is not a supported table format. "
@@ -108,14 +110,10 @@ def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows
         raise InputError(f"{name} could not be opened ({reason}). Check that the file is readable.") from exc
 
     complete = True
-    if suffix == ".parquet":
-        frame, complete = _read_parquet(path, name, head, max_rows)
-    elif suffix == ".xlsx":
-        frame = _read_xlsx(path, name, head, max_rows)
-    elif max_rows is not None and _can_sample(head, suffix):
-        frame, complete = _read_text_sample(path, name, suffix, size, max_rows)
+    if max_rows is None:
+        frame = fmt.read(path, name, suffix, head)
     else:
-        frame = _parse_text(path.read_bytes(), name, suffix)
+        frame, complete = fmt.sample(path, name, suffix, head, max_rows)
     if max_rows is not None and len(frame) > max_rows:
         frame, complete = frame.iloc[:max_rows], False
 
@@ -139,6 +137,16 @@ _SAMPLE_START = 1 * _MIB
 def _parse_text(data: bytes, name: str, suffix: str) -> pd.DataFrame:
     text = _decode_text(data, name, suffix)
     return _read_json(text, name, suffix) if suffix in _JSON_SUFFIXES else _read_delimited(text, name, suffix)
+
+
+def _read_text(path: Path, name: str, suffix: str, head: bytes) -> pd.DataFrame:
+    return _parse_text(path.read_bytes(), name, suffix)
+
+
+def _sample_text(path: Path, name: str, suffix: str, head: bytes, max_rows: int) -> tuple[pd.DataFrame, bool]:
+    if _can_sample(head, suffix):
+        return _read_text_sample(path, name, suffix, path.stat().st_size, max_rows)
+    return _parse_text(path.read_bytes(), name, suffix), True  # read_table cuts it to max_rows
 
 
 def _can_sample(head: bytes, suffix: str) -> bool:
@@ -316,6 +324,8 @@ def _guess_delimiter(text: str, suffix: str) -> tuple[str | None, bool]:
 
 
 def _read_delimited(text: str, name: str, suffix: str) -> pd.DataFrame:
+    import pandas as pd
+
     if "\r" in text:
         # Windows (CRLF) and old Mac (CR) line ends, also inside quoted fields.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -405,6 +415,8 @@ def _json_kind(value: object) -> str:
 
 
 def _records_frame(records: object, name: str, expected: str, *, line_numbers: bool) -> pd.DataFrame:
+    import pandas as pd
+
     if not isinstance(records, list):
         raise InputError(f"{name} does not hold a list of records. {expected}")
     if not records:
@@ -423,6 +435,8 @@ def _read_parquet(path: Path, name: str, head: bytes, max_rows: int | None = Non
             f"{name} is not a Parquet file: it looks like {found}. Upload a real Parquet file, or give the "
             "file the extension that matches its content."
         )
+    import pandas as pd
+
     try:
         if max_rows is None:
             return pd.read_parquet(path), True
@@ -452,6 +466,8 @@ def _read_xlsx(path: Path, name: str, head: bytes, max_rows: int | None = None) 
             f"{name} is not an Excel workbook: it looks like {found}. If it is a CSV file, give it the "
             ".csv extension; otherwise save it from Excel as .xlsx."
         )
+    import pandas as pd
+
     try:
         # One row more than asked, so the caller can tell whether the sheet has more.
         return pd.read_excel(
@@ -467,6 +483,60 @@ def _read_xlsx(path: Path, name: str, head: bytes, max_rows: int | None = None) 
             f"{name} could not be read as an Excel workbook ({type(exc).__name__}: {_first_line(exc)}). "
             "Open it in a spreadsheet program and save it again as .xlsx, or export the sheet as CSV UTF-8."
         ) from exc
+
+
+# --- the formats ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One table format: what it is called in messages, its file name extensions and its two readers.
+
+    ``read(path, name, suffix, head)`` reads the whole file; ``sample(path, name, suffix, head, max_rows)``
+    reads its first rows (as little of the file as they need, where the format allows) and says whether
+    that was the whole file. ``head`` is the file's first 8 KiB, for signature checks.
+    """
+
+    label: str
+    suffixes: tuple[str, ...]
+    read: Callable[[Path, str, str, bytes], pd.DataFrame]
+    sample: Callable[[Path, str, str, bytes, int], tuple[pd.DataFrame, bool]]
+
+
+def _parquet_whole(path: Path, name: str, suffix: str, head: bytes) -> pd.DataFrame:
+    return _read_parquet(path, name, head)[0]
+
+
+def _parquet_sample(path: Path, name: str, suffix: str, head: bytes, max_rows: int) -> tuple[pd.DataFrame, bool]:
+    return _read_parquet(path, name, head, max_rows)
+
+
+def _xlsx_whole(path: Path, name: str, suffix: str, head: bytes) -> pd.DataFrame:
+    return _read_xlsx(path, name, head)
+
+
+def _xlsx_sample(path: Path, name: str, suffix: str, head: bytes, max_rows: int) -> tuple[pd.DataFrame, bool]:
+    return _read_xlsx(path, name, head, max_rows), True  # read_table cuts the extra row and says so
+
+
+# The one list of formats: the upload check, the file pickers, the data loader and the help texts read it.
+FORMATS: tuple[FileFormat, ...] = (
+    FileFormat("CSV", (".csv",), _read_text, _sample_text),
+    FileFormat("TSV", (".tsv", ".txt"), _read_text, _sample_text),
+    FileFormat("JSON", (".json",), _read_text, _sample_text),
+    FileFormat("JSONL", (".jsonl",), _read_text, _sample_text),
+    FileFormat("Parquet", (".parquet",), _parquet_whole, _parquet_sample),
+    FileFormat("XLSX", (".xlsx",), _xlsx_whole, _xlsx_sample),
+)
+FORMAT_BY_SUFFIX: dict[str, FileFormat] = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(FORMAT_BY_SUFFIX)
+"""File name extensions ``read_table`` reads (compared case-insensitively)."""
+
+
+def format_names(last: str = "or") -> str:
+    """The formats as a message names them: 'CSV, TSV, JSON, JSONL, Parquet or XLSX'."""
+    labels = [fmt.label for fmt in FORMATS]
+    return f"{', '.join(labels[:-1])} {last} {labels[-1]}" if len(labels) > 1 else labels[0]
 
 
 def _first_line(exc: BaseException) -> str:

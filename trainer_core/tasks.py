@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
-from trainer_core.config import DEFAULT_MAX_LENGTH, DataConfig, TrainConfig
+from trainer_core.config import COLUMN_FIELDS, DEFAULT_MAX_LENGTH, DataConfig, TrainConfig
 from trainer_core.errors import InputError
 
 
@@ -133,23 +134,37 @@ def get_preset(name: str) -> TaskPreset | None:
 
 DEFAULT_MODEL = "distilbert-base-uncased"
 
+# What a preset fills only on its own dataset (another dataset's columns and splits are not the preset's).
+DATASET_FIELDS = ("dataset_config", "dataset_revision", "eval_split", *COLUMN_FIELDS)
+
+
+def preset_values(preset: TaskPreset) -> dict[str, Any]:
+    """What ``preset`` fills, keyed by ``DataConfig`` field (and ``model``).
+
+    The one place a preset becomes values: ``resolve_data`` (a config), the Dataset tab's preset choice and
+    its reset, ``preset:<name>`` in the API and the Evaluate tab, and column detection all read it.
+    """
+    return {
+        "dataset": preset.dataset,
+        "dataset_config": preset.dataset_config,
+        "dataset_revision": preset.dataset_revision,
+        "train_split": preset.train_split,
+        "eval_split": preset.eval_split,
+        **{name: getattr(preset, name) for name in COLUMN_FIELDS},
+        "max_length": preset.max_length,
+        "model": preset.model,
+    }
+
 
 def resolve_data(data: DataConfig, preset: TaskPreset | None) -> DataConfig:
     """``data`` with the preset's dataset, columns and lengths filled in where they were left open."""
     if preset is None:
         return dataclasses.replace(data, max_length=data.max_length or DEFAULT_MAX_LENGTH)
     same_dataset = not data.dataset or data.dataset == preset.dataset
-    return dataclasses.replace(
-        data,
-        dataset=data.dataset or preset.dataset,
-        dataset_config=data.dataset_config or (preset.dataset_config if same_dataset else None),
-        dataset_revision=data.dataset_revision or (preset.dataset_revision if same_dataset else None),
-        eval_split=data.eval_split or (preset.eval_split if same_dataset else None),
-        text_column=data.text_column or (preset.text_column if same_dataset else None),
-        text_pair_column=data.text_pair_column or (preset.text_pair_column if same_dataset else None),
-        label_column=data.label_column or (preset.label_column if same_dataset else None),
-        max_length=data.max_length or preset.max_length,
-    )
+    filled = preset_values(preset)
+    fields: dict[str, Any] = {name: getattr(data, name) or filled[name] for name in ("dataset", "max_length")}
+    fields |= {name: getattr(data, name) or (filled[name] if same_dataset else None) for name in DATASET_FIELDS}
+    return dataclasses.replace(data, **fields)
 
 
 def resolve_config(config: TrainConfig) -> TrainConfig:
@@ -160,7 +175,7 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
         task=preset.name if preset else CUSTOM,
         data=resolve_data(config.data, preset),
         model=dataclasses.replace(
-            config.model, model=config.model.model or (preset.model if preset else DEFAULT_MODEL)
+            config.model, model=config.model.model or (preset_values(preset)["model"] if preset else DEFAULT_MODEL)
         ),
         training=dataclasses.replace(config.training, report_to=list(config.training.report_to)),
         hub=dataclasses.replace(config.hub),

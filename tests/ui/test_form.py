@@ -81,3 +81,43 @@ def test_a_config_put_back_in_the_form_builds_the_same_config(tmp_path):
     assert config.data.text_column == "review"
     again = form.build_config(form.form_values(config), data)
     assert again.to_dict() == config.to_dict()
+
+
+# -- the dataset form
+
+
+def test_the_dataset_form_names_each_column_once_and_fills_real_config_fields():
+    from trainer_core.config import COLUMN_FIELDS
+
+    config_fields = {spec.name for spec in dataclasses.fields(DataConfig)}
+    assert len(set(form.DATA_KEYS)) == len(form.DATA_FORM)
+    assert all(f.config in config_fields for f in form.DATA_FORM if f.config)
+    assert form.COLUMN_KEYS == COLUMN_FIELDS
+    assert [f.key for f in form.DATA_FORM if f.optional] == ["text_pair_column"]
+    assert all(f.help for f in form.DATA_FORM if f.config)  # the widget's info is the config's help
+    assert (
+        "dataset", "dataset_config", "split", *COLUMN_FIELDS, "task", "task_type", "label_separator",
+    ) == form.API_DATA_KEYS  # fmt: skip
+
+
+def test_data_parameters_follow_the_declaration_with_per_endpoint_defaults():
+    params = {p.name: p for p in form.data_parameters()}
+    assert list(params) == list(form.API_DATA_KEYS)
+    assert params["dataset"].default == "example:sentiment" and params["dataset"].annotation is str
+    assert params["text_pair_column"].default is None and params["text_pair_column"].annotation == str | None
+    split = form.data_parameters(("split",), split=None)[0]
+    assert split.default is None and split.annotation == str | None
+
+
+def test_every_public_endpoint_takes_the_declared_dataset_parameters():
+    import inspect
+
+    from trainer_core.ui import dataset_tab, evaluate_tab, train_tab
+    from trainer_core.ui.common import bind
+
+    train = [p.name for p in train_tab._api_parameters()]
+    preview = list(inspect.signature(bind(None, dataset_tab.preview_api)).parameters)
+    evaluate = list(inspect.signature(bind(None, evaluate_tab.evaluate_api)).parameters)
+    assert train[: len(form.API_DATA_KEYS)] == list(form.API_DATA_KEYS)
+    assert set(form.API_DATA_KEYS) <= set(preview)
+    assert {"dataset", "dataset_config", "split", *form.COLUMN_KEYS} <= set(evaluate)

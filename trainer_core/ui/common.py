@@ -138,3 +138,25 @@ def with_parameters(
         {} if returns is inspect.Signature.empty else {"return": returns}
     )
     return handler
+
+
+def with_signature(
+    fn: Callable[..., Any], params: Sequence[inspect.Parameter], *, returns: Any = inspect.Signature.empty
+) -> Callable[..., Any]:
+    """``fn(ctx, **values)`` presented, for ``bind``, as taking ``ctx`` and the named ``params`` (generated,
+    e.g. from a form): gradio reads their names, defaults and type hints; every value is passed on by name."""
+    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    signature = inspect.Signature([ctx, *params], return_annotation=returns)
+
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return fn(**bound.arguments)
+
+    functools.update_wrapper(handler, fn)
+    del handler.__wrapped__  # inspect must read the signature below, not fn's
+    handler.__signature__ = signature
+    handler.__annotations__ = {p.name: p.annotation for p in params} | (
+        {} if returns is inspect.Signature.empty else {"return": returns}
+    )
+    return handler

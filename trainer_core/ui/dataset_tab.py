@@ -9,18 +9,19 @@ UI events (undocumented endpoints): ``/ui_preview``, ``/ui_upload``. Public API:
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from trainer_core.config import DEFAULT_MAX_LENGTH, DataConfig, field_help
+from trainer_core.config import DEFAULT_MAX_LENGTH, DataConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.examples import EXAMPLES
 from trainer_core.files import SUPPORTED_SUFFIXES
 from trainer_core.jobs import owner_key
-from trainer_core.tasks import CUSTOM, PRESETS, get_preset, resolve_data
+from trainer_core.tasks import CUSTOM, PRESETS, get_preset, preset_values, resolve_data
 from trainer_core.ui import plots, sources, uploads
 from trainer_core.ui.common import (
     Header,
@@ -31,9 +32,19 @@ from trainer_core.ui.common import (
     secret,
     user_error,
     user_message,
+    with_parameters,
+    with_signature,
 )
 from trainer_core.ui.context import AppContext
-from trainer_core.ui.form import FORM_BY_KEY, MODEL_CHOICES
+from trainer_core.ui.form import (
+    API_DATA_KEYS,
+    COLUMN_KEYS,
+    DATA_BY_KEY,
+    DATA_KEYS,
+    FORM_BY_KEY,
+    MODEL_CHOICES,
+    data_parameters,
+)
 
 SOURCE_HUB = "Hub dataset"
 SOURCE_UPLOAD = "Upload file"
@@ -50,28 +61,12 @@ TASK_TYPE_CHOICES = [
     ("Regression (a number)", "regression"),
 ]
 
-# The dataset form's keys, in the order of the Train tab's inputs.
-DATA_KEYS = (
-    "source",
-    "dataset",
-    "dataset_config",
-    "split",
-    "upload_name",
-    "example",
-    "task",
-    "text_column",
-    "text_pair_column",
-    "label_column",
-    "task_type",
-    "label_separator",
-)
-
 
 @dataclass
 class DatasetTab:
     """What other tabs need from this one."""
 
-    inputs: dict[str, gr.Component]  # DATA_KEYS -> component
+    inputs: dict[str, gr.Component]  # form.DATA_KEYS -> component
     tokenizer: gr.Dropdown
     max_length: gr.Textbox  # empty: the config's default
     preview: gr.JSON  # the last preview, for the Train tab's "what will be trained on"
@@ -128,9 +123,7 @@ def data_config(ctx: AppContext, identity: str | None, values: dict[str, Any]) -
         upload=upload,
         on_space=ctx.on_space,
         config=values.get("dataset_config") if source == SOURCE_HUB else None,
-        text_column=_clean(values.get("text_column")),
-        text_pair_column=_clean(values.get("text_pair_column")),
-        label_column=_clean(values.get("label_column")),
+        **{key: _clean(values.get(key)) for key in COLUMN_KEYS},
     )
     cfg.train_split = _clean(values.get("split")) or "train"
     cfg.task_type = _clean(values.get("task_type"))
@@ -167,13 +160,12 @@ def display_dataset(values: dict[str, Any]) -> str:
 def form_for_data(ctx: AppContext, identity: str, data: DataConfig, task: str) -> dict[str, Any]:
     """The dataset form's values that describe ``data`` (a followed run's data, put back in the form)."""
     path = Path(data.dataset)
-    columns = {
-        "text_column": data.text_column or AUTO,
-        "text_pair_column": data.text_pair_column or AUTO,
-        "label_column": data.label_column or AUTO,
+    # Each field that fills the config gets its value back (empty, AUTO: "detect" or "none"); the dataset
+    # itself, and a Hub dataset's config, go back below, by source.
+    values: dict[str, Any] = {
+        f.key: getattr(data, f.config) or AUTO for f in DATA_BY_KEY.values() if f.config and f.key != "dataset"
     }
-    values: dict[str, Any] = {"task": task, "split": data.train_split, "dataset_config": "", **columns}
-    values |= {"task_type": data.task_type or AUTO, "label_separator": data.label_separator or ""}
+    values |= {"task": task, "dataset_config": ""}
     example = next((e for e in EXAMPLES.values() if e.path == path), None)
     if example is not None:
         return values | {"source": SOURCE_EXAMPLE, "example": example.path.name}
@@ -197,43 +189,22 @@ def preview_dataset(
     ctx: AppContext,
     visitor: str | None,
     token: str | None = None,
-    source: str | None = None,
-    dataset: str | None = None,
-    dataset_config: str | None = None,
-    split: str | None = None,
     upload_file: str | None = None,
-    upload_name: str | None = None,
-    example: str | None = None,
-    task: str | None = None,
     tokenizer: str | None = None,
     max_length: str | float | None = None,
-    text_column: str | None = None,
-    text_pair_column: str | None = None,
-    label_column: str | None = None,
-    task_type: str | None = None,
-    label_separator: str | None = None,
     oauth_token: gr.OAuthToken | None = None,
     profile: gr.OAuthProfile | None = None,
     request: gr.Request | None = None,
+    **data_values: Any,
 ):
-    """Preview for the page: summary, rows, column choices, charts, problems and the preview as JSON."""
+    """Preview for the page: summary, rows, column choices, charts, problems and the preview as JSON.
+
+    ``data_values``: the dataset form's values, keyed by ``form.DATA_KEYS``.
+    """
     hf_token = secret(oauth_token, token, ctx)
     uploads_update: Any = gr.skip()
-    values = {
-        "source": source,
-        "dataset": dataset,
-        "dataset_config": dataset_config,
-        "split": split,
-        "upload_name": upload_name,
-        "example": example,
-        "task": task,
-        "text_column": text_column,
-        "text_pair_column": text_pair_column,
-        "label_column": label_column,
-        "task_type": task_type,
-        "label_separator": label_separator,
-        "max_length": max_length,
-    }
+    values = {key: data_values.get(key) for key in DATA_KEYS} | {"max_length": max_length}
+    source = values["source"]
     try:
         identity = caller_identity(visitor, profile, None) if source == SOURCE_UPLOAD else None
         if source == SOURCE_UPLOAD and upload_file:
@@ -267,9 +238,12 @@ def preview_dataset(
         error_update(column_problem),
         plots.preview_summary(info),
         gr.update(value=rows, column_widths=plots.column_widths(rows), visible=True),
-        column_update(names, spec.get("text"), text_column, none_label="(detect)"),
-        column_update(names, spec.get("text_pair"), text_pair_column, none_label="(detect / none)"),
-        column_update(names, spec.get("label"), label_column, none_label="(detect)"),
+        *(
+            column_update(
+                names, spec.get(key.removesuffix("_column")), values[key], none_label=DATA_BY_KEY[key].detect_label
+            )
+            for key in COLUMN_KEYS
+        ),
         # No `sort` here: in gradio 6.31 a sort sent with the value leaves the chart one update behind.
         # The charts are built with sort=None, which keeps the rows' own order (labels, then bins).
         gr.update(value=labels, visible=len(labels) > 0),
@@ -313,52 +287,50 @@ def _preview(
     return info, warnings
 
 
-def preview_api(
-    ctx: AppContext,
-    dataset: str = "example:sentiment",
-    dataset_config: str | None = None,
-    split: str | None = None,
-    text_column: str | None = None,
-    text_pair_column: str | None = None,
-    label_column: str | None = None,
-    task: str = CUSTOM,
-    tokenizer: str | None = None,
-    max_length: int | None = None,
-    token: str | None = None,
-    task_type: str | None = None,
-    label_separator: str | None = None,
-    oauth_token: gr.OAuthToken | None = None,
-) -> dict:
+def _preview_api(ctx: AppContext, **params: Any) -> dict:
     """A dataset's splits, rows, columns, label counts, token lengths and problems (as JSON).
 
     dataset: 'example:sentiment', 'example:paraphrase', 'preset:sst2' (any preset), a Hub dataset id, or (off
     a Space) a local file. task_type: single_label, multi_label or regression (empty: detected);
     label_separator: for multi-label text cells (empty: split at ',', ';' and '|').
     """
-    hf_token = secret(oauth_token, token, ctx)
+    token = params["token"]
+    hf_token = secret(params["oauth_token"], token, ctx)
     try:
-        values = {
+        dataset, split = params["dataset"], params["split"]
+        values = {key: params[key] for key in API_DATA_KEYS} | {
             "source": SOURCE_HUB,
-            "dataset": dataset,
-            "dataset_config": dataset_config,
-            "split": split,
-            "task": task,
-            "text_column": text_column,
-            "text_pair_column": text_pair_column,
-            "label_column": label_column,
-            "task_type": task_type,
-            "label_separator": label_separator,
-            "max_length": max_length,
+            "max_length": params["max_length"],
         }
         if dataset.startswith(sources.EXAMPLE_PREFIX):
             values |= {"source": SOURCE_EXAMPLE, "example": dataset[len(sources.EXAMPLE_PREFIX) :]}
         elif dataset.startswith(sources.PRESET_PREFIX):
             preset = get_preset(dataset[len(sources.PRESET_PREFIX) :])
-            values |= {"dataset": preset.dataset, "task": preset.name, "split": split or preset.train_split}
-        info, _ = _preview(ctx, values, tokenizer, hf_token, None)
+            filled = preset_values(preset)
+            values |= {"dataset": filled["dataset"], "task": preset.name, "split": split or filled["train_split"]}
+        info, _ = _preview(ctx, values, params["tokenizer"], hf_token, None)
     except Exception as err:
         raise user_error(err, hf_token, token) from err
     return info
+
+
+def _parameter(name: str, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation)
+
+
+# /preview's parameters, in their historical order (callers may pass them by position).
+preview_api = with_signature(
+    _preview_api,
+    [
+        *data_parameters(API_DATA_KEYS[: API_DATA_KEYS.index("task") + 1], split=None),
+        _parameter("tokenizer", str | None),
+        _parameter("max_length", int | None),
+        _parameter("token", str | None),
+        *data_parameters(API_DATA_KEYS[API_DATA_KEYS.index("task") + 1 :]),
+        _parameter("oauth_token", gr.OAuthToken | None),
+    ],
+    returns=dict,
+)
 
 
 def upload(ctx: AppContext, visitor: str | None, file: str | None, profile: gr.OAuthProfile | None = None):
@@ -391,18 +363,18 @@ def show_source(chosen: str):
 def apply_preset(name: str):
     """A preset fills the source, dataset, config, split, tokenizer and max length; columns go back to detect."""
     preset = get_preset(name)
+    detect = (AUTO,) * len(COLUMN_KEYS)
     if preset is None:
-        return (gr.skip(),) * 5 + (AUTO, AUTO, AUTO, gr.skip(), error_update(None))
+        return (gr.skip(),) * 5 + detect + (gr.skip(), error_update(None))
+    filled = preset_values(preset)
     return (
         SOURCE_HUB,
-        preset.dataset,
-        preset.dataset_config or "",
-        preset.train_split,
-        preset.model,
-        AUTO,
-        AUTO,
-        AUTO,
-        str(preset.max_length),
+        filled["dataset"],
+        filled["dataset_config"] or "",
+        filled["train_split"],
+        filled["model"],
+        *detect,
+        str(filled["max_length"]),
         error_update(None),
     )
 
@@ -417,11 +389,12 @@ def leave_preset(task: str | None, max_length: Any, dataset_config: str | None):
         preset = None
     length = config = gr.skip()
     if preset is not None:
-        if str(max_length if max_length is not None else "").strip() == str(preset.max_length):
+        filled = preset_values(preset)
+        if str(max_length if max_length is not None else "").strip() == str(filled["max_length"]):
             length = ""
-        if preset.dataset_config and (dataset_config or "").strip() == preset.dataset_config:
+        if filled["dataset_config"] and (dataset_config or "").strip() == filled["dataset_config"]:
             config = ""
-    return CUSTOM, AUTO, AUTO, AUTO, length, config
+    return CUSTOM, *(AUTO,) * len(COLUMN_KEYS), length, config
 
 
 # ------------------------------------------------------------------------------------------------- layout
@@ -442,21 +415,26 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
             task = gr.Dropdown(
                 [("Custom: your own columns", CUSTOM)] + [(p.title, p.name) for p in PRESETS.values()],
                 value=CUSTOM,
-                label="Task preset",
+                label=DATA_BY_KEY["task"].label,
                 info="A preset fills the dataset, columns, model and max length in one click.",
                 elem_id="dataset-task",
             )
-            source = gr.Radio(list(SOURCES), value=default_source, label="Data source", elem_id="dataset-source")
+            source = gr.Radio(
+                list(SOURCES), value=default_source, label=DATA_BY_KEY["source"].label, elem_id="dataset-source"
+            )
             with gr.Group(visible=default_source == SOURCE_HUB) as hub_group:
                 dataset = gr.Textbox(
                     "",
-                    label="Hub dataset id" + ("" if ctx.on_space else " (or a local file path)"),
+                    label=DATA_BY_KEY["dataset"].label + ("" if ctx.on_space else " (or a local file path)"),
                     placeholder="nyu-mll/glue",
-                    info=field_help(DataConfig, "dataset") if not ctx.on_space else "A Hub dataset id: owner/name.",
+                    info=DATA_BY_KEY["dataset"].help if not ctx.on_space else "A Hub dataset id: owner/name.",
                     elem_id="dataset-id",
                 )
                 dataset_config = gr.Textbox(
-                    "", label="Config (subset)", info=field_help(DataConfig, "dataset_config"), elem_id="dataset-config"
+                    "",
+                    label=DATA_BY_KEY["dataset_config"].label,
+                    info=DATA_BY_KEY["dataset_config"].help,
+                    elem_id="dataset-config",
                 )
             with gr.Group(visible=default_source == SOURCE_UPLOAD) as upload_group:
                 upload_file = gr.File(
@@ -468,7 +446,7 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                 upload_name = gr.Dropdown(
                     [],
                     value=None,
-                    label="Your uploads",
+                    label=DATA_BY_KEY["upload_name"].label,
                     info="Only you see the files you upload.",
                     allow_custom_value=True,
                     elem_id="dataset-upload-name",
@@ -477,12 +455,14 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                 example = gr.Dropdown(
                     example_choices(),
                     value=default_example,
-                    label="Example dataset",
+                    label=DATA_BY_KEY["example"].label,
                     info="Small datasets written for this project: they work without the Hub.",
                     allow_custom_value=True,
                     elem_id="dataset-example",
                 )
-            split = gr.Textbox(value="train", label="Split", info="The split shown here and trained on.")
+            split = gr.Textbox(
+                value="train", label=DATA_BY_KEY["split"].label, info="The split shown here and trained on."
+            )
             # One per row: a model id needs the width of the column (side by side, it ran under the arrow).
             tokenizer = gr.Dropdown(
                 list(MODEL_CHOICES),
@@ -503,26 +483,25 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
                 elem_id="dataset-max-length",
             )
             with gr.Row():
-                text_column = gr.Dropdown(
-                    [("(detect)", AUTO)], value=AUTO, label="Text column", allow_custom_value=True,
-                    min_width=200, elem_id="dataset-text-column",
-                )  # fmt: skip
-                text_pair_column = gr.Dropdown(
-                    [("(detect / none)", AUTO)], value=AUTO, label="Second text column", allow_custom_value=True,
-                    min_width=200, elem_id="dataset-text-pair-column",
-                )  # fmt: skip
-                label_column = gr.Dropdown(
-                    [("(detect)", AUTO)], value=AUTO, label="Label column", allow_custom_value=True,
-                    min_width=200, elem_id="dataset-label-column",
-                )  # fmt: skip
+                columns = [
+                    gr.Dropdown(
+                        [(DATA_BY_KEY[key].detect_label, AUTO)],
+                        value=AUTO,
+                        label=DATA_BY_KEY[key].label,
+                        allow_custom_value=True,
+                        min_width=200,
+                        elem_id="dataset-" + key.replace("_", "-"),
+                    )
+                    for key in COLUMN_KEYS
+                ]
             with gr.Row():
                 task_type = gr.Dropdown(
-                    TASK_TYPE_CHOICES, value=AUTO, label="Task kind", info=field_help(DataConfig, "task_type"),
+                    TASK_TYPE_CHOICES, value=AUTO, label=DATA_BY_KEY["task_type"].label, info=DATA_BY_KEY["task_type"].help,
                     min_width=200, elem_id="dataset-task-type",
                 )  # fmt: skip
                 label_separator = gr.Textbox(
-                    "", label="Label separator (multi-label)", placeholder=", ; or |", max_lines=1,
-                    info=field_help(DataConfig, "label_separator"), min_width=200, elem_id="dataset-label-separator",
+                    "", label=DATA_BY_KEY["label_separator"].label, placeholder=", ; or |", max_lines=1,
+                    info=DATA_BY_KEY["label_separator"].help, min_width=200, elem_id="dataset-label-separator",
                 )  # fmt: skip
             with gr.Row():
                 preview_button = gr.Button("Preview", variant="primary", elem_id="dataset-preview")
@@ -557,7 +536,6 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
             with gr.Accordion("Preview as JSON", open=False):
                 preview_json = gr.JSON(label="Preview", elem_id="dataset-json")
 
-    columns = [text_column, text_pair_column, label_column]
     preset_filled = [task, *columns, max_length, dataset_config]
     source.change(show_source, source, [hub_group, upload_group, example_group], api_visibility="private", queue=False)
     for trigger in (source.input, dataset.input, example.change, upload_name.change):
@@ -580,25 +558,24 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
     gr.context.Context.root_block.load(
         bind(ctx, refresh_uploads), [header.visitor, upload_name], upload_name, api_visibility="private"
     )
+    widgets = {"source": source, "dataset": dataset, "dataset_config": dataset_config, "split": split,
+               "upload_name": upload_name, "example": example, "task": task, "task_type": task_type,
+               "label_separator": label_separator, **dict(zip(COLUMN_KEYS, columns, strict=True))}  # fmt: skip
+    inputs = {key: widgets[key] for key in DATA_KEYS}
+    preview_inputs = {"visitor": header.visitor, "token": header.token, "upload_file": upload_file,
+                      "tokenizer": tokenizer, "max_length": max_length, **inputs}  # fmt: skip
+    preview_params = [_parameter(name, Any) for name in preview_inputs] + [
+        _parameter("oauth_token", gr.OAuthToken | None),
+        _parameter("profile", gr.OAuthProfile | None),
+        _parameter("request", gr.Request | None),
+    ]
+
+    def preview_event(**values: Any):
+        return preview_dataset(ctx, **values)
+
     preview_button.click(
-        bind(ctx, preview_dataset),
-        [
-            header.visitor,
-            header.token,
-            source,
-            dataset,
-            dataset_config,
-            split,
-            upload_file,
-            upload_name,
-            example,
-            task,
-            tokenizer,
-            max_length,
-            *columns,
-            task_type,
-            label_separator,
-        ],
+        with_parameters(preview_event, preview_params),
+        list(preview_inputs.values()),
         [
             errors,
             summary,
@@ -615,13 +592,6 @@ def build(ctx: AppContext, header: Header) -> DatasetTab:
         api_visibility="undocumented",
     )
     gr.api(bind(ctx, preview_api), api_name="preview")
-    inputs = dict(
-        zip(
-            DATA_KEYS,
-            [source, dataset, dataset_config, split, upload_name, example, task, *columns, task_type, label_separator],
-            strict=True,
-        )
-    )
     return DatasetTab(
         inputs=inputs, tokenizer=tokenizer, max_length=max_length, preview=preview_json, next_button=next_button
     )

@@ -22,6 +22,7 @@ import gradio as gr
 import numpy as np
 
 from trainer_core.errors import InputError, StudioError
+from trainer_core.files import SUPPORTED_SUFFIXES, format_names
 from trainer_core.tasks import PRESETS
 from trainer_core.textlimits import check_prediction_texts
 from trainer_core.ui import charts, sources
@@ -455,14 +456,14 @@ def build(ctx: AppContext, header: Header) -> DemoTab:
 
     with gr.Accordion("Batch: predict a file of texts", open=False):
         gr.Markdown(
-            "Upload a CSV (or TSV, JSON, JSONL, Parquet, XLSX) with a `text` column (sentiment) or `sentence1` "
+            f"Upload a {format_names()} file with a `text` column (sentiment) or `sentence1` "
             f"and `sentence2` columns (paraphrase), at most {BATCH_MAX_ROWS:,} rows. You get the same table back "
             "with the predicted label and one probability column per label."
         )
         with gr.Row():
             batch_file = gr.File(
                 label="Texts",
-                file_types=[".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".xlsx"],
+                file_types=list(SUPPORTED_SUFFIXES),
                 type="filepath",
                 elem_id="demo-batch-file",
             )

@@ -7,6 +7,7 @@ button is the named API endpoint ``evaluate``; its first output is the ``EvalRep
 
 from __future__ import annotations
 
+import inspect
 import logging
 import tempfile
 import time
@@ -19,8 +20,9 @@ import gradio as gr
 import pandas as pd
 
 from trainer_core.errors import InputError, StudioError
+from trainer_core.files import SUPPORTED_SUFFIXES, format_names
 from trainer_core.tasks import PRESETS
-from trainer_core.ui import charts, sources
+from trainer_core.ui import charts, form, sources
 from trainer_core.ui.common import (
     Header,
     bind,
@@ -29,6 +31,7 @@ from trainer_core.ui.common import (
     error_update,
     secret,
     user_message,
+    with_signature,
 )
 from trainer_core.ui.context import AppContext
 
@@ -356,13 +359,13 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
                 allow_custom_value=True,
                 label="Dataset",
                 info="An example, a task preset, or a Hub dataset id (owner/name)"
-                + ("" if ctx.on_space else ", or a local CSV / JSON / Parquet file")
+                + ("" if ctx.on_space else f", or a local {format_names()} file")
                 + ".",
                 elem_id="eval-dataset",
             )
             dataset_file = gr.File(
                 label="…or upload a labelled file (used instead of the dataset above)",
-                file_types=[".csv", ".tsv", ".txt", ".json", ".jsonl", ".parquet", ".xlsx"],
+                file_types=list(SUPPORTED_SUFFIXES),
                 type="filepath",
                 elem_id="eval-file",
             )
@@ -373,9 +376,10 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
                 )
             with gr.Accordion("Columns and size", open=False):
                 with gr.Row():
-                    text_column = gr.Textbox(label="Text column", placeholder="detected")
-                    text_pair_column = gr.Textbox(label="Second text column", placeholder="detected (pairs)")
-                    label_column = gr.Textbox(label="Label column", placeholder="detected")
+                    columns = [
+                        gr.Textbox(label=field.label, placeholder="detected (pairs)" if field.optional else "detected")
+                        for field in map(form.DATA_BY_KEY.get, form.COLUMN_KEYS)
+                    ]
                 max_rows = gr.Number(  # no minimum/maximum: the handler keeps it in 1..MAX_ROWS_LIMIT
                     value=DEFAULT_MAX_ROWS,
                     precision=0,
@@ -440,9 +444,7 @@ def build(ctx: AppContext, header: Header) -> EvaluateTab:
             dataset,
             dataset_config,
             split,
-            text_column,
-            text_pair_column,
-            label_column,
+            *columns,
             max_rows,
             compare,
             compare_model,
@@ -507,35 +509,43 @@ def dataset_for_model(ctx: AppContext, choice: Any, visitor: str | None, profile
     return gr.update(choices=data_choices(ctx, visitor, profile), value=sources.run_choice(run_id))
 
 
-def evaluate_api(
-    ctx: AppContext,
-    model: str = DEFAULT_MODEL,
-    dataset: str | None = None,
-    dataset_config: str | None = None,
-    split: str | None = None,
-    text_column: str | None = None,
-    text_pair_column: str | None = None,
-    label_column: str | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    compare_model: str | None = None,
-    token: str | None = None,
-    profile: gr.OAuthProfile | None = None,
-    oauth_token: gr.OAuthToken | None = None,
-    request: gr.Request = None,
-) -> dict:
+def _evaluate_api(ctx: AppContext, **params: Any) -> dict:
     """Score a model on a labelled split: {"report": ..., "report_b": ... or None}.
 
     model: 'run:<run id>' (one of your runs), a Hub model id, or (off a Space) a local folder.
     dataset: 'run:<run id>' (the rows that run held out), 'example:sentiment', 'preset:sst2', a Hub id, ...
     Empty: a run's own held-out rows, else example:sentiment.
     """
+    model, dataset, compare_model = params["model"], params["dataset"], params["compare_model"]
     if not (dataset or "").strip() and not (model or "").strip().startswith(sources.RUN_PREFIX):
         dataset = DEFAULT_DATASET
     out = evaluate(
-        ctx, None, token, model, dataset, dataset_config, split, text_column, text_pair_column, label_column,
-        max_rows, bool(compare_model), compare_model, None, profile, oauth_token, request,
+        ctx, None, params["token"], model, dataset, params["dataset_config"], params["split"],
+        *(params[key] for key in form.COLUMN_KEYS), params["max_rows"], bool(compare_model), compare_model, None,
+        params["profile"], params["oauth_token"], params["request"],
     )  # fmt: skip
     error = out[0]
     if isinstance(error, dict) and error.get("visible"):
         raise gr.Error(str(error.get("value", "")).removeprefix("⚠️ "), duration=None)
     return {"report": out[1], "report_b": out[2]}
+
+
+def _parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+
+
+# /evaluate's parameters, in their historical order (callers may pass them by position).
+evaluate_api = with_signature(
+    _evaluate_api,
+    [
+        _parameter("model", DEFAULT_MODEL, str),
+        *form.data_parameters(("dataset", "dataset_config", "split", *form.COLUMN_KEYS), dataset=None, split=None),
+        _parameter("max_rows", DEFAULT_MAX_ROWS, int),
+        _parameter("compare_model", None, str | None),
+        _parameter("token", None, str | None),
+        _parameter("profile", None, gr.OAuthProfile | None),
+        _parameter("oauth_token", None, gr.OAuthToken | None),
+        _parameter("request", None, gr.Request),
+    ],
+    returns=dict,
+)

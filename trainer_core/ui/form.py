@@ -1,4 +1,4 @@
-"""The training form, described once: each entry names a config field; the rest comes from the dataclass.
+"""The two forms, described once: each entry names a config field; the rest comes from the dataclass.
 
 A ``FormField`` says which ``TrainConfig`` section and field a widget fills, its label and where it sits.
 Its type, default, help, limits and choices are read from the config dataclass, so the widget, the API
@@ -8,11 +8,17 @@ name, so adding a training option is one edit (the dataclass field) and its test
 
 Pure helpers (no gradio import): the Train tab builds its widgets from ``TRAIN_FORM`` and hands the
 values, as a dict keyed by ``FormField.key``, to ``build_config``.
+
+``DATA_FORM`` is the Dataset tab's half: where the data comes from (source, Hub id, example, upload),
+its split and columns, the task preset and kind. The Dataset tab's widgets, the Train tab's inputs
+(``DATA_KEYS``), the public /train, /preview and /evaluate parameters (``data_parameters``) and
+``dataset_tab.form_for_data`` read it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import types
 import typing
@@ -21,8 +27,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from trainer_core.config import SECTIONS, DataConfig, TrainConfig
+from trainer_core.config import COLUMN_FIELDS, SECTIONS, DataConfig, TrainConfig, field_help
 from trainer_core.errors import InputError
+from trainer_core.tasks import CUSTOM
 
 MAIN = "main"
 MORE = "more"
@@ -284,3 +291,76 @@ def build_config(values: Mapping[str, Any], data: DataConfig, *, task: str = "cu
 def form_values(config: TrainConfig) -> dict[str, Any]:
     """The form's values for ``config``: a followed run's settings are put back in the form."""
     return {f.key: f.shown(getattr(getattr(config, f.section), f.name)) for f in TRAIN_FORM}
+
+
+# ------------------------------------------------------------------------------------- the dataset form
+
+
+@dataclass(frozen=True)
+class DataField:
+    """One input of the Dataset tab.
+
+    ``key`` names it in the form, the API and the value dicts; ``config`` is the ``DataConfig`` field it
+    fills ("" for the form's own choices: the source, the example, the upload, and ``task``, which is the
+    ``TrainConfig``'s); ``api`` says whether the public endpoints take it, with ``api_default``.
+    """
+
+    key: str
+    label: str
+    config: str = ""
+    api: bool = True
+    api_default: Any = None
+    optional: bool = False  # a column that detection may find absent (the second text of a pair)
+
+    @property
+    def help(self) -> str:
+        return field_help(DataConfig, self.config) if self.config else ""
+
+    @property
+    def column(self) -> bool:
+        """A column name: "detect" in the form, None (detected) in the config."""
+        return self.config in COLUMN_FIELDS
+
+    @property
+    def detect_label(self) -> str:
+        """A column dropdown's "detect" choice."""
+        return "(detect / none)" if self.optional else "(detect)"
+
+    @property
+    def role(self) -> str:
+        """A column as a sentence names it: text, second text, label."""
+        return self.label.removesuffix(" column").lower()
+
+    def parameter(self, default: Any = dataclasses.MISSING) -> inspect.Parameter:
+        """The API parameter: str when it has a default value, else an optional str."""
+        value = self.api_default if default is dataclasses.MISSING else default
+        annotation = str if value is not None else str | None
+        return inspect.Parameter(
+            self.key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=value, annotation=annotation
+        )
+
+
+# In the order of the Train tab's inputs and of the API's parameters.
+DATA_FORM: tuple[DataField, ...] = (
+    DataField("source", "Data source", api=False),
+    DataField("dataset", "Hub dataset id", "dataset", api_default="example:sentiment"),
+    DataField("dataset_config", "Config (subset)", "dataset_config"),
+    DataField("split", "Split", "train_split", api_default="train"),
+    DataField("upload_name", "Your uploads", api=False),
+    DataField("example", "Example dataset", api=False),
+    DataField("text_column", "Text column", "text_column"),
+    DataField("text_pair_column", "Second text column", "text_pair_column", optional=True),
+    DataField("label_column", "Label column", "label_column"),
+    DataField("task", "Task preset", api_default=CUSTOM),
+    DataField("task_type", "Task kind", "task_type"),
+    DataField("label_separator", "Label separator (multi-label)", "label_separator"),
+)
+DATA_BY_KEY: dict[str, DataField] = {f.key: f for f in DATA_FORM}
+DATA_KEYS: tuple[str, ...] = tuple(DATA_BY_KEY)
+COLUMN_KEYS: tuple[str, ...] = tuple(f.key for f in DATA_FORM if f.column)
+API_DATA_KEYS: tuple[str, ...] = tuple(f.key for f in DATA_FORM if f.api)
+
+
+def data_parameters(keys: tuple[str, ...] = API_DATA_KEYS, **defaults: Any) -> list[inspect.Parameter]:
+    """The public endpoints' dataset parameters, in ``keys`` order; ``defaults`` replace the declared ones."""
+    return [DATA_BY_KEY[key].parameter(defaults.get(key, dataclasses.MISSING)) for key in keys]

@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from trainer_core.config import DataConfig, trained_config
+from trainer_core.config import COLUMN_FIELDS, DataConfig, trained_config
 from trainer_core.errors import InputError
 from trainer_core.examples import EXAMPLES
+from trainer_core.files import format_names
 from trainer_core.jobs import RUN_ID_PATTERN, JobManager, RunInfo
-from trainer_core.tasks import PRESETS, get_preset
+from trainer_core.tasks import PRESETS, get_preset, preset_values
 
 RUN_PREFIX = "run:"
 EXAMPLE_PREFIX = "example:"
@@ -216,24 +217,17 @@ def dataset_choices(runs: Iterable[RunInfo] = ()) -> list[tuple[str, str]]:
 
 
 def resolve_dataset(
-    value: str | None,
-    *,
-    upload: str | None = None,
-    on_space: bool,
-    config: str | None = None,
-    text_column: str | None = None,
-    text_pair_column: str | None = None,
-    label_column: str | None = None,
+    value: str | None, *, upload: str | None = None, on_space: bool, config: str | None = None, **columns: str | None
 ) -> tuple[DataConfig, str | None]:
     """A DataConfig for the chosen dataset, and the split to use when the choice implies one (else None).
 
-    An uploaded file wins over the dropdown. Column names given here override the detected or preset ones.
+    An uploaded file wins over the dropdown. ``columns`` (keyword arguments named as ``COLUMN_FIELDS``:
+    text_column, ...) override the detected or preset ones.
     """
-    overrides = {
-        "text_column": _clean(text_column),
-        "text_pair_column": _clean(text_pair_column),
-        "label_column": _clean(label_column),
-    }
+    unknown = sorted(set(columns) - set(COLUMN_FIELDS))
+    if unknown:
+        raise TypeError(f"resolve_dataset() got unexpected keyword arguments: {', '.join(unknown)}")
+    overrides = {name: _clean(columns.get(name)) for name in COLUMN_FIELDS}
     config = _clean(config)
     if upload:
         return DataConfig(dataset=str(upload), **overrides), "train"
@@ -245,29 +239,21 @@ def resolve_dataset(
         if name not in EXAMPLES:
             raise InputError(f"Unknown example '{name}'. Examples: {', '.join(EXAMPLES)}.")
         example = EXAMPLES[name]
-        defaults = {
-            "text_column": example.text_column,
-            "text_pair_column": example.text_pair_column,
-            "label_column": example.label_column,
-        }
+        defaults = {field: getattr(example, field) for field in COLUMN_FIELDS}
         return DataConfig(dataset=str(example.path), **_merge(defaults, overrides)), "train"
     if text.startswith(PRESET_PREFIX):
         preset = get_preset(text[len(PRESET_PREFIX) :])
         if preset is None:
             raise InputError("Choose a preset by name, e.g. preset:sst2.")
-        defaults = {
-            "text_column": preset.text_column,
-            "text_pair_column": preset.text_pair_column,
-            "label_column": preset.label_column,
-        }
+        filled = preset_values(preset)
         cfg = DataConfig(
-            dataset=preset.dataset,
-            dataset_config=config or preset.dataset_config,
-            dataset_revision=preset.dataset_revision,
-            eval_split=preset.eval_split,
-            **_merge(defaults, overrides),
+            dataset=filled["dataset"],
+            dataset_config=config or filled["dataset_config"],
+            dataset_revision=filled["dataset_revision"],
+            eval_split=filled["eval_split"],
+            **_merge({field: filled[field] for field in COLUMN_FIELDS}, overrides),
         )
-        return cfg, preset.eval_split
+        return cfg, filled["eval_split"]
     if on_space and (_looks_like_path(text) or not HUB_ID_PATTERN.match(text)):
         raise InputError(
             f"'{text}' is not a Hub dataset id. On the Space, pick an example or a preset, type a Hub dataset "
@@ -280,9 +266,7 @@ def resolve_dataset(
         if not path.exists() and _looks_like_path(text):
             raise InputError(f"File not found: '{text}'. Check the path, or give a Hub dataset id (owner/name).")
         if path.is_dir() or _looks_like_path(text):
-            raise InputError(
-                f"'{text}' is not a data file. Give a CSV, TSV, JSON, JSONL, Parquet or XLSX file, or a Hub dataset id."
-            )
+            raise InputError(f"'{text}' is not a data file. Give a {format_names()} file, or a Hub dataset id.")
     return DataConfig(dataset=text, dataset_config=config, **overrides), None
 
 

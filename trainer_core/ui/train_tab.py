@@ -27,7 +27,7 @@ from trainer_core import jobs as jobs_lib
 from trainer_core.config import HubConfig, TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.jobs import FileStopFlag, event_writer
-from trainer_core.tasks import CUSTOM, get_preset
+from trainer_core.tasks import CUSTOM, get_preset, preset_values
 from trainer_core.ui import dataset_tab, form, plots, sources
 from trainer_core.ui.common import (
     Header,
@@ -127,16 +127,16 @@ def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, An
     columns = (preview or {}).get("columns") or {}
     same = preview and not preview.get("error") and _previewed(preview, name)
 
-    def column(key: str, spec_key: str, label: str) -> str | None:
+    def column(key: str) -> str | None:
+        field, spec_key = form.DATA_BY_KEY[key], key.removesuffix("_column")
         chosen = (values.get(key) or "").strip() or (getattr(data, key, None) if data else None)
         if chosen:
-            return f"{label} `{chosen}`"
+            return f"{field.role} `{chosen}`"
         if same and columns.get(spec_key):
-            return f"{label} `{columns[spec_key]}` (detected)"
-        return None if spec_key == "text_pair" else f"{label} detected when training starts"
+            return f"{field.role} `{columns[spec_key]}` (detected)"
+        return None if field.optional else f"{field.role} detected when training starts"
 
-    parts += [c for c in (column("text_column", "text", "text"), column("text_pair_column", "text_pair", "second text"),
-                           column("label_column", "label", "label")) if c]  # fmt: skip
+    parts += [c for c in map(column, form.COLUMN_KEYS) if c]
     kind = (values.get("task_type") or "").strip() or (same and (preview or {}).get("task_type"))
     if kind and kind != "single_label":
         parts.append({"regression": "a regression", "multi_label": "multi-label"}.get(kind, kind))
@@ -565,17 +565,7 @@ def show_as_cli(
 def _api_parameters() -> list[inspect.Parameter]:
     """/train's parameters: the dataset, then every form field with its config default, then extras."""
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    params = [
-        inspect.Parameter("dataset", keyword, default="example:sentiment", annotation=str),
-        inspect.Parameter("dataset_config", keyword, default=None, annotation=str | None),
-        inspect.Parameter("split", keyword, default="train", annotation=str),
-        inspect.Parameter("text_column", keyword, default=None, annotation=str | None),
-        inspect.Parameter("text_pair_column", keyword, default=None, annotation=str | None),
-        inspect.Parameter("label_column", keyword, default=None, annotation=str | None),
-        inspect.Parameter("task", keyword, default=CUSTOM, annotation=str),
-        inspect.Parameter("task_type", keyword, default=None, annotation=str | None),
-        inspect.Parameter("label_separator", keyword, default=None, annotation=str | None),
-    ]
+    params = form.data_parameters()
     defaults = form.form_defaults({"model": form.MODEL_CHOICES[0]})
     params += [
         inspect.Parameter(f.key, keyword, default=defaults[f.key], annotation=f.python_type) for f in form.TRAIN_FORM
@@ -605,7 +595,8 @@ def api_config(ctx: AppContext, identity: str, values: dict[str, Any]) -> TrainC
         data_values |= {"source": dataset_tab.SOURCE_EXAMPLE, "example": dataset[len(sources.EXAMPLE_PREFIX) :]}
     elif dataset.startswith(sources.PRESET_PREFIX):
         preset = get_preset(dataset[len(sources.PRESET_PREFIX) :])
-        data_values |= {"dataset": preset.dataset, "dataset_config": preset.dataset_config, "task": preset.name}
+        filled = preset_values(preset)
+        data_values |= {"dataset": filled["dataset"], "dataset_config": filled["dataset_config"], "task": preset.name}
     return build_config(ctx, identity, data_values, values)
 
 

@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from trainer_core.errors import InputError
-from trainer_core.files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
+from trainer_core.files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, format_names
 
 MAX_UPLOADS_PER_VISITOR = 20
 
@@ -87,7 +87,7 @@ def list_uploads(folder: str | Path) -> list[str]:
 def upload_path(folder: str | Path, name: str | None) -> Path:
     """The stored upload called ``name`` inside ``folder``; refuses names that are not plain stored names."""
     if not name or not str(name).strip():
-        raise InputError("No uploaded file chosen: upload a CSV, TSV, JSON, JSONL, Parquet or XLSX file first.")
+        raise InputError(f"No uploaded file chosen: upload a {format_names()} file first.")
     name = str(name).strip()
     try:
         safe = sanitize_upload_name(name)
