@@ -348,3 +348,25 @@ def test_stop_between_two_calls_keeps_the_best_checkpoint_as_the_model(config, t
     predictor = Predictor(str(model), device="cpu")
     assert predictor.label_names == ["negative", "positive"]
     assert json.loads((model / "results.json").read_text())["stopped"] is True
+
+
+def test_a_sliced_run_reports_one_done_one_checkpoint_per_save_and_no_server_paths(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    run_id = jobs.start("visitor", config)
+    info = wait_for(jobs, "visitor", run_id, ("finished", "failed"))
+    assert info.state == "finished", info.error
+    events = events_of(jobs, "visitor", run_id)
+    assert [e["type"] for e in events].count("done") == 1
+    assert events[-1]["type"] == "done"
+    saves = [e["step"] for e in events if e["type"] == "checkpoint"]
+    assert len(saves) == len(set(saves)), saves  # a pause mid-epoch saved the same step twice
+    # Paths in the events file are relative to the run's folder: it can move (a new disk, a restored backup)
+    # and no server folder is shown to anyone reading the events.
+    text = (jobs.run_dir("visitor", run_id) / "events.jsonl").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    resumed = [e["checkpoint"] for e in events if e["type"] == "resume"]
+    assert resumed == ["model/checkpoint-4", "model/checkpoint-8"]
+    assert {e["path"] for e in events if e["type"] == "checkpoint"} >= {"model/checkpoint-4", "model/checkpoint-12"}
+    done = events[-1]["result"]
+    assert done["output_dir"] == "model" and done["best_checkpoint"].startswith("model/checkpoint-")

@@ -66,16 +66,36 @@ class FileStopFlag:
 
 
 def event_writer(run_dir: str | Path) -> Callable[[dict[str, Any]], None]:
-    """An event sink that appends one JSON line per event to the run's events file."""
+    """An event sink that appends one JSON line per event to the run's events file.
+
+    Paths inside the run's folder are written relative to it (``model/checkpoint-4``): the folder can move
+    (a new disk, a restored backup) and whoever reads the events sees no server folder.
+    """
     path = Path(run_dir) / EVENTS_FILE
     lock = threading.Lock()
+    prefixes = sorted({str(Path(run_dir)), str(Path(run_dir).resolve())}, key=len, reverse=True)
 
     def write(event: dict[str, Any]) -> None:
+        event = _relative_paths(event, prefixes)
         line = json.dumps({"time": round(time.time(), 3), **event}, default=str) + "\n"
         with lock, path.open("a", encoding="utf-8") as handle:
             handle.write(line)
 
     return write
+
+
+def _relative_paths(value: Any, prefixes: list[str]) -> Any:
+    if isinstance(value, str):
+        for prefix in prefixes:
+            if value == prefix:
+                return "."
+            value = value.replace(prefix + os.sep, "")
+        return value
+    if isinstance(value, dict):
+        return {key: _relative_paths(item, prefixes) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_relative_paths(item, prefixes) for item in value]
+    return value
 
 
 def execute_run(config: TrainConfig, run_dir: str, token: str | None) -> Any:

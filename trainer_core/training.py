@@ -105,6 +105,7 @@ def make_event_callback(
             self._step_seconds = 0.0
             self._last_step_end: float | None = None
             self._save_started: float | None = None
+            self._saved_step: int | None = None
             self.slice_steps = 0
 
         # -- helpers
@@ -182,7 +183,8 @@ def make_event_callback(
             # candidate that the uninterrupted run never has, and change which checkpoint ends up best.
             if self.paused is not None and state.epoch is not None and abs(state.epoch - round(state.epoch)) > 1e-6:
                 control.should_evaluate = False
-                control.should_save = True
+                # The pause already saved this step; a second save would only cost the slice time.
+                control.should_save = self._saved_step != state.global_step
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -211,7 +213,9 @@ def make_event_callback(
                 limits.save_seconds = max(limits.save_seconds, time.monotonic() - self._save_started)
             self._save_started = None
             self._last_step_end = time.monotonic()  # a save is not a step: keep it out of the step time
-            if not state.is_world_process_zero:
+            # A pause at an epoch's end saves twice (before and after that epoch's evaluation): one checkpoint.
+            again, self._saved_step = self._saved_step == state.global_step, state.global_step
+            if not state.is_world_process_zero or again:
                 return
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             emit(ev.CheckpointEvent(type="checkpoint", step=state.global_step, path=path))
@@ -791,7 +795,8 @@ def train_tokenized(
 ) -> TrainResult:
     """Train on already tokenized splits, resuming this config's last checkpoint in its output dir.
 
-    ``push=False`` leaves the Hub alone (a ZeroGPU slice: the job pushes from the CPU afterwards).
+    ``push=False`` leaves the Hub and the ``done`` event to the caller (a ZeroGPU slice: the job pushes from the
+    CPU afterwards and reports the run's end once).
     """
     config, token = run.config, run.token
     repo_id = run.repo_id if push else None
@@ -909,7 +914,7 @@ def train_tokenized(
                               error=message))  # fmt: skip
     if main_process:
         _write_results(output_dir, result)
-    if push or not run.repo_id:
+    if push:  # a slice's caller pushes and reports the end itself, once for the whole run
         emit(ev.DoneEvent(type="done", result=result.to_dict()))
     return result
 
