@@ -199,27 +199,69 @@ def test_slice_seconds_follow_the_measured_step_time_and_the_quota():
 
 
 @pytest.mark.parametrize(
-    ("message", "kind", "signed_in", "expected"),
+    ("message", "kind", "signed_in", "expected", "sign_in"),
     [
-        ("GPU task aborted", "aborted", False, "Press Resume"),
-        ("No GPU was available after 60s. Try re-running outside of examples", "queue", False, "Sign in"),
-        ("Space app has reached its GPU limit. Try re-running outside of examples", "quota", False, "Sign in"),
+        ("GPU task aborted", "aborted", False, "Press Resume", False),
+        (
+            "No GPU was available after 60s. Create a free account to get a higher priority",
+            "queue",
+            False,
+            "Sign in",
+            True,
+        ),
         (
             "You have exceeded your Pro ZeroGPU quota (60s requested vs. 0s left). Try again in 1 day, 2:00:00. ",
             "quota",
             True,
             "resumes at",
+            False,
         ),
-        ("The requested GPU duration (900s) is larger than the maximum allowed", "duration", False, "more time"),
+        (
+            "You have exceeded your ZeroGPU quota (60s requested vs. 0s left). Try again in 0:10:00. ",
+            "quota",
+            False,
+            "resumes at",
+            True,
+        ),
+        ("The requested GPU duration (900s) is larger than the maximum allowed", "duration", False, "more time", False),
+        # What spaces raises for a call without an X-IP-Token (an API client, an embed): no visitor to blame, no
+        # time to wait for, and signing in to the page would not change that call's quota.
+        (
+            "Space app has reached its GPU limit. Try re-running outside of examples if it happened after clicking one",
+            "space_quota",
+            False,
+            "this Space's own GPU quota",
+            False,
+        ),
+        (
+            "No GPU was available after 60s. Try re-running outside of examples if it happened after clicking one",
+            "queue",
+            False,
+            "Press Resume",
+            False,
+        ),
     ],
 )
-def test_zerogpu_errors_become_what_the_visitor_can_do(message, kind, signed_in, expected):
+def test_zerogpu_errors_become_what_the_visitor_can_do(message, kind, signed_in, expected, sign_in):
     refusal = runtime.classify_gpu_error(GrError(message), signed_in=signed_in, now=0.0)
     assert refusal is not None
     assert refusal.kind == kind
     assert expected in refusal.message
-    assert ("Sign in" in refusal.message) is (not signed_in and kind in ("queue", "quota"))
+    assert ("Sign in" in refusal.message) is sign_in
+    assert "later" not in refusal.message and "examples" not in refusal.message
     assert runtime.classify_gpu_error(ValueError("a bug"), signed_in=False) is None
+
+
+def test_a_pause_on_the_spaces_quota_says_what_limits_it_and_what_to_do(monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "alice/trainer-studio")
+    refusal = runtime.classify_gpu_error(
+        GrError("Space app has reached its GPU limit. Try re-running outside of examples if it happened after "
+                "clicking one"), signed_in=True)  # fmt: skip
+    assert refusal.resume_at is None
+    message = refusal.message
+    assert "X-IP-Token" in message and "not against yours" in message  # what limits it, and that it is not them
+    assert 'Client("alice/trainer-studio", token=' in message  # what to do: their own quota through the API
+    assert "Resume" in message and "python -m trainer_core train" in message
 
 
 def test_quota_wait_is_read_from_the_message():

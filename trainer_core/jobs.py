@@ -245,6 +245,9 @@ class JobManager:
             thread = self._threads.get(str(path))
             if thread is not None and thread.is_alive() and (info.pause or {}).get("resume_at"):
                 (path / RESUME_FILE).touch()  # a run waiting for its quota: go now
+                # Running from now on, so whoever follows it (the /resume stream) follows it to its end.
+                self._set_status(path, state="running", pause=None)
+                event_writer(path)({"type": "resume_requested"})
                 return True
         if thread is not None:
             thread.join(timeout=30)  # a run that just paused is still leaving its thread

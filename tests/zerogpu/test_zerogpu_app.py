@@ -106,6 +106,28 @@ def test_a_quota_refusal_pauses_with_what_to_do(space, device_api):
     assert "Sign in for more GPU time" in paused[0]["message"]
 
 
+def test_without_an_ip_token_the_pause_names_the_spaces_quota(space, device_api):
+    visitor = secrets.token_hex(8)
+    device_api.refuse_next("quota", left=0, wait=3600)
+    items = stream(space.client(visitor, x_ip_token=False).submit(**options(), api_name="/train"))
+    assert items[-1]["state"] == "paused", items[-1]
+    message = [e for e in events_of(items) if e["type"] == "paused"][-1]["message"]
+    assert "later" not in message and "Sign in for more GPU time" not in message, message
+    assert "this Space's own GPU quota" in message and "X-IP-Token" in message
+    assert 'Client("alice/trainer-studio", token=' in message
+
+
+def test_resume_during_a_quota_wait_follows_the_run_to_its_end(space, device_api):
+    visitor = secrets.token_hex(8)
+    client = space.client(visitor)
+    device_api.refuse_next("quota", left=0, wait=3600)
+    items = stream(client.submit(**options(), api_name="/train"))
+    assert items[-1]["state"] == "paused", items[-1]
+    items = stream(client.submit(run_id=items[-1]["run_id"], api_name="/resume"))
+    assert items[-1]["state"] == "finished", items[-1]  # the stream used to end at once, "paused"
+    assert [e["type"] for e in events_of(items)].count("done") == 1
+
+
 def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device_api):
     visitor = secrets.token_hex(8)
     client = space.client(visitor)
