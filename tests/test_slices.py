@@ -412,3 +412,76 @@ def test_a_sliced_run_reports_one_done_one_checkpoint_per_save_and_no_server_pat
     assert {e["path"] for e in events if e["type"] == "checkpoint"} >= {"model/checkpoint-4", "model/checkpoint-12"}
     done = events[-1]["result"]
     assert done["output_dir"] == "model" and done["best_checkpoint"].startswith("model/checkpoint-")
+
+
+# --------------------------------------------------------------------------------------- the final push, days later
+
+
+def _push_config(config, repo: str):
+    return dataclasses.replace(config, hub=dataclasses.replace(config.hub, repo_id=repo))
+
+
+def test_a_sign_in_that_expired_before_the_end_keeps_the_push_pending_until_retry(config, tmp_path, hub, monkeypatch):
+    from hub_double import ALICE_TOKEN
+
+    from trainer_core.ui.context import AppContext
+    from trainer_core.ui.train_tab import retry_push
+
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "6")
+    identity = "browser:visitor"
+
+    def gpu(run_dir, seconds, token=None, steps=None):
+        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        # The run outlives the visitor's 8-hour sign-in (it paused for days): the token it holds has expired.
+        jobs.remember(identity, token=ALICE_TOKEN, token_expires_at=time.time() - 5)
+        return summary
+
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
+    run_id = jobs.start(identity, _push_config(config, "alice/slow-run"), token=ALICE_TOKEN,
+                        token_expires_at=time.time() + 8 * 3600)  # fmt: skip
+    info = wait_for(jobs, identity, run_id, ("finished", "failed"))
+    assert info.state == "finished", info.error
+    pushes = [e for e in events_of(jobs, identity, run_id) if e["type"] == "push"]
+    assert [p["status"] for p in pushes] == ["pending"]
+    message = pushes[0]["message"]
+    assert "not pushed to alice/slow-run yet" in message and "sign-in expired" in message
+    assert "Sign in again" in message and "Retry push" in message
+    assert not hub.repo_exists("alice/slow-run")  # nothing was sent with a dead token
+    model = jobs.model_dir(identity, run_id)
+    assert (model / "model.safetensors").is_file()  # the model is kept, pushable later
+    assert json.loads((model / "results.json").read_text())["push_pending"]["repo_id"] == "alice/slow-run"
+    for path in jobs.run_dir(identity, run_id).rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml"):
+            assert ALICE_TOKEN not in path.read_text(encoding="utf-8", errors="replace"), path
+
+    # Signed in again: Retry push sends it with the fresh token.
+    fresh = "hf_alice_signed_in_again"
+    hub.add_token("alice", fresh, write=True)
+    ctx = AppContext(jobs, tmp_path / "uploads", runtime.Hardware("cpu", "CPU", 1, False), False, "secret")
+    note, answer = retry_push(ctx, "visitor", fresh, run_id)
+    assert note.startswith("✅ Pushed")
+    assert answer["pushed"] is True, answer
+    assert "model.safetensors" in hub.files("alice/slow-run")
+    assert "push_pending" not in json.loads((model / "results.json").read_text())
+
+
+def test_a_fresh_token_brought_during_the_run_is_the_one_that_pushes(config, tmp_path, hub, monkeypatch):
+    from hub_double import ALICE_TOKEN
+
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "6")
+    fresh = "hf_alice_signed_in_again"
+    hub.add_token("alice", fresh, write=True)
+
+    def gpu(run_dir, seconds, token=None, steps=None):
+        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        hub.revoke_token(ALICE_TOKEN)  # the token the run started with is dead by the end ...
+        jobs.wake("visitor", token=fresh, token_expires_at=time.time() + 8 * 3600)  # ... but the visitor came back
+        return summary
+
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
+    run_id = jobs.start("visitor", _push_config(config, "alice/long-run"), token=ALICE_TOKEN)
+    info = wait_for(jobs, "visitor", run_id, ("finished", "failed"))
+    assert info.state == "finished", info.error
+    pushes = [e for e in events_of(jobs, "visitor", run_id) if e["type"] == "push"]
+    assert [p["status"] for p in pushes] == ["done"], pushes
+    assert "model.safetensors" in hub.files("alice/long-run")

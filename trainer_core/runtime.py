@@ -58,6 +58,15 @@ def default_home(persistent: str = PERSISTENT_STORAGE) -> str:
     return "studio_data"
 
 
+def storage_persists(home: str | os.PathLike[str]) -> bool:
+    """Whether runs kept in ``home`` outlive a restart: on a Space only inside its persistent storage (``/data``),
+    which an owner adds in the Space's settings; elsewhere the disk stays."""
+    if not on_space():
+        return True
+    resolved = os.path.realpath(home)
+    return resolved == PERSISTENT_STORAGE or resolved.startswith(PERSISTENT_STORAGE + os.sep)
+
+
 def detect_hardware() -> Hardware:
     if on_zero_gpu():
         return Hardware("zerogpu", "ZeroGPU", 1, True)

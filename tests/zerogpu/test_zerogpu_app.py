@@ -6,53 +6,22 @@ minute here, so it runs by default: the Space is where most users meet the produ
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from zerogpu_support import PRIVATE_MODEL, PUBLIC_MODEL, SLICE_STEPS, ip_token
-
-from trainer_core.config import TrainConfig
-from trainer_core.jobs import owner_key
-
-
-def options(**overrides) -> dict:
-    """The shipped example dataset and a tiny model from the Hub (double), 12 steps: three slices of 4."""
-    values = {
-        "dataset": "example:sentiment",
-        "model": PUBLIC_MODEL,
-        "max_steps": 12,
-        "batch_size": 8,
-        "learning_rate": 5e-3,
-        "max_length": 32,
-        "eval_steps": 6,
-        "warmup_ratio": 0.0,
-        "model_selection": "best",  # the API's declared default for it is '' (refused), so name it
-    }
-    return values | overrides
-
-
-def stream(job, timeout: float = 300) -> list[dict]:
-    """The items of a streamed /train or /resume call: ``{"run_id", "state", "step", "events"}``."""
-    deadline = time.monotonic() + timeout
-    while not job.done():
-        assert time.monotonic() < deadline, "the stream did not end"
-        time.sleep(0.2)
-    items = list(job.outputs())
-    if not items:
-        job.result()  # raises the app's error, with its message
-    return items
-
-
-def events_of(items: list[dict]) -> list[dict]:
-    return [event for item in items for event in item.get("events") or []]
-
-
-def run_dir(space, client, run_id: str) -> Path:
-    return space.home / "runs" / owner_key(f"session:{client.session_hash}") / run_id
+from zerogpu_support import (
+    PRIVATE_MODEL,
+    PUBLIC_MODEL,
+    SLICE_STEPS,
+    assert_same_weights_as_one_call,
+    events_of,
+    ip_token,
+    options,
+    run_dir,
+    stream,
+)
 
 
 def test_the_start_up_report_is_sent(space, device_api):
@@ -73,18 +42,7 @@ def test_a_run_in_three_slices_finishes_like_one_call(space, device_api, tmp_pat
     assert bookings[0].duration > bookings[1].duration  # the first is a guess; later ones are measured
     assert [e["type"] for e in events_of(items)].count("done") == 1
     assert str(space.home) not in (run / "events.jsonl").read_text(encoding="utf-8")  # paths relative to the run
-
-    from safetensors.torch import load_file
-
-    from trainer_core.training import train
-
-    config = TrainConfig.from_yaml(run / "prepared" / "config.yaml")
-    config = dataclasses.replace(config, training=dataclasses.replace(config.training, output_dir=str(tmp_path)))
-    reference = train(config)
-    assert reference.global_step == 12
-    ours, theirs = load_file(str(run / "model" / "model.safetensors")), load_file(str(tmp_path / "model.safetensors"))
-    for name, tensor in theirs.items():
-        assert ours[name].allclose(tensor, atol=1e-5), name
+    assert_same_weights_as_one_call(run, tmp_path)
 
 
 def test_start_up_and_a_run_leave_no_traceback_in_the_log(space):

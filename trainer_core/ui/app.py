@@ -96,6 +96,14 @@ def _select(tab: str):
 def build_app(root: str | Path | None = None, *, train_fn=None, context: AppContext | None = None) -> gr.Blocks:
     """The whole app. ``root`` holds runs and uploads; ``train_fn`` replaces the training call in tests."""
     ctx = context or AppContext.create(root, train_fn=train_fn)
+    demo = _build_in_a_loop(ctx)
+    # Runs a previous process left paused (a restart, a Space's sleep) go on once this app serves, not before:
+    # start-up stays quick and books no GPU.
+    ctx.jobs.recover(ready=lambda: bool(demo.is_running))
+    return demo
+
+
+def _build_in_a_loop(ctx: AppContext) -> gr.Blocks:
     try:
         asyncio.get_running_loop()
     except RuntimeError:

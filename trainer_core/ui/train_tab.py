@@ -27,6 +27,7 @@ from trainer_core import jobs as jobs_lib
 from trainer_core.config import HubConfig, TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.jobs import FileStopFlag, event_writer
+from trainer_core.runtime import storage_persists
 from trainer_core.tasks import CUSTOM, get_preset
 from trainer_core.ui import dataset_tab, form, plots, sources
 from trainer_core.ui.common import (
@@ -212,10 +213,30 @@ def _chart_updates(name: str, frame: Any, series: str, value: str) -> dict[str, 
     return {f"{name}_plot": line, f"{name}_points": points}
 
 
+def token_expiry(oauth_token: gr.OAuthToken | None) -> float | None:
+    """When the visitor's sign-in ends (an OAuth token lasts 8 hours); None for a typed token."""
+    expires_at = getattr(oauth_token, "expires_at", None) if oauth_token is not None else None
+    return float(expires_at) if isinstance(expires_at, (int, float)) else None
+
+
+def has_ip_token(request: gr.Request | None) -> bool:
+    """Whether the request carries ZeroGPU's X-IP-Token (the Hub adds it for a visitor; API clients lack it)."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    try:
+        return bool(headers and headers.get("x-ip-token"))
+    except AttributeError:
+        return False
+
+
+def wake(ctx: AppContext, identity: str, token: str | bool | None, oauth_token: Any, request: Any) -> None:
+    """The visitor is here: their runs take this request's token and context (``JobManager.wake``)."""
+    ctx.jobs.wake(identity, token=token, token_expires_at=token_expiry(oauth_token), ip_token=has_ip_token(request))
+
+
 def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop_set: bool) -> dict[str, Any]:
     active = info.state in plots.ACTIVE_STATES
     ended_with_model = info.state in sources.MODEL_STATES
-    failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
+    failed_push = any(e.get("status") in ("failed", "pending") for e in view.pushes.values())
     progress = _progress_html(view, info)
     if info.state == "queued" and stop_set:
         progress = plots.RunView().progress_html(plots.STOPPING_QUEUED)
@@ -256,12 +277,12 @@ def _progress_html(view: plots.RunView, info: Any) -> str:
 
 async def resume(
     ctx: AppContext, followers: Followers, identity: str, run_id: str | None, token: str | bool | None,
-    session: str | None,
+    session: str | None, token_expires_at: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:  # fmt: skip
     """Continue a paused (or interrupted) run from its last checkpoint, then follow it."""
     if not run_id:
         raise InputError("No run selected: choose one under 'Your runs'.")
-    if not ctx.jobs.resume(identity, run_id, token=token):
+    if not ctx.jobs.resume(identity, run_id, token=token, token_expires_at=token_expires_at):
         state = ctx.jobs.info(identity, run_id).state
         raise InputError(f"Run {run_id} is {state}: only a paused or interrupted run can be resumed.")
     yield {"error": error_update(None)}
@@ -282,7 +303,8 @@ async def resume_api(
     hf_token = secret(oauth_token, token, ctx)
     try:
         identity = caller_identity(None, profile, request)
-        async for updates in resume(ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)):
+        session = getattr(request, "session_hash", None)
+        async for updates in resume(ctx, followers, identity, run_id, hf_token, session, token_expiry(oauth_token)):
             if "events" in updates:
                 yield updates["events"]
     except StudioError as err:
@@ -337,6 +359,7 @@ async def start(
     config: TrainConfig,
     token: str | None,
     session: str | None,
+    token_expires_at: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Start a run for ``identity`` and follow it: the first item is the new run in the runs list."""
     if config.hub.repo_id and not token:
@@ -344,7 +367,7 @@ async def start(
             f"Push to Hub repo: pushing to '{config.hub.repo_id}' needs a Hub token with write access: "
             + ("sign in with Hugging Face above." if ctx.on_space else "paste one above or set HF_TOKEN.")
         )
-    run_id = ctx.jobs.start(identity, config, token=token)
+    run_id = ctx.jobs.start(identity, config, token=token, token_expires_at=token_expires_at)
     first = {"error": error_update(None)}
     first["runs"], first["runs_table"] = runs_update(ctx, identity, run_id)
     yield first
@@ -368,7 +391,8 @@ async def train_ui(
     try:
         identity = caller_identity(visitor, profile, None)
         config = build_config(ctx, identity, data_values, form_values)
-        async for updates in start(ctx, followers, identity, config, hf_token, getattr(request, "session_hash", None)):
+        session = getattr(request, "session_hash", None)
+        async for updates in start(ctx, followers, identity, config, hf_token, session, token_expiry(oauth_token)):
             yield updates
     except StudioError as err:
         message = user_message(err, hf_token, token)
@@ -393,6 +417,7 @@ async def attach(
     except StudioError as err:
         yield {"error": error_update(str(err)), "events": {"error": str(err)}}
         return
+    wake(ctx, identity, None, None, request)
     yield {"restore": restore_form(ctx, identity, run_id)}
     async for updates in follow(ctx, followers, identity, run_id, getattr(request, "session_hash", None)):
         yield updates
@@ -404,12 +429,15 @@ async def on_load(
     visitor: str | None,
     profile: gr.OAuthProfile | None,
     request: gr.Request | None,
+    oauth_token: gr.OAuthToken | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """On page load: list the visitor's runs and follow a running one (or the newest)."""
+    """On page load: list the visitor's runs and follow a running one (or the newest). The visitor's first
+    visit after a restart (or after their quota came back) resumes their paused runs (``wake``)."""
     yield {"error": gr.skip()}
     if not visitor and profile is None:
         return
     identity = caller_identity(visitor, profile, None)
+    wake(ctx, identity, secret(oauth_token, None, ctx), oauth_token, request)
     infos = ctx.jobs.list_runs(identity)
     if not infos:
         return
@@ -616,7 +644,7 @@ def make_train_api(ctx: AppContext, followers: Followers):
             config = api_config(ctx, identity, values)
             # Keyed by the caller's session: with None, two API callers would end each other's stream.
             session = getattr(request, "session_hash", None)
-            async for updates in start(ctx, followers, identity, config, hf_token, session):
+            async for updates in start(ctx, followers, identity, config, hf_token, session, token_expiry(oauth_token)):
                 if "events" in updates:
                     yield updates["events"]
         except StudioError as err:
@@ -638,6 +666,7 @@ async def follow_api(
         ctx.jobs.info(identity, run_id)
     except StudioError as err:
         raise user_error(err) from err
+    wake(ctx, identity, None, None, request)
     async for updates in follow(ctx, followers, identity, run_id, None):
         yield updates["events"]
 
@@ -656,6 +685,7 @@ def runs_api(ctx: AppContext, profile: gr.OAuthProfile | None = None, request: g
         identity = caller_identity(None, profile, request)
     except StudioError as err:
         raise user_error(err) from err
+    wake(ctx, identity, None, None, request)
     return [
         {
             "run_id": info.run_id,
@@ -724,6 +754,14 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         )
     else:
         gr.Markdown(f"Training on **{ctx.hardware.describe()}**.", elem_id="train-hardware")
+    if ctx.on_space and not storage_persists(ctx.jobs.root):
+        gr.Markdown(
+            "**This Space has no persistent storage:** your runs, their checkpoints and paused runs are lost when "
+            "it restarts or goes to sleep (after a while without visitors). Push a finished model to the Hub to "
+            "keep it. The Space's owner can add persistent storage in its Settings: runs then live in `/data` "
+            "and paused runs continue after a restart.",
+            elem_id="train-storage-notice",
+        )
     data_line = gr.Markdown(elem_id="train-data")
 
     widgets: dict[str, gr.Component] = {}
@@ -886,16 +924,17 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         hf_token = secret(oauth_token, token, ctx)
         try:
             identity = caller_identity(visitor, profile, None)
-            async for updates in resume(
-                ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)
-            ):
+            session = getattr(request, "session_hash", None)
+            async for updates in resume(ctx, followers, identity, run_id, hf_token, session, token_expiry(oauth_token)):
                 yield to_components(updates)
         except StudioError as err:
             message = user_message(err, hf_token, token)
             yield to_components({"error": error_update(message), "events": {"error": message}})
 
-    async def load_event(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
-        async for updates in on_load(ctx, followers, visitor, profile, request):
+    async def load_event(
+        visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request, oauth_token: gr.OAuthToken | None
+    ):
+        async for updates in on_load(ctx, followers, visitor, profile, request, oauth_token):
             yield to_components(updates)
 
     start_button.click(
