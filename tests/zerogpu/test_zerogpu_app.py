@@ -86,6 +86,41 @@ def test_resume_during_a_quota_wait_follows_the_run_to_its_end(space, device_api
     assert [e["type"] for e in events_of(items)].count("done") == 1
 
 
+def test_a_push_whose_token_died_during_a_quota_wait_waits_for_a_fresh_token(space, device_api, hub_server):
+    import json
+
+    visitor, short_lived, fresh = secrets.token_hex(8), "hf_alice_sign_in_of_8_hours", "hf_alice_signed_in_again"
+    hub_server.add_token("alice", short_lived, write=True)
+    client = space.client(visitor)
+    device_api.pass_next()
+    device_api.refuse_next("quota", left=0, wait=3)
+    items = stream(client.submit(**options(repo_id="alice/zerogpu-push", token=short_lived), api_name="/train"))
+    assert items[-1]["state"] == "paused", items[-1]
+    hub_server.revoke_token(short_lived)  # the sign-in ended while the run waited for the visitor's quota
+    run = run_dir(space, client, items[-1]["run_id"])
+    deadline = time.monotonic() + 240
+    while json.loads((run / "status.json").read_text())["state"] not in ("finished", "failed"):
+        assert time.monotonic() < deadline, "the run did not go on by itself"
+        time.sleep(0.25)
+    lines = (run / "events.jsonl").read_text(encoding="utf-8")
+    pushes = [e for e in map(json.loads, lines.splitlines()) if e["type"] == "push"]
+    assert [p["status"] for p in pushes] == ["pending"], pushes
+    assert "refused the token" in pushes[0]["message"] and "Sign in again" in pushes[0]["message"]
+    assert not hub_server.repo_exists("alice/zerogpu-push")
+
+    hub_server.add_token("alice", fresh, write=True)
+    answer = client.predict(run_id=run.name, token=fresh, api_name="/push")
+    assert answer["pushed"] is True and answer["repo_id"] == "alice/zerogpu-push", answer
+    assert "model.safetensors" in hub_server.files("alice/zerogpu-push")
+    for path in run.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert short_lived not in text and fresh not in text, path
+    assert short_lived not in space.log.read_text(errors="replace") and fresh not in space.log.read_text(
+        errors="replace"
+    )
+
+
 def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device_api):
     visitor = secrets.token_hex(8)
     client = space.client(visitor)

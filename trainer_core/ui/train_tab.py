@@ -8,7 +8,7 @@ Handlers are module-level functions of ``(ctx, ...)`` that return values keyed b
 (``OUTPUTS``); ``build`` lays the tab out, binds them and returns a ``TrainTab`` handle.
 
 UI events (undocumented endpoints): ``/ui_train``, ``/ui_attach``, ``/ui_stop``, ``/ui_resume``, ``/ui_runs``,
-``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/resume``, ``/runs``.
+``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/resume``, ``/runs``, ``/push``.
 """
 
 from __future__ import annotations
@@ -524,15 +524,16 @@ def retry_push(
     private: bool | None = None,
     oauth_token: gr.OAuthToken | None = None,
     profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
 ):
-    """Push a finished (or stopped) run's model to the Hub again."""
+    """Push a finished (or stopped) run's model to the Hub again (after a failed or a pending push)."""
     from trainer_core import hub as hub_lib
 
     hf_token = secret(oauth_token, token, ctx)
     try:
         if not run_id:
             raise InputError("No run selected: choose one under 'Your runs'.")
-        identity = caller_identity(visitor, profile, None)
+        identity = caller_identity(visitor, profile, request)
         info = ctx.jobs.info(identity, run_id)
         if info.state not in sources.MODEL_STATES:
             raise InputError(f"Run {run_id} is {info.state}: only a finished or stopped run can be pushed.")
@@ -562,6 +563,23 @@ def retry_push(
         "repo_id": full,
         "url": url,
     }
+
+
+def push_api(
+    ctx: AppContext,
+    run_id: str,
+    repo_id: str | None = None,
+    private: bool = False,
+    token: str | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
+) -> dict:
+    """Push one of your finished runs to the Hub, again after a failed or pending push (repo: the run's own)."""
+    _note, answer = retry_push(ctx, None, token, run_id, repo_id, private, oauth_token, profile, request)
+    if not answer.get("pushed"):
+        raise gr.Error(answer.get("error") or "The push failed.", duration=None)
+    return answer
 
 
 def show_as_cli(
@@ -1027,6 +1045,7 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
     gr.api(bind(ctx, stop_api), api_name="stop", concurrency_limit=None)
     gr.api(bind_followers(ctx, followers, resume_api), api_name="resume", concurrency_limit=None)
     gr.api(bind(ctx, runs_api), api_name="runs")
+    gr.api(bind(ctx, push_api), api_name="push")
 
     return TrainTab(
         runs=runs,
