@@ -179,6 +179,8 @@ class JobManager:
         if concurrent is None:
             concurrent = ZERO_GPU_CONCURRENT_RUNS if self.sliced else 1
         self._slots = threading.Semaphore(concurrent)
+        # On ZeroGPU a run on the CPU (use_cpu) trains in the Space's own process: one at a time shares it best.
+        self._cpu_slots = threading.Semaphore(1) if self.sliced else self._slots
         self._slice_fn = slice_fn
         # Re-entrant: status writes happen both alone and inside larger critical sections.
         self._lock = threading.RLock()
@@ -380,7 +382,8 @@ class JobManager:
             from trainer_core.stack import load_stack
 
             load_stack()  # never concurrently with the Demo's preload or a visitor's preview (trainer_core/stack.py)
-            with self._slots:
+            in_slices = self.sliced and self._train_fn is None and not config.training.use_cpu
+            with self._slots if in_slices or not self.sliced else self._cpu_slots:
                 with self._lock:
                     self._queue.remove(str(path))
                     if FileStopFlag(path).is_set():
@@ -388,7 +391,7 @@ class JobManager:
                         on_event({"type": "stopped", "reason": "stopped before it started"})
                         return
                     self._set_status(path, state="running", started=time.time())
-                if self.sliced and self._train_fn is None:
+                if in_slices:
                     run_in_slices(path, config, token, set_status=self._locked_status, slice_fn=self._slice_fn,
                                   caller=lambda: self.caller(path))  # fmt: skip
                     return

@@ -121,6 +121,18 @@ def test_a_push_whose_token_died_during_a_quota_wait_waits_for_a_fresh_token(spa
     )
 
 
+def test_a_run_on_the_spaces_cpu_books_no_gpu(space, device_api):
+    visitor = secrets.token_hex(8)
+    client = space.client(visitor)
+    before = len(device_api.bookings)
+    items = stream(client.submit(**options(max_steps=6, use_cpu=True), api_name="/train"))
+    assert items[-1]["state"] == "finished", items[-1]
+    assert len(device_api.bookings) == before  # none of the visitor's GPU quota spent
+    run = run_dir(space, client, items[-1]["run_id"])
+    assert (run / "model" / "model.safetensors").is_file()
+    assert not [e for e in events_of(items) if e["type"] == "slice"]
+
+
 def test_a_killed_slice_pauses_and_resume_loses_at_most_that_slice(space, device_api):
     visitor = secrets.token_hex(8)
     client = space.client(visitor)
