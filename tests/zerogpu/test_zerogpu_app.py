@@ -112,13 +112,35 @@ def test_a_push_whose_token_died_during_a_quota_wait_waits_for_a_fresh_token(spa
     answer = client.predict(run_id=run.name, token=fresh, api_name="/push")
     assert answer["pushed"] is True and answer["repo_id"] == "alice/zerogpu-push", answer
     assert "model.safetensors" in hub_server.files("alice/zerogpu-push")
-    for path in run.rglob("*"):
-        if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml"):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            assert short_lived not in text and fresh not in text, path
+    written = [
+        p.read_text(errors="replace")
+        for p in run.rglob("*")
+        if p.is_file() and p.suffix in (".json", ".jsonl", ".yaml")
+    ]
+    assert written and not [text for text in written if short_lived in text or fresh in text]
     assert short_lived not in space.log.read_text(errors="replace") and fresh not in space.log.read_text(
         errors="replace"
     )
+
+
+def test_plan_says_what_a_run_needs_before_it_starts(space, hub_server):
+    import json
+
+    visitor = secrets.token_hex(8)
+    client = space.client(visitor)
+    small = client.predict(**options(), api_name="/plan")
+    assert small["plan"]["estimate"]["slices"] == 1 and small["plan"]["fits_today"] is True, small
+    assert "fits in one GPU call" in small["text"]
+    # A base-size encoder's config is all the plan reads of a model.
+    shape = {"model_type": "bert", "hidden_size": 768, "num_hidden_layers": 12, "intermediate_size": 3072}
+    hub_server.upload("alice/bert-base-shape", {"config.json": json.dumps(shape).encode()})
+    big = client.predict(**options(model="alice/bert-base-shape", max_steps=2000, batch_size=128, max_length=128),
+                         api_name="/plan")  # fmt: skip
+    estimate = big["plan"]["estimate"]
+    assert estimate["steps"] == 2000 and estimate["days"] > 1 and big["plan"]["fits_today"] is False, big["text"]
+    kinds = {option["kind"] for option in big["plan"]["options"]}
+    assert {"steps", "model", "own_hardware"} <= kinds
+    assert big["command"].startswith("python -m trainer_core train") and "--max-steps 2000" in big["command"]
 
 
 def test_a_run_on_the_spaces_cpu_books_no_gpu(space, device_api):

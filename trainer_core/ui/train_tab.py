@@ -14,11 +14,17 @@ UI events (undocumented endpoints): ``/ui_train``, ``/ui_attach``, ``/ui_stop``,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import html
 import inspect
 import itertools
+import json
+import math
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -147,6 +153,150 @@ def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, An
     else:
         parts.append("press **Preview** in 1 · Dataset to see its rows")
     return " · ".join(parts) + "."
+
+
+# ------------------------------------------------------------------------------------------- the plan (ZeroGPU)
+
+
+@functools.lru_cache(maxsize=64)
+def _model_config(model: str, revision: str | None) -> dict[str, Any] | None:
+    """A model's config.json (anonymous for a Hub id: the plan needs only its size); None when unreadable."""
+    local = Path(model)
+    try:
+        if local.is_dir():
+            return json.loads((local / "config.json").read_text(encoding="utf-8"))
+        from huggingface_hub import hf_hub_download
+
+        from trainer_core import hub as hub_lib
+
+        hub_lib.apply_timeouts()
+        return json.loads(Path(hf_hub_download(model, "config.json", revision=revision, token=False)).read_text())
+    except Exception:  # a private, gated or mistyped model: the plan says it assumed a base-size encoder
+        return None
+
+
+def _rows(config: TrainConfig, preview: dict[str, Any]) -> tuple[int, int, float | None] | None:
+    """Training and eval rows and the mean token length the run will have, from the Dataset tab's preview."""
+    from trainer_core import recipe
+
+    splits = preview.get("splits") or {}
+    rows = splits.get(config.data.train_split)
+    if not isinstance(rows, int) or rows < 1:
+        if not config.data.max_train_samples:  # a streamed Hub dataset: its size is unknown until read
+            return None
+        return config.data.max_train_samples, config.data.max_eval_samples or 0, _mean_tokens(preview)
+    eval_rows = splits.get(config.data.eval_split) if config.data.eval_split else None
+    if not isinstance(eval_rows, int):
+        share = config.data.validation_size or recipe.validation_share(rows).value
+        eval_rows = math.ceil(rows * share)
+        rows -= eval_rows
+    if config.data.max_train_samples:
+        rows = min(rows, config.data.max_train_samples)
+    if config.data.max_eval_samples:
+        eval_rows = min(eval_rows, config.data.max_eval_samples)
+    return rows, eval_rows, _mean_tokens(preview)
+
+
+def _mean_tokens(preview: dict[str, Any]) -> float | None:
+    mean = (preview.get("token_stats") or {}).get("mean")
+    return float(mean) if isinstance(mean, (int, float)) else None
+
+
+def run_plan(ctx: AppContext, config: TrainConfig, preview: dict[str, Any] | None, *, signed_in: bool) -> Any:
+    """What ``config`` will need on ZeroGPU (``trainer_core.plan``), or None without a preview of its data."""
+    from trainer_core import limits
+    from trainer_core import plan as plan_lib
+
+    caps = limits.current_limits()
+    config = limits.check_config(config, caps)  # the Space's row cap applies to the run as it will to the plan
+    counted = _rows(config, preview or {})
+    if counted is None:
+        return None
+    train_rows, eval_rows, mean = counted
+    model_config = _model_config(config.model.model, config.model.revision)
+    t = config.training
+    result = plan_lib.plan_run(
+        model_config or {},
+        train_rows=train_rows,
+        eval_rows=eval_rows,
+        mean_tokens=mean,
+        max_length=config.data.max_length or 128,
+        batch_size=t.batch_size,
+        epochs=t.epochs,
+        max_steps=t.max_steps,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        eval_steps=t.eval_steps,
+        quota_seconds=plan_lib.SIGNED_IN_QUOTA_SECONDS if signed_in else plan_lib.ANONYMOUS_QUOTA_SECONDS,
+        use_cpu=t.use_cpu,
+        cpu_cores=os.cpu_count() or 1,
+        max_run_minutes=caps.max_run_minutes,
+    )
+    if model_config is None:
+        note = f"size of {config.model.model} unknown (config.json unreadable): taken as a base-size encoder"
+        result = dataclasses.replace(
+            result, estimate=dataclasses.replace(result.estimate, notes=(*result.estimate.notes, note))
+        )
+    return result
+
+
+def plan_markdown(result: Any, command: str) -> str:
+    from trainer_core import plan as plan_lib
+
+    text = plan_lib.describe(result)
+    if any(option.kind == "own_hardware" for option in result.options):
+        text += f"\n\n```bash\n{command}\n```"
+    return text
+
+
+# The options the plan reads, and those an offered option may change.
+PLAN_KEYS = ("model", "epochs", "max_steps", "batch_size", "max_length", "gradient_accumulation_steps", "eval_steps",
+             "max_train_samples", "use_cpu")  # fmt: skip
+APPLY_KEYS = ("model", "max_steps", "max_train_samples", "use_cpu")
+
+
+def _shown(key: str, value: Any) -> Any:
+    """A value as its widget takes it: the optional numbers are text boxes."""
+    return str(value) if form.FORM_BY_KEY[key].optional and form.FORM_BY_KEY[key].kind in ("int", "float") else value
+
+
+NO_PLAN = "Press **Preview** in 1 · Dataset to see here what this run will need of your GPU quota."
+
+
+def plan_ui(
+    ctx: AppContext, visitor: str | None, preview: Any, data_values: dict[str, Any], form_values: dict[str, Any],
+    profile: gr.OAuthProfile | None,
+) -> tuple[str, Any, Any]:  # fmt: skip
+    """The Train tab's plan line and the choices that fit (``plan_apply`` sets one in the form)."""
+    from trainer_core.cli import as_cli_command
+
+    hidden = (gr.update(choices=[], value=None, visible=False), gr.update(visible=False))
+    try:
+        identity = caller_identity(visitor, profile, None) if visitor or profile else None
+        config = build_config(ctx, identity, data_values, form_values)
+        name = dataset_tab.display_dataset(data_values)
+        same = isinstance(preview, dict) and not preview.get("error") and _previewed(preview, name)
+        result = run_plan(ctx, config, preview if same else None, signed_in=profile is not None)
+    except StudioError:
+        return "", *hidden
+    if result is None:
+        return NO_PLAN, *hidden
+    config.data.dataset = name
+    choices = [(option.text, json.dumps(option.change)) for option in result.options if option.change]
+    if not choices:
+        return plan_markdown(result, as_cli_command(config)), *hidden
+    return (
+        plan_markdown(result, as_cli_command(config)),
+        gr.update(choices=choices, value=None, visible=True),
+        gr.update(visible=True),
+    )
+
+
+def plan_apply(choice: str | None) -> dict[str, Any]:
+    """The form values an offered option changes (by form key)."""
+    if not choice:
+        return {}
+    change = json.loads(choice)
+    return {key: value for key, value in change.items() if key in form.FORM_BY_KEY}
 
 
 def _previewed(preview: dict[str, Any], name: str) -> bool:
@@ -671,6 +821,57 @@ def make_train_api(ctx: AppContext, followers: Followers):
     return with_parameters(train, _api_parameters(), returns=dict)
 
 
+def make_plan_api(ctx: AppContext):
+    def plan(**values: Any) -> dict:
+        """What a run with these options will need on ZeroGPU before you start it (as for /train): optimizer steps,
+        GPU seconds, GPU calls and days of your daily quota, and what fits today instead. Off ZeroGPU:
+        {"plan": null}. The dataset is read (as /preview does) to count its rows and token lengths."""
+        from trainer_core.cli import as_cli_command
+
+        request, profile, oauth_token = values.pop("request"), values.pop("profile"), values.pop("oauth_token")
+        typed = values.pop("token")
+        hf_token = secret(oauth_token, typed, ctx)
+        dataset = values.get("dataset")
+        try:
+            identity = caller_identity(None, profile, request)
+            config = api_config(ctx, identity, values)
+            if ctx.hardware.kind != "zerogpu":
+                return {"plan": None, "text": "Not on ZeroGPU: runs here use no GPU quota.", "command": None}
+            preview = _preview_of(config, hf_token)
+            # A Hugging Face token (or sign-in) tells ZeroGPU whose quota to count: a signed-in visitor's.
+            result = run_plan(ctx, config, preview, signed_in=profile is not None or bool(hf_token))
+        except StudioError as err:
+            raise user_error(err, hf_token, typed) from err
+        if result is None:
+            return {"plan": None, "text": "The dataset's number of rows is unknown (a streamed Hub dataset): set "
+                    "max_train_samples to plan the run.", "command": None}  # fmt: skip
+        config.data.dataset = dataset or config.data.dataset
+        command = as_cli_command(config)
+        return {"plan": result.to_dict(), "text": plan_markdown(result, command), "command": command}
+
+    return with_parameters(plan, _api_parameters(), returns=dict)
+
+
+def _preview_of(config: TrainConfig, token: str | bool | None) -> dict[str, Any]:
+    """The rows and token lengths of a run's data, as the Dataset tab's preview counts them."""
+    from trainer_core.stack import load_stack
+
+    load_stack()
+    from trainer_core import data as data_lib
+    from trainer_core.modeling import load_tokenizer
+    from trainer_core.tasks import resolve_data
+
+    preset = get_preset(config.task)
+    cfg = resolve_data(config.data, preset)
+    try:
+        tokenizer = load_tokenizer(config.model.model, token, config.model.revision)
+    except StudioError:
+        tokenizer = None  # lengths then unknown: the plan says it took every row at max_length
+    result = data_lib.preview(cfg, split=cfg.train_split, rows=dataset_tab.PREVIEW_ROWS, tokenizer=tokenizer,
+                              preset=preset, token=token)  # fmt: skip
+    return result.to_dict()
+
+
 async def follow_api(
     ctx: AppContext,
     followers: Followers,
@@ -781,6 +982,12 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
             elem_id="train-storage-notice",
         )
     data_line = gr.Markdown(elem_id="train-data")
+    on_zero_gpu = ctx.hardware.kind == "zerogpu"
+    if on_zero_gpu:  # what the run will need of the visitor's GPU quota, and what fits instead
+        plan_line = gr.Markdown(NO_PLAN, elem_id="train-plan")
+        with gr.Row():
+            fit_choice = gr.Radio([], label="Make it fit", visible=False, elem_id="train-fit", scale=4)
+            fit_apply = gr.Button("Apply to the form", visible=False, elem_id="train-fit-apply", scale=1)
 
     widgets: dict[str, gr.Component] = {}
     with gr.Row(equal_height=False):
@@ -1040,7 +1247,34 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         component.change(data_event, describe_inputs, data_line, api_visibility="private", queue=False)
     gr.context.Context.root_block.load(data_event, describe_inputs, data_line, api_visibility="private", queue=False)
 
+    if on_zero_gpu:
+
+        def plan_event(**values: Any):
+            data_values, form_values = split_values(values)
+            return plan_ui(ctx, values["visitor"], values["preview"], data_values, form_values, values["profile"])
+
+        plan_params = [
+            form_params[0],
+            inspect.Parameter("preview", keyword, default=None, annotation=Any),
+            *form_params[2:],
+            specials[1],
+        ]
+        plan_handler = with_parameters(plan_event, plan_params)
+        plan_inputs = [header.visitor, data.preview, *data_inputs, *form_inputs]
+        plan_outputs = [plan_line, fit_choice, fit_apply]
+        for component in (data.preview, *(widgets[key] for key in PLAN_KEYS)):
+            component.change(plan_handler, plan_inputs, plan_outputs, api_visibility="private",
+                             trigger_mode="always_last", show_progress="hidden")  # fmt: skip
+        gr.context.Context.root_block.load(plan_handler, plan_inputs, plan_outputs, api_visibility="private")
+        applied = [widgets[key] for key in APPLY_KEYS]
+
+        def apply_event(choice: str | None):
+            return {widgets[key]: _shown(key, value) for key, value in plan_apply(choice).items() if key in APPLY_KEYS}
+
+        fit_apply.click(apply_event, fit_choice, applied, api_visibility="private")
+
     gr.api(make_train_api(ctx, followers), api_name="train", concurrency_limit=None)
+    gr.api(make_plan_api(ctx), api_name="plan", concurrency_limit=None)
     gr.api(bind_followers(ctx, followers, follow_api), api_name="follow", concurrency_limit=None)
     gr.api(bind(ctx, stop_api), api_name="stop", concurrency_limit=None)
     gr.api(bind_followers(ctx, followers, resume_api), api_name="resume", concurrency_limit=None)
