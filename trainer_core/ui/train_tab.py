@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import html
 import inspect
 import itertools
@@ -158,19 +157,25 @@ def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, An
 # ------------------------------------------------------------------------------------------- the plan (ZeroGPU)
 
 
-@functools.lru_cache(maxsize=64)
+_MODEL_CONFIGS: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+
 def _model_config(model: str, revision: str | None) -> dict[str, Any] | None:
-    """A model's config.json (anonymous for a Hub id: the plan needs only its size); None when unreadable."""
+    """A model's config.json (anonymous for a Hub id: the plan needs only its size); None when unreadable.
+    Hub models are read once per process; a failure is not kept, so a Hub that was down is asked again."""
     local = Path(model)
     try:
         if local.is_dir():
             return json.loads((local / "config.json").read_text(encoding="utf-8"))
-        from huggingface_hub import hf_hub_download
+        if (model, revision) not in _MODEL_CONFIGS:
+            from huggingface_hub import hf_hub_download
 
-        from trainer_core import hub as hub_lib
+            from trainer_core import hub as hub_lib
 
-        hub_lib.apply_timeouts()
-        return json.loads(Path(hf_hub_download(model, "config.json", revision=revision, token=False)).read_text())
+            hub_lib.apply_timeouts()
+            path = hf_hub_download(model, "config.json", revision=revision, token=False)
+            _MODEL_CONFIGS[model, revision] = json.loads(Path(path).read_text(encoding="utf-8"))
+        return _MODEL_CONFIGS[model, revision]
     except Exception:  # a private, gated or mistyped model: the plan says it assumed a base-size encoder
         return None
 
