@@ -39,10 +39,12 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("deploy_space", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if "deploy_space" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("deploy_space", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["deploy_space"] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["deploy_space"]
 
 
 @pytest.fixture(scope="module")
