@@ -486,3 +486,48 @@ def test_a_fresh_token_brought_during_the_run_is_the_one_that_pushes(config, tmp
     pushes = [e for e in events_of(jobs, "visitor", run_id) if e["type"] == "push"]
     assert [p["status"] for p in pushes] == ["done"], pushes
     assert "model.safetensors" in hub.files("alice/long-run")
+
+
+# --------------------------------------------------------------------------------------- a new process
+
+
+def test_a_new_process_picks_up_paused_and_cut_runs_once_the_app_serves(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
+    calls = {"n": 0}
+
+    def second_refused(run_dir, seconds, token=None, steps=None):
+        calls["n"] += 1
+        if calls["n"] in (2, 4):
+            raise GrError("You have exceeded your ZeroGPU quota (60s requested vs. 0s left). Try again in 1:00:00. ")
+        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+
+    before = JobManager(tmp_path / "runs", sliced=True, slice_fn=second_refused)
+    waiting = before.start("visitor-a", config)
+    assert wait_for(before, "visitor-a", waiting, ("paused", "failed")).state == "paused"
+    cut = before.start("visitor-b", config)
+    assert wait_for(before, "visitor-b", cut, ("paused", "failed")).state == "paused"
+    # The process ends: one run had an hour still to wait (now almost over), the other was mid-slice.
+    for visitor, run_id, changes in (("visitor-a", waiting, {}), ("visitor-b", cut, {"state": "running"})):
+        status_path = before.run_dir(visitor, run_id) / "status.json"
+        status = json.loads(status_path.read_text())
+        status["pause"]["resume_at"] = time.time() + 0.5
+        status_path.write_text(json.dumps(status | changes))
+
+    serving = threading.Event()
+    after = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    assert sorted(after.recover(ready=serving.is_set)) == sorted([waiting, cut])
+    time.sleep(1.5)
+    assert [after.info(v, r).state for v, r in (("visitor-a", waiting), ("visitor-b", cut))] == ["paused", "paused"]
+    assert after.info("visitor-b", cut).pause["kind"] == "restart"  # not before the app serves
+    serving.set()
+    for visitor, run_id in (("visitor-a", waiting), ("visitor-b", cut)):
+        info = wait_for(after, visitor, run_id, ("finished", "failed"))
+        assert info.state == "finished" and info.step == 12, info.error
+        events = events_of(after, visitor, run_id)
+        assert [e["checkpoint"] for e in events if e["type"] == "resume"][-2:] == ["model/checkpoint-4",
+                                                                                 "model/checkpoint-8"]  # fmt: skip
+        assert [e["type"] for e in events].count("done") == 1
+    restart = [e for e in events_of(after, "visitor-b", cut) if e["type"] == "paused" and e["reason"] == "restart"]
+    assert len(restart) == 1 and "continues by itself from its last checkpoint (step 4)" in restart[0]["message"]
+    # Off ZeroGPU nothing is picked up: a run cut there shows as interrupted and waits for Resume.
+    assert JobManager(tmp_path / "runs", sliced=False).recover() == []

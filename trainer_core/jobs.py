@@ -242,10 +242,13 @@ class JobManager:
         context from now on, and a paused run whose time has come while nothing waited for it resumes now: one
         found paused after a restart, one the Space's own quota stopped (when this request carries the visitor's
         X-IP-Token, so their own quota can take over), or one whose quota wait has passed. Returns the run ids."""
+        infos = self.list_runs(identity)
+        if not infos:
+            return []  # nothing of theirs to lend it to: keep no request of a visitor without runs
         self.remember(identity, token=token, token_expires_at=token_expires_at, ip_token=ip_token)
         resumed = []
         now = time.time()
-        for info in self.list_runs(identity):
+        for info in infos:
             if info.state != "paused" or not info.pause:
                 continue
             thread = self._threads.get(str(self.owner_dir(identity) / info.run_id))
@@ -448,10 +451,15 @@ class JobManager:
                     continue
                 try:
                     status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                state, pause = status.get("state"), status.get("pause") or {}
+                if state not in ACTIVE_STATES and (state != "paused" or not pause.get("resume_at")):
+                    continue  # ended, or paused until the visitor presses Resume
+                try:
                     config = TrainConfig.from_yaml(path / CONFIG_FILE)
                 except (OSError, ValueError, StudioError):
                     continue
-                state, pause = status.get("state"), status.get("pause") or {}
                 if state in ACTIVE_STATES:
                     step = int(status.get("step") or 0)
                     pause = {
@@ -463,8 +471,6 @@ class JobManager:
                     self._set_status(path, state="paused", pause=pause)
                     event_writer(path)({"type": "paused", "step": step, "total_steps": int(status.get("total_steps")
                                         or 0), "reason": "restart", "message": pause["message"]})  # fmt: skip
-                elif state != "paused" or not pause.get("resume_at"):
-                    continue
                 token = False if on_space() else None  # never the Space's own HF_TOKEN for a visitor's run
                 with self._lock:
                     threads.append(self._launch(path, config, token, wait_until=pause["resume_at"], ready=ready))
