@@ -142,7 +142,9 @@ def estimate(
         tokens = min(float(max_length), mean_tokens * PADDING)
     else:
         tokens = float(max_length)
-        notes.append(f"text lengths unknown (preview the dataset): every row taken at max_length={max_length}")
+        notes.append(
+            f"text lengths not measured (a preview measures them with the model's tokenizer): every row taken at max_length={max_length}"
+        )
     # Per token: 6 FLOPs per parameter (forward and backward) plus attention over the row; evaluation a third.
     train_flops_per_token = 6 * size.body_parameters + 12 * size.layers * size.hidden_size * tokens
     step_flops = train_flops_per_token * tokens * batch * gradient_accumulation_steps
