@@ -143,7 +143,8 @@ def estimate(
     else:
         tokens = float(max_length)
         notes.append(
-            f"text lengths not measured (a preview measures them with the model's tokenizer): every row taken at max_length={max_length}"
+            "text lengths not measured (a preview measures them with the model's tokenizer): every row taken at "
+            f"max_length={max_length}"
         )
     # Per token: 6 FLOPs per parameter (forward and backward) plus attention over the row; evaluation a third.
     train_flops_per_token = 6 * size.body_parameters + 12 * size.layers * size.hidden_size * tokens
