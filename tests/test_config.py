@@ -321,3 +321,9 @@ def test_a_tracker_that_is_not_installed_is_named_with_the_fix(monkeypatch):
     with pytest.raises(InputError, match=r"report_to names wandb, which is not installed.*pip install wandb"):
         check_trackers_installed(["trackio", "wandb"])
     check_trackers_installed(["trackio"])
+
+
+def test_use_cpu_refuses_a_gpu_only_precision():
+    assert TrainingConfig(use_cpu=True).mixed_precision == "auto"
+    with pytest.raises(InputError, match="mixed_precision fp16 needs a GPU and use_cpu is on"):
+        TrainingConfig(use_cpu=True, mixed_precision="fp16")

@@ -149,3 +149,15 @@ def test_run_listing_finds_the_latest_progress_in_a_long_events_file(setup, tmp_
 
     assert events.stat().st_size > 200_000
     assert (info.step, info.total_steps) == (4, 4)
+
+
+def test_the_events_file_holds_no_server_path(setup, tmp_path):
+    model, data = setup
+    jobs = JobManager(tmp_path / "runs")
+    run_id = jobs.start("visitor", _config(model, data))
+    assert jobs.wait("visitor", run_id, timeout=300).state == "finished"
+    text = (jobs.run_dir("visitor", run_id) / "events.jsonl").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    events = jobs.events("visitor", run_id)
+    assert [e["type"] for e in events].count("done") == 1
+    assert all(not e["path"].startswith("/") for e in events if e["type"] == "checkpoint")

@@ -496,3 +496,21 @@ def test_a_regression_preview_charts_rows_per_range_of_the_target():
     assert frame["rows"].tolist() == [4, 0, 6]
     wide = {"histogram": [1, 2], "bin_edges": [1000.0, 1250.0, 1500.0]}
     assert plots.label_frame({"task_type": "regression", "target_stats": wide})["label"].tolist() == ["1000", "1250"]
+
+
+def test_a_pending_push_says_why_and_a_retry_clears_it():
+    message = (
+        "The model is trained and kept here, but not pushed to alice/model yet: your sign-in expired. Sign in again"
+    )
+    pending = {**DONE["result"], "pushed_repo": None, "push_pending": {"repo_id": "alice/model", "message": message}}
+    view = RunView()
+    view.add([*RUN, ev("push", status="pending", step=20, final=True, repo_id="alice/model", message=message),
+              ev("done", result=pending)])  # fmt: skip
+    assert f"- final model: ⏸ not pushed yet — {message}" in view.push_markdown()
+    assert "Retry push" in view.push_markdown()
+    result = view.result_markdown("finished")
+    assert f"Not pushed yet: {message}" in result and "Pushed to" not in result
+    assert f"push of the final model: pending ({message})" in view.log_text()
+    view.add([ev("push", status="done", final=True, retry=True, repo_id="alice/model")])
+    result = view.result_markdown("finished")
+    assert "Pushed to [alice/model]" in result and "Not pushed yet" not in result

@@ -199,27 +199,69 @@ def test_slice_seconds_follow_the_measured_step_time_and_the_quota():
 
 
 @pytest.mark.parametrize(
-    ("message", "kind", "signed_in", "expected"),
+    ("message", "kind", "signed_in", "expected", "sign_in"),
     [
-        ("GPU task aborted", "aborted", False, "Press Resume"),
-        ("No GPU was available after 60s. Try re-running outside of examples", "queue", False, "Sign in"),
-        ("Space app has reached its GPU limit. Try re-running outside of examples", "quota", False, "Sign in"),
+        ("GPU task aborted", "aborted", False, "Press Resume", False),
+        (
+            "No GPU was available after 60s. Create a free account to get a higher priority",
+            "queue",
+            False,
+            "Sign in",
+            True,
+        ),
         (
             "You have exceeded your Pro ZeroGPU quota (60s requested vs. 0s left). Try again in 1 day, 2:00:00. ",
             "quota",
             True,
             "resumes at",
+            False,
         ),
-        ("The requested GPU duration (900s) is larger than the maximum allowed", "duration", False, "more time"),
+        (
+            "You have exceeded your ZeroGPU quota (60s requested vs. 0s left). Try again in 0:10:00. ",
+            "quota",
+            False,
+            "resumes at",
+            True,
+        ),
+        ("The requested GPU duration (900s) is larger than the maximum allowed", "duration", False, "more time", False),
+        # What spaces raises for a call without an X-IP-Token (an API client, an embed): no visitor to blame, no
+        # time to wait for, and signing in to the page would not change that call's quota.
+        (
+            "Space app has reached its GPU limit. Try re-running outside of examples if it happened after clicking one",
+            "space_quota",
+            False,
+            "this Space's own GPU quota",
+            False,
+        ),
+        (
+            "No GPU was available after 60s. Try re-running outside of examples if it happened after clicking one",
+            "queue",
+            False,
+            "Press Resume",
+            False,
+        ),
     ],
 )
-def test_zerogpu_errors_become_what_the_visitor_can_do(message, kind, signed_in, expected):
+def test_zerogpu_errors_become_what_the_visitor_can_do(message, kind, signed_in, expected, sign_in):
     refusal = runtime.classify_gpu_error(GrError(message), signed_in=signed_in, now=0.0)
     assert refusal is not None
     assert refusal.kind == kind
     assert expected in refusal.message
-    assert ("Sign in" in refusal.message) is (not signed_in and kind in ("queue", "quota"))
+    assert ("Sign in" in refusal.message) is sign_in
+    assert "later" not in refusal.message and "examples" not in refusal.message
     assert runtime.classify_gpu_error(ValueError("a bug"), signed_in=False) is None
+
+
+def test_a_pause_on_the_spaces_quota_says_what_limits_it_and_what_to_do(monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "alice/trainer-studio")
+    refusal = runtime.classify_gpu_error(
+        GrError("Space app has reached its GPU limit. Try re-running outside of examples if it happened after "
+                "clicking one"), signed_in=True)  # fmt: skip
+    assert refusal.resume_at is None
+    message = refusal.message
+    assert "X-IP-Token" in message and "not against yours" in message  # what limits it, and that it is not them
+    assert 'Client("alice/trainer-studio", token=' in message  # what to do: their own quota through the API
+    assert "Resume" in message and "python -m trainer_core train" in message
 
 
 def test_quota_wait_is_read_from_the_message():
@@ -348,3 +390,145 @@ def test_stop_between_two_calls_keeps_the_best_checkpoint_as_the_model(config, t
     predictor = Predictor(str(model), device="cpu")
     assert predictor.label_names == ["negative", "positive"]
     assert json.loads((model / "results.json").read_text())["stopped"] is True
+
+
+def test_a_sliced_run_reports_one_done_one_checkpoint_per_save_and_no_server_paths(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    run_id = jobs.start("visitor", config)
+    info = wait_for(jobs, "visitor", run_id, ("finished", "failed"))
+    assert info.state == "finished", info.error
+    events = events_of(jobs, "visitor", run_id)
+    assert [e["type"] for e in events].count("done") == 1
+    assert events[-1]["type"] == "done"
+    saves = [e["step"] for e in events if e["type"] == "checkpoint"]
+    assert len(saves) == len(set(saves)), saves  # a pause mid-epoch saved the same step twice
+    # Paths in the events file are relative to the run's folder: it can move (a new disk, a restored backup)
+    # and no server folder is shown to anyone reading the events.
+    text = (jobs.run_dir("visitor", run_id) / "events.jsonl").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    resumed = [e["checkpoint"] for e in events if e["type"] == "resume"]
+    assert resumed == ["model/checkpoint-4", "model/checkpoint-8"]
+    assert {e["path"] for e in events if e["type"] == "checkpoint"} >= {"model/checkpoint-4", "model/checkpoint-12"}
+    done = events[-1]["result"]
+    assert done["output_dir"] == "model" and done["best_checkpoint"].startswith("model/checkpoint-")
+
+
+# --------------------------------------------------------------------------------------- the final push, days later
+
+
+def _push_config(config, repo: str):
+    return dataclasses.replace(config, hub=dataclasses.replace(config.hub, repo_id=repo))
+
+
+def test_a_sign_in_that_expired_before_the_end_keeps_the_push_pending_until_retry(config, tmp_path, hub, monkeypatch):
+    from hub_double import ALICE_TOKEN
+
+    from trainer_core.ui.context import AppContext
+    from trainer_core.ui.train_tab import retry_push
+
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "6")
+    identity = "browser:visitor"
+
+    def gpu(run_dir, seconds, token=None, steps=None):
+        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        # The run outlives the visitor's 8-hour sign-in (it paused for days): the token it holds has expired.
+        jobs.remember(identity, token=ALICE_TOKEN, token_expires_at=time.time() - 5)
+        return summary
+
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
+    run_id = jobs.start(identity, _push_config(config, "alice/slow-run"), token=ALICE_TOKEN,
+                        token_expires_at=time.time() + 8 * 3600)  # fmt: skip
+    info = wait_for(jobs, identity, run_id, ("finished", "failed"))
+    assert info.state == "finished", info.error
+    pushes = [e for e in events_of(jobs, identity, run_id) if e["type"] == "push"]
+    assert [p["status"] for p in pushes] == ["pending"]
+    message = pushes[0]["message"]
+    assert "not pushed to alice/slow-run yet" in message and "sign-in expired" in message
+    assert "Sign in again" in message and "Retry push" in message
+    # Nothing was sent with a dead token: the repo, created and checked before the data was read, holds no model.
+    assert "model.safetensors" not in hub.files("alice/slow-run")
+    model = jobs.model_dir(identity, run_id)
+    assert (model / "model.safetensors").is_file()  # the model is kept, pushable later
+    assert json.loads((model / "results.json").read_text())["push_pending"]["repo_id"] == "alice/slow-run"
+    written = [
+        p for p in jobs.run_dir(identity, run_id).rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".yaml")
+    ]
+    assert written and not [p for p in written if ALICE_TOKEN in p.read_text(encoding="utf-8", errors="replace")]
+
+    # Signed in again: Retry push sends it with the fresh token.
+    fresh = "hf_alice_signed_in_again"
+    hub.add_token("alice", fresh, write=True)
+    ctx = AppContext(jobs, tmp_path / "uploads", runtime.Hardware("cpu", "CPU", 1, False), False, "secret")
+    note, answer = retry_push(ctx, "visitor", fresh, run_id)
+    assert note.startswith("✅ Pushed")
+    assert answer["pushed"] is True, answer
+    assert "model.safetensors" in hub.files("alice/slow-run")
+    assert "push_pending" not in json.loads((model / "results.json").read_text())
+
+
+def test_a_fresh_token_brought_during_the_run_is_the_one_that_pushes(config, tmp_path, hub, monkeypatch):
+    from hub_double import ALICE_TOKEN
+
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "6")
+    fresh = "hf_alice_signed_in_again"
+    hub.add_token("alice", fresh, write=True)
+
+    def gpu(run_dir, seconds, token=None, steps=None):
+        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        hub.revoke_token(ALICE_TOKEN)  # the token the run started with is dead by the end ...
+        jobs.wake("visitor", token=fresh, token_expires_at=time.time() + 8 * 3600)  # ... but the visitor came back
+        return summary
+
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
+    run_id = jobs.start("visitor", _push_config(config, "alice/long-run"), token=ALICE_TOKEN)
+    info = wait_for(jobs, "visitor", run_id, ("finished", "failed"))
+    assert info.state == "finished", info.error
+    pushes = [e for e in events_of(jobs, "visitor", run_id) if e["type"] == "push"]
+    assert [p["status"] for p in pushes] == ["done"], pushes
+    assert "model.safetensors" in hub.files("alice/long-run")
+
+
+# --------------------------------------------------------------------------------------- a new process
+
+
+def test_a_new_process_picks_up_paused_and_cut_runs_once_the_app_serves(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
+    calls = {"n": 0}
+
+    def second_refused(run_dir, seconds, token=None, steps=None):
+        calls["n"] += 1
+        if calls["n"] in (2, 4):
+            raise GrError("You have exceeded your ZeroGPU quota (60s requested vs. 0s left). Try again in 1:00:00. ")
+        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+
+    before = JobManager(tmp_path / "runs", sliced=True, slice_fn=second_refused)
+    waiting = before.start("visitor-a", config)
+    assert wait_for(before, "visitor-a", waiting, ("paused", "failed")).state == "paused"
+    cut = before.start("visitor-b", config)
+    assert wait_for(before, "visitor-b", cut, ("paused", "failed")).state == "paused"
+    # The process ends: one run had an hour still to wait (now almost over), the other was mid-slice.
+    for visitor, run_id, changes in (("visitor-a", waiting, {}), ("visitor-b", cut, {"state": "running"})):
+        status_path = before.run_dir(visitor, run_id) / "status.json"
+        status = json.loads(status_path.read_text())
+        status["pause"]["resume_at"] = time.time() + 0.5
+        status_path.write_text(json.dumps(status | changes))
+
+    serving = threading.Event()
+    after = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    assert sorted(after.recover(ready=serving.is_set)) == sorted([waiting, cut])
+    time.sleep(1.5)
+    assert [after.info(v, r).state for v, r in (("visitor-a", waiting), ("visitor-b", cut))] == ["paused", "paused"]
+    assert after.info("visitor-b", cut).pause["kind"] == "restart"  # not before the app serves
+    serving.set()
+    for visitor, run_id in (("visitor-a", waiting), ("visitor-b", cut)):
+        info = wait_for(after, visitor, run_id, ("finished", "failed"))
+        assert info.state == "finished" and info.step == 12, info.error
+        events = events_of(after, visitor, run_id)
+        assert [e["checkpoint"] for e in events if e["type"] == "resume"][-2:] == ["model/checkpoint-4",
+                                                                                 "model/checkpoint-8"]  # fmt: skip
+        assert [e["type"] for e in events].count("done") == 1
+    restart = [e for e in events_of(after, "visitor-b", cut) if e["type"] == "paused" and e["reason"] == "restart"]
+    assert len(restart) == 1 and "continues by itself from its last checkpoint (step 4)" in restart[0]["message"]
+    # Off ZeroGPU nothing is picked up: a run cut there shows as interrupted and waits for Resume.
+    assert JobManager(tmp_path / "runs", sliced=False).recover() == []

@@ -28,7 +28,8 @@ def test_screenshots_reach_the_space_through_the_upload_api_not_git_history():
     workflow = (ROOT / ".github" / "workflows" / "sync-to-space.yml").read_text(encoding="utf-8")
     commands = [line.strip() for line in workflow.splitlines()]
     assert not any(line.startswith("git push") for line in commands)  # the Hub refuses PNG blobs in git history
-    assert "upload_folder" in workflow and 'repo_type="space"' in workflow
+    script = (ROOT / "scripts" / "deploy_space.py").read_text(encoding="utf-8")
+    assert "upload_folder" in script and 'repo_type="space"' in script  # tests/test_deploy.py runs it
     attributes = (ROOT / ".gitattributes").read_text(encoding="utf-8")
     assert "*.png binary" in attributes
     assert list((ROOT / "docs" / "screenshots").glob("*.png")), "the README shows screenshots from docs/screenshots"

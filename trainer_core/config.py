@@ -403,6 +403,13 @@ class TrainingConfig:
     report_to: list[str] = field(
         default_factory=list, metadata=_help("Experiment trackers to log to, e.g. ['trackio'].")
     )
+    use_cpu: bool = field(
+        default=False,
+        metadata=_help(
+            "Train on the CPU even where a GPU is available. On ZeroGPU the run then trains in the Space's own "
+            "process and uses none of your GPU quota: slow, so for small models and data."
+        ),
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.report_to, str):
@@ -439,6 +446,11 @@ class TrainingConfig:
             problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.mixed_precision not in MIXED_PRECISION_CHOICES:
             problems.append(f"mixed_precision must be one of {', '.join(MIXED_PRECISION_CHOICES)}")
+        if self.use_cpu and self.mixed_precision in ("fp16", "bf16"):
+            problems.append(
+                f"mixed_precision {self.mixed_precision} needs a GPU and use_cpu is on: choose auto or no, "
+                "or turn use_cpu off"
+            )
         if self.logging_steps < 1:
             problems.append(f"logging_steps must be at least 1, got {self.logging_steps}")
         if self.token_batches and not self.group_by_length:

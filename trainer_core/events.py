@@ -65,14 +65,17 @@ class CheckpointEvent(TypedDict):
 
 
 class PushEvent(TypedDict):
+    """One push's status; "pending": the final push waits for a token that can push (``message`` says why)."""
+
     type: Literal["push"]
-    status: Literal["queued", "started", "done", "failed"]
+    status: Literal["queued", "started", "done", "failed", "pending"]
     step: NotRequired[int]
     final: NotRequired[bool]
     retry: NotRequired[bool]
     with_step: NotRequired[int]
     repo_id: NotRequired[str]
     error: NotRequired[str]
+    message: NotRequired[str]
 
 
 class StoppingEvent(TypedDict):

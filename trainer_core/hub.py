@@ -259,6 +259,34 @@ def prepare_repo(repo_id: str, token: str | None, *, private: bool = False) -> s
     return repo_id
 
 
+def push_token_problem(
+    repo_id: str, token: str | bool | None, *, expires_at: float | None = None, now: float | None = None
+) -> str | None:
+    """Why ``token`` cannot push ``repo_id`` now, in words for the visitor; None when it can (or when only the
+    network is in the way: the push then fails and says so). A run that lasted for days may outlive an 8-hour
+    sign-in, and a restart of the app forgets every token."""
+    now = time.time() if now is None else now
+    if not token:
+        return "no Hub token is at hand any more (the app restarted since the run began, or you were not signed in)"
+    if expires_at is not None and expires_at <= now + 60:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at))
+        return f"your Hugging Face sign-in expired at {when} (a sign-in lasts 8 hours; this run took longer)"
+    try:
+        check_write_access(repo_id, token)
+    except HubAccessError as err:
+        return f"the Hub refused the token: {err}"
+    except HubError:
+        return None
+    return None
+
+
+def pending_push_message(repo_id: str, problem: str) -> str:
+    return (
+        f"The model is trained and kept here, but not pushed to {repo_id} yet: {problem}. Sign in again with "
+        "Hugging Face (the button at the top of the page) or paste a token with write access, then press Retry push."
+    )
+
+
 @dataclass
 class CardInfo:
     repo_id: str
@@ -499,4 +527,5 @@ def record_push(output_dir: str | Path, repo_id: str) -> None:
         return
     result = json.loads(path.read_text(encoding="utf-8"))
     result.update(pushed_repo=repo_id, push_errors=[])
+    result.pop("push_pending", None)
     path.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -66,16 +66,36 @@ class FileStopFlag:
 
 
 def event_writer(run_dir: str | Path) -> Callable[[dict[str, Any]], None]:
-    """An event sink that appends one JSON line per event to the run's events file."""
+    """An event sink that appends one JSON line per event to the run's events file.
+
+    Paths inside the run's folder are written relative to it (``model/checkpoint-4``): the folder can move
+    (a new disk, a restored backup) and whoever reads the events sees no server folder.
+    """
     path = Path(run_dir) / EVENTS_FILE
     lock = threading.Lock()
+    prefixes = sorted({str(Path(run_dir)), str(Path(run_dir).resolve())}, key=len, reverse=True)
 
     def write(event: dict[str, Any]) -> None:
+        event = _relative_paths(event, prefixes)
         line = json.dumps({"time": round(time.time(), 3), **event}, default=str) + "\n"
         with lock, path.open("a", encoding="utf-8") as handle:
             handle.write(line)
 
     return write
+
+
+def _relative_paths(value: Any, prefixes: list[str]) -> Any:
+    if isinstance(value, str):
+        for prefix in prefixes:
+            if value == prefix:
+                return "."
+            value = value.replace(prefix + os.sep, "")
+        return value
+    if isinstance(value, dict):
+        return {key: _relative_paths(item, prefixes) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_relative_paths(item, prefixes) for item in value]
+    return value
 
 
 def execute_run(config: TrainConfig, run_dir: str, token: str | None) -> Any:
@@ -100,6 +120,18 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(payload, default=str), encoding="utf-8")
     os.replace(tmp, path)
+
+
+@dataclass
+class Caller:
+    """What a visitor's latest request brought, kept in memory only (never on disk): their Hub token (and when it
+    expires: an OAuth sign-in lasts 8 hours), and the request's context, which on ZeroGPU carries the X-IP-Token
+    that books GPU time on their own quota. A run that lasts for days reads the latest of these at each GPU call
+    and at its final push, so it never relies on what the first request brought."""
+
+    token: str | bool | None = None
+    token_expires_at: float | None = None
+    context: contextvars.Context | None = None
 
 
 @dataclass
@@ -147,12 +179,15 @@ class JobManager:
         if concurrent is None:
             concurrent = ZERO_GPU_CONCURRENT_RUNS if self.sliced else 1
         self._slots = threading.Semaphore(concurrent)
+        # On ZeroGPU a run on the CPU (use_cpu) trains in the Space's own process: one at a time shares it best.
+        self._cpu_slots = threading.Semaphore(1) if self.sliced else self._slots
         self._slice_fn = slice_fn
         # Re-entrant: status writes happen both alone and inside larger critical sections.
         self._lock = threading.RLock()
         self._threads: dict[str, threading.Thread] = {}
         self._queue: list[str] = []
         self._train_fn = train_fn
+        self._callers: dict[str, Caller] = {}  # owner key -> what their latest request brought
 
     # ------------------------------------------------------------------ paths and ownership
     def owner_dir(self, identity: str) -> Path:
@@ -169,11 +204,75 @@ class JobManager:
     def model_dir(self, identity: str, run_id: str) -> Path:
         return self.run_dir(identity, run_id) / MODEL_DIR
 
+    # ------------------------------------------------------------------ who is asking
+    def remember(
+        self,
+        identity: str,
+        *,
+        token: str | bool | None = None,
+        token_expires_at: float | None = None,
+        ip_token: bool = True,
+    ) -> Caller:
+        """Keep what this request of ``identity`` brought for their runs: a token replaces the one kept (none keeps
+        it), and the request's context replaces the one kept when it carries an X-IP-Token (or none is kept)."""
+        key = owner_key(identity)
+        with self._lock:
+            current = self._callers.get(key) or Caller()
+            if token:
+                current = dataclasses.replace(current, token=token, token_expires_at=token_expires_at)
+            elif current.token is None:
+                current = dataclasses.replace(current, token=token)
+            if ip_token or current.context is None:
+                current = dataclasses.replace(current, context=contextvars.copy_context())
+            self._callers[key] = current
+            return current
+
+    def caller(self, path: Path) -> Caller:
+        return self._callers.get(path.parent.name) or Caller()
+
+    def wake(
+        self,
+        identity: str,
+        *,
+        token: str | bool | None = None,
+        token_expires_at: float | None = None,
+        ip_token: bool = True,
+    ) -> list[str]:
+        """The visitor is back (a page load, a click, an API call): their runs take this request's token and
+        context from now on, and a paused run whose time has come while nothing waited for it resumes now: one
+        found paused after a restart, one the Space's own quota stopped (when this request carries the visitor's
+        X-IP-Token, so their own quota can take over), or one whose quota wait has passed. Returns the run ids."""
+        infos = self.list_runs(identity)
+        if not infos:
+            return []  # nothing of theirs to lend it to: keep no request of a visitor without runs
+        self.remember(identity, token=token, token_expires_at=token_expires_at, ip_token=ip_token)
+        resumed = []
+        now = time.time()
+        for info in infos:
+            if info.state != "paused" or not info.pause:
+                continue
+            thread = self._threads.get(str(self.owner_dir(identity) / info.run_id))
+            if thread is not None and thread.is_alive():
+                continue  # waiting for its time already, and it will book with this request's context
+            kind, resume_at = info.pause.get("kind"), info.pause.get("resume_at")
+            due = kind == "restart" or (kind == "space_quota" and ip_token) or (resume_at and resume_at <= now)
+            if due and self.resume(identity, info.run_id, token=token, token_expires_at=token_expires_at):
+                resumed.append(info.run_id)
+        return resumed
+
     # ------------------------------------------------------------------ lifecycle
-    def start(self, identity: str, config: TrainConfig, *, token: str | None = None) -> str:
+    def start(
+        self,
+        identity: str,
+        config: TrainConfig,
+        *,
+        token: str | bool | None = None,
+        token_expires_at: float | None = None,
+    ) -> str:
         """Create the run directory and queue the run; returns its id at once."""
         owner = self.owner_dir(identity)
         owner.mkdir(parents=True, exist_ok=True)
+        self.remember(identity, token=token, token_expires_at=token_expires_at)
         with self._lock:
             active = [info for info in self.list_runs(identity) if info.state in ACTIVE_STATES]
             if active:
@@ -204,20 +303,29 @@ class JobManager:
         thread.start()
         return run_id
 
-    def _launch(self, path: Path, config: TrainConfig, token: str | None) -> threading.Thread:
+    def _launch(self, path: Path, config: TrainConfig, token: str | bool | None, **wait: Any) -> threading.Thread:
         self._queue.append(str(path))
         # The worker runs in a copy of the caller's context: on ZeroGPU that carries the visitor's request,
         # so the GPU time is booked to the visitor's quota (X-IP-Token) and not to the Space's.
         context = contextvars.copy_context()
         thread = threading.Thread(
-            target=context.run, args=(self._run, path, config, token), name=f"run-{path.name}", daemon=True
-        )
+            target=context.run, args=(self._run, path, config, token), kwargs=wait, name=f"run-{path.name}",
+            daemon=True,
+        )  # fmt: skip
         self._threads[str(path)] = thread
         return thread
 
-    def resume(self, identity: str, run_id: str, *, token: str | None = None) -> bool:
+    def resume(
+        self,
+        identity: str,
+        run_id: str,
+        *,
+        token: str | bool | None = None,
+        token_expires_at: float | None = None,
+    ) -> bool:
         """Continue a paused or interrupted run from its last checkpoint. False if it is not resumable."""
         path = self.run_dir(identity, run_id)
+        self.remember(identity, token=token, token_expires_at=token_expires_at)
         with self._lock:
             info = self._info(path)
             if info.state not in RESUMABLE_STATES:
@@ -225,6 +333,9 @@ class JobManager:
             thread = self._threads.get(str(path))
             if thread is not None and thread.is_alive() and (info.pause or {}).get("resume_at"):
                 (path / RESUME_FILE).touch()  # a run waiting for its quota: go now
+                # Running from now on, so whoever follows it (the /resume stream) follows it to its end.
+                self._set_status(path, state="running", pause=None)
+                event_writer(path)({"type": "resume_requested"})
                 return True
         if thread is not None:
             thread.join(timeout=30)  # a run that just paused is still leaving its thread
@@ -258,13 +369,24 @@ class JobManager:
             thread.join(timeout)
         return self.info(identity, run_id)
 
-    def _run(self, path: Path, config: TrainConfig, token: str | None) -> None:
+    def _run(
+        self,
+        path: Path,
+        config: TrainConfig,
+        token: str | bool | None,
+        *,
+        wait_until: float | None = None,
+        ready: Callable[[], bool] | None = None,
+    ) -> None:
         on_event = event_writer(path)
         try:
+            if wait_until is not None and not _wait_to_resume(path, wait_until, ready):
+                return
             from trainer_core.stack import load_stack
 
             load_stack()  # never concurrently with the Demo's preload or a visitor's preview (trainer_core/stack.py)
-            with self._slots:
+            in_slices = self.sliced and self._train_fn is None and not config.training.use_cpu
+            with self._slots if in_slices or not self.sliced else self._cpu_slots:
                 with self._lock:
                     self._queue.remove(str(path))
                     if FileStopFlag(path).is_set():
@@ -272,8 +394,9 @@ class JobManager:
                         on_event({"type": "stopped", "reason": "stopped before it started"})
                         return
                     self._set_status(path, state="running", started=time.time())
-                if self.sliced and self._train_fn is None:
-                    run_in_slices(path, config, token, set_status=self._locked_status, slice_fn=self._slice_fn)
+                if in_slices:
+                    run_in_slices(path, config, token, set_status=self._locked_status, slice_fn=self._slice_fn,
+                                  caller=lambda: self.caller(path))  # fmt: skip
                     return
                 train = self._train_fn or _default_train
                 result = train(config, str(path), token)
@@ -296,13 +419,66 @@ class JobManager:
                 if str(path) in self._queue:
                     self._queue.remove(str(path))
 
-    def _fail(self, path: Path, on_event: Callable[[dict[str, Any]], None], message: str, token: str | None) -> None:
+    def _fail(
+        self, path: Path, on_event: Callable[[dict[str, Any]], None], message: str, token: str | bool | None
+    ) -> None:
         from trainer_core.hub import redact
 
-        message = redact(message, token)
+        for each in (token, self.caller(path).token):
+            message = redact(message, each if isinstance(each, str) else None)
         on_event({"type": "error", "message": message})
         with self._lock:
             self._set_status(path, state="failed", error=message, ended=time.time())
+
+    def recover(self, ready: Callable[[], bool] | None = None) -> list[str]:
+        """Pick up the runs a previous process of the app left behind (a restart, a Space's sleep), at start-up.
+
+        Only for runs trained in slices, whose run directory holds everything between two GPU calls. A run that
+        was going when the process ended is paused at its last checkpoint and continues at once; a run paused
+        for its quota continues when its time comes. Both wait first for ``ready()`` (the app serving), so
+        start-up books no GPU. Until the visitor comes back (``wake``) a run has neither their token (on a
+        Space it reads the Hub anonymously, never with the Space's own) nor their X-IP-Token. Returns the ids.
+        """
+        from trainer_core.runtime import on_space
+
+        if not self.sliced:
+            return []
+        found, threads = [], []
+        now = time.time()
+        for owner in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for path in sorted(owner.iterdir()):
+                if not RUN_ID_PATTERN.match(path.name) or str(path) in self._threads:
+                    continue
+                try:
+                    status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                state, pause = status.get("state"), status.get("pause") or {}
+                if state not in ACTIVE_STATES and (state != "paused" or not pause.get("resume_at")):
+                    continue  # ended, or paused until the visitor presses Resume
+                try:
+                    config = TrainConfig.from_yaml(path / CONFIG_FILE)
+                except (OSError, ValueError, StudioError):
+                    continue
+                if state in ACTIVE_STATES:
+                    step = int(status.get("step") or 0)
+                    pause = {
+                        "kind": "restart",
+                        "message": f"paused: the Space restarted while this run was going; it continues by itself "
+                        f"from its last checkpoint (step {step}).",
+                        "resume_at": now,
+                    }
+                    self._set_status(path, state="paused", pause=pause)
+                    event_writer(path)({"type": "paused", "step": step, "total_steps": int(status.get("total_steps")
+                                        or 0), "reason": "restart", "message": pause["message"]})  # fmt: skip
+                token = False if on_space() else None  # never the Space's own HF_TOKEN for a visitor's run
+                with self._lock:
+                    threads.append(self._launch(path, config, token, wait_until=pause["resume_at"], ready=ready))
+                limits.watch_run(path, limits.current_limits())
+                found.append(path.name)
+        for thread in threads:
+            thread.start()
+        return found
 
     def clean_up(self, owner: Path | None = None, *, now: float | None = None) -> list[str]:
         """Apply the retention rule (``retention_policy``): remove every visitor's runs older than the age limit,
@@ -527,16 +703,19 @@ MAX_QUOTA_WAIT_SECONDS = 24 * 3600
 def run_in_slices(
     path: Path,
     config: TrainConfig,
-    token: str | None,
+    token: str | bool | None,
     *,
     set_status: Callable[..., None],
     slice_fn: Callable[..., dict[str, Any]] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    caller: Callable[[], Caller] | None = None,
 ) -> str:
     """Prepare on the CPU, train in GPU calls until done, push from the CPU; returns the final state.
 
     A refused or killed call pauses the run with its last checkpoint: a quota refusal waits until
-    ZeroGPU says the quota allows another call (or a Resume), the others wait for Resume.
+    ZeroGPU says the quota allows another call (or a Resume), the others wait for Resume. ``caller()`` is
+    what the visitor's latest request brought (``Caller``): each GPU call is booked in its context and takes
+    its token, and so does the final push, which waits as "pending" when that token cannot push any more.
     """
     from trainer_core import runtime
     from trainer_core.training import RESULTS_FILE, prepare_slices
@@ -548,8 +727,14 @@ def run_in_slices(
     )
     on_event = event_writer(path)
     stop = FileStopFlag(path)
-    signed_in = bool(token)
-    meta = prepare_slices(config, path, token=token, on_event=on_event)
+
+    def latest() -> Caller:
+        current = caller() if caller is not None else None
+        if current is None or not current.token:
+            return Caller(token, None, current.context if current is not None else None)
+        return current
+
+    meta = prepare_slices(config, path, token=latest().token, on_event=on_event)
     total = int(meta["total_steps"])
     status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
     done_slices, step = int(status.get("slice", 0)), int(status.get("step", 0))
@@ -572,10 +757,14 @@ def run_in_slices(
         set_status(path, state="running", slice=number, pause=None, total_steps=total)
         on_event({"type": "slice", "slice": number, "status": "waiting", "seconds": round(seconds, 1),
                   "step": step, "total_steps": total})  # fmt: skip
+        current = latest()
         try:
-            summary = call(str(path), seconds, token, slice_steps)
+            if current.context is not None:  # booked on the quota of the visitor's latest request
+                summary = current.context.copy().run(call, str(path), seconds, current.token, slice_steps)
+            else:
+                summary = call(str(path), seconds, current.token, slice_steps)
         except Exception as err:
-            refusal = runtime.classify_gpu_error(err, signed_in=signed_in)
+            refusal = runtime.classify_gpu_error(err, signed_in=bool(current.token))
             if refusal is None:
                 raise
             if refusal.kind == "quota" and refusal.left is not None and left is None:
@@ -612,14 +801,24 @@ def run_in_slices(
     if repo_id:
         from trainer_core import hub as hub_lib
 
-        try:
-            hub_lib.push_folder(output_dir, repo_id, token, private=config.hub.private)
-            result["pushed_repo"] = repo_id
-            on_event({"type": "push", "status": "done", "step": step, "final": True, "repo_id": repo_id})
-        except Exception as err:
-            message = hub_lib.describe_push_error(err, token)
-            result.setdefault("push_errors", []).append(message)
-            on_event({"type": "push", "status": "failed", "step": step, "final": True, "error": message})
+        # Days may have passed since the run started: push with the visitor's latest token, and only if it can.
+        current = latest()
+        problem = hub_lib.push_token_problem(repo_id, current.token, expires_at=current.token_expires_at)
+        push_token = current.token if isinstance(current.token, str) else None
+        if problem is not None:
+            message = hub_lib.pending_push_message(repo_id, problem)
+            result["push_pending"] = {"repo_id": repo_id, "message": message}
+            on_event({"type": "push", "status": "pending", "step": step, "final": True, "repo_id": repo_id,
+                      "message": message})  # fmt: skip
+        else:
+            try:
+                hub_lib.push_folder(output_dir, repo_id, push_token, private=config.hub.private)
+                result["pushed_repo"] = repo_id
+                on_event({"type": "push", "status": "done", "step": step, "final": True, "repo_id": repo_id})
+            except Exception as err:
+                message = hub_lib.describe_push_error(err, push_token)
+                result.setdefault("push_errors", []).append(message)
+                on_event({"type": "push", "status": "failed", "step": step, "final": True, "error": message})
         (output_dir / RESULTS_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
     on_event({"type": "done", "result": result})
     state = "stopped" if result.get("stopped") else "finished"
@@ -632,6 +831,15 @@ def run_in_slices(
 def _status_value(path: Path, key: str) -> float:
     status = json.loads((path / STATUS_FILE).read_text(encoding="utf-8"))
     return float(status.get(key) or 0.0)
+
+
+def _wait_to_resume(path: Path, resume_at: float, ready: Callable[[], bool] | None) -> bool:
+    """A run found at start-up: wait until the app serves (``ready``), then until its time (or a Resume)."""
+    while ready is not None and not ready():
+        if FileStopFlag(path).is_set() or (path / RESUME_FILE).exists():
+            break
+        time.sleep(0.5)
+    return _wait_for_quota(path, resume_at, time.sleep)
 
 
 def _wait_for_quota(path: Path, resume_at: float | None, sleep: Callable[[float], None]) -> bool:

@@ -58,6 +58,15 @@ def default_home(persistent: str = PERSISTENT_STORAGE) -> str:
     return "studio_data"
 
 
+def storage_persists(home: str | os.PathLike[str]) -> bool:
+    """Whether runs kept in ``home`` outlive a restart: on a Space only inside its persistent storage (``/data``),
+    which an owner adds in the Space's settings; elsewhere the disk stays."""
+    if not on_space():
+        return True
+    resolved = os.path.realpath(home)
+    return resolved == PERSISTENT_STORAGE or resolved.startswith(PERSISTENT_STORAGE + os.sep)
+
+
 def detect_hardware() -> Hardware:
     if on_zero_gpu():
         return Hardware("zerogpu", "ZeroGPU", 1, True)
@@ -180,7 +189,7 @@ def train_slice_on_gpu(
 class GpuRefusal:
     """ZeroGPU did not run (or finish) a call; ``message`` says what the visitor can do."""
 
-    kind: str  # "quota", "queue", "aborted", "duration", "unavailable"
+    kind: str  # "quota", "space_quota", "queue", "aborted", "duration", "unavailable"
     message: str
     left: int | None = None  # quota seconds the visitor has left, when ZeroGPU says
     resume_at: float | None = None  # epoch seconds when the quota allows another call
@@ -196,11 +205,31 @@ def error_text(err: BaseException) -> str:
     return str(message) if isinstance(message, str) and message else str(err)
 
 
+# What spaces says when a call came without a visitor's X-IP-Token (an API client, an embedded page): ZeroGPU
+# then counts the Space's own quota, tells no time to wait for, and nothing the visitor signs in to changes it.
+_NO_IP_TOKEN = ("Space app has reached its GPU limit", "outside of examples")
+
+
+def space_quota_message() -> str:
+    space = os.environ.get("SPACE_ID") or "owner/space"
+    return (
+        "paused: this Space's own GPU quota is used up. The request reached ZeroGPU without a visitor's X-IP-Token "
+        "(API clients and embedded pages send none), so ZeroGPU counted it against the Space, not against yours, "
+        "and says no time when it frees up. To train on your own quota, call the Space with your Hugging Face "
+        f'token (gradio_client: Client("{space}", token="hf_...")) or open it on huggingface.co, then press '
+        "Resume (or call /resume): the run continues from its last checkpoint. Or train on your own hardware "
+        "with `python -m trainer_core train` ('Show as CLI / YAML' gives the command)."
+    )
+
+
 def classify_gpu_error(err: BaseException, *, signed_in: bool, now: float | None = None) -> GpuRefusal | None:
     """Turn ZeroGPU's errors into a pause the visitor understands; None for any other error."""
     text = error_text(err)
     now = time.time() if now is None else now
-    sign_in = "" if signed_in else " Sign in for more GPU time."
+    without_ip_token = any(marker in text for marker in _NO_IP_TOKEN)
+    sign_in = "" if signed_in or without_ip_token else " Sign in for more GPU time."
+    if _NO_IP_TOKEN[0] in text:
+        return GpuRefusal("space_quota", space_quota_message())
     if "GPU task aborted" in text:
         return GpuRefusal(
             "aborted",

@@ -7,6 +7,7 @@ current step, keeping a checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -14,7 +15,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,6 +118,7 @@ def make_event_callback(
             self._step_seconds = 0.0
             self._last_step_end: float | None = None
             self._save_started: float | None = None
+            self._saved_step: int | None = None
             self.slice_steps = 0
 
         # -- helpers
@@ -196,7 +198,8 @@ def make_event_callback(
             # candidate that the uninterrupted run never has, and change which checkpoint ends up best.
             if self.paused is not None and state.epoch is not None and abs(state.epoch - round(state.epoch)) > 1e-6:
                 control.should_evaluate = False
-                control.should_save = True
+                # The pause already saved this step; a second save would only cost the slice time.
+                control.should_save = self._saved_step != state.global_step
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -225,7 +228,9 @@ def make_event_callback(
                 limits.save_seconds = max(limits.save_seconds, time.monotonic() - self._save_started)
             self._save_started = None
             self._last_step_end = time.monotonic()  # a save is not a step: keep it out of the step time
-            if not state.is_world_process_zero:
+            # A pause at an epoch's end saves twice (before and after that epoch's evaluation): one checkpoint.
+            again, self._saved_step = self._saved_step == state.global_step, state.global_step
+            if not state.is_world_process_zero or again:
                 return
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             emit(ev.CheckpointEvent(type="checkpoint", step=state.global_step, path=path))
@@ -447,11 +452,16 @@ def _studio_trainer_class() -> type:
             return sampler
 
         def _save_rng_state(self, output_dir: str) -> None:
-            super()._save_rng_state(output_dir)
+            with _without_cuda(self.args.use_cpu):
+                super()._save_rng_state(output_dir)
             sampler = getattr(self, "length_sampler", None)
             if sampler is not None and sampler.epoch_rng_state is not None and self.args.should_save:
                 state = {"epoch": torch.tensor(sampler.epoch), "rng_state": sampler.epoch_rng_state}
                 torch.save(state, os.path.join(output_dir, SAMPLER_STATE_FILE))
+
+        def _load_rng_state(self, checkpoint: Any) -> None:
+            with _without_cuda(self.args.use_cpu):
+                super()._load_rng_state(checkpoint)
 
         def get_train_dataloader(self) -> Any:
             batches = self._token_batches()
@@ -555,6 +565,23 @@ def _studio_trainer_class() -> type:
     return StudioTrainer
 
 
+@contextlib.contextmanager
+def _without_cuda(active: bool) -> Iterator[None]:
+    """A run on the CPU (use_cpu) saves and restores no CUDA random state. The Trainer does whenever torch says
+    CUDA is there, and in ZeroGPU's main process torch says so (spaces patches it) while touching CUDA raises."""
+    import torch
+
+    if not active:
+        yield
+        return
+    real = torch.cuda.is_available
+    torch.cuda.is_available = lambda: False
+    try:
+        yield
+    finally:
+        torch.cuda.is_available = real
+
+
 def _eval_schedule(config: TrainConfig, train_rows: int, world_size: int) -> dict[str, Any]:
     """Evaluate (and save) every epoch, or every ``eval_steps``; a run shorter than an epoch evaluates at its end."""
     t = config.training
@@ -586,12 +613,14 @@ class Accelerator:
     zero_gpu: bool = False
 
 
-def detect_accelerator() -> Accelerator:
+def detect_accelerator(*, cpu: bool = False) -> Accelerator:
+    """The accelerator a run trains on; ``cpu`` (``use_cpu``) asks torch nothing about CUDA: in ZeroGPU's main
+    process torch says CUDA is there, and touching it raises."""
     import torch
 
     from trainer_core.runtime import on_zero_gpu
 
-    cuda = torch.cuda.is_available()
+    cuda = not cpu and torch.cuda.is_available()
     return Accelerator(
         cuda=cuda,
         capability=torch.cuda.get_device_capability(0) if cuda else None,
@@ -635,9 +664,10 @@ def build_training_arguments(
 
     from trainer_core._arguments import StudioTrainingArguments
 
-    speed, _ = gpu_speed_flags(accelerator or detect_accelerator())
     t = config.training
+    speed, _ = gpu_speed_flags(accelerator or detect_accelerator(cpu=t.use_cpu))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = not t.use_cpu and torch.cuda.is_available()
     return StudioTrainingArguments(
         output_dir=t.output_dir,
         num_train_epochs=t.epochs if t.epochs is not None else 1.0,  # None only under max_steps, which overrides it
@@ -661,16 +691,16 @@ def build_training_arguments(
         token_batches=t.token_batches,
         report_to=list(t.report_to) or "none",
         disable_tqdm=True,
-        dataloader_pin_memory=torch.cuda.is_available(),
+        dataloader_pin_memory=cuda,
         # Under torchrun on a machine without CUDA, accelerate sets up data parallelism (gloo) only when told
         # the run is on CPU; otherwise each process trains alone on all the data.
-        use_cpu=world_size > 1 and not torch.cuda.is_available(),
+        use_cpu=t.use_cpu or (world_size > 1 and not cuda),
         push_to_hub=repo_id is not None,
         hub_model_id=repo_id,
         hub_token=token,
         hub_private_repo=config.hub.private,
         hub_strategy=config.hub.strategy,
-        **precision_flags(t.mixed_precision),
+        **precision_flags("no" if t.use_cpu else t.mixed_precision),
         **speed,
     )
 
@@ -799,7 +829,7 @@ def train(
     config = run.config
     _check_not_another_run(Path(config.training.output_dir), config)
     emit(_prepared_event(run))
-    _, speed = gpu_speed_flags(detect_accelerator())
+    _, speed = gpu_speed_flags(detect_accelerator(cpu=config.training.use_cpu))
     if run.choices or speed:
         emit(ev.RecipeEvent(type="recipe", model=recipe.model_size(run.model_config).describe(),
                             choices=[c.to_dict() for c in run.choices], speed=speed))  # fmt: skip
@@ -833,7 +863,8 @@ def train_tokenized(
 ) -> TrainResult:
     """Train on already tokenized splits, resuming this config's last checkpoint in its output dir.
 
-    ``push=False`` leaves the Hub alone (a ZeroGPU slice: the job pushes from the CPU afterwards).
+    ``push=False`` leaves the Hub and the ``done`` event to the caller (a ZeroGPU slice: the job pushes from the
+    CPU afterwards and reports the run's end once).
     """
     config, token = run.config, run.token
     repo_id = run.repo_id if push else None
@@ -963,7 +994,7 @@ def train_tokenized(
                               error=message))  # fmt: skip
     if main_process:
         _write_results(output_dir, result)
-    if push or not run.repo_id:
+    if push:  # a slice's caller pushes and reports the end itself, once for the whole run
         emit(ev.DoneEvent(type="done", result=result.to_dict()))
     return result
 

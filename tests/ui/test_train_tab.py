@@ -365,3 +365,40 @@ def test_the_train_tab_says_what_it_will_train_on(tmp_path):
     chosen = describe_data(ctx, {**values, "label_column": "label"}, None)
     assert "label `label`" in chosen and "press **Preview**" in chosen
     assert "none chosen yet" in describe_data(ctx, {"source": dataset_tab.SOURCE_HUB, "dataset": ""}, None)
+
+
+def test_on_zerogpu_the_train_tab_says_what_a_run_needs_and_offers_what_fits(tmp_path, tiny_model):
+    """Before Start: steps, GPU seconds, calls and days of the visitor's quota; options that fit set the form."""
+    import dataclasses as dc
+
+    from trainer_core import plan
+    from trainer_core.runtime import Hardware
+    from trainer_core.ui import dataset_tab, form
+    from trainer_core.ui.context import AppContext
+    from trainer_core.ui.train_tab import NO_PLAN, plan_apply, plan_ui
+
+    ctx = dc.replace(AppContext.create(tmp_path), hardware=Hardware("zerogpu", "ZeroGPU", 1, True))
+    data = {key: None for key in dataset_tab.DATA_KEYS} | {
+        "source": dataset_tab.SOURCE_EXAMPLE, "example": "sentiment.csv", "split": "train"}  # fmt: skip
+    values = form.form_defaults({"model": str(tiny_model), "max_length": 32})
+    preview = {"dataset": "sentiment.csv", "split": "train", "splits": {"train": 320}, "token_stats": {"mean": 11.5}}
+    text, choices, apply = plan_ui(ctx, "visitor", preview, data, values, None)
+    assert "**What this run needs:**" in text and "fits in one GPU call" in text, text
+    assert "not signed in: about 2 minutes of GPU a day" in text
+    assert choices["visible"] is False and apply["visible"] is False
+    assert plan_ui(ctx, "visitor", None, data, values, None)[0] == NO_PLAN  # nothing counted yet: it says how
+
+    # A base-size encoder for 2,000 steps: more than a day of an anonymous visitor's quota.
+    base = tmp_path / "bert-base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 768, "num_hidden_layers": 12,
+                                                  "intermediate_size": 3072}))  # fmt: skip
+    big = values | {"model": str(base), "max_steps": 2000, "batch_size": 32, "max_length": 128}
+    text, choices, apply = plan_ui(ctx, "visitor", preview | {"token_stats": {"mean": 120}}, data, big, None)
+    assert "days of your GPU quota" in text and "**What fits instead:**" in text, text
+    assert "python -m trainer_core train" in text and "--max-steps 2000" in text  # the exact command
+    assert choices["visible"] is True and apply["visible"] is True
+    offered = dict((label, change) for label, change in choices["choices"])
+    steps = next(change for label, change in offered.items() if label.startswith("Max steps"))
+    assert 0 < plan_apply(steps)["max_steps"] < 2000
+    assert any(plan_apply(change) == {"model": name} for change in offered.values() for name, _ in plan.SMALLER_MODELS)

@@ -4,7 +4,8 @@ Fixtures:
   device_api -- module scope: the stand-in (tests/zerogpu/device_api.py) the app's ``spaces`` talks to.
   space      -- module scope: app.py in its own process as a Space (SPACE_ID, SYSTEM=spaces, the owner's
                 HF_TOKEN as its secret) on the Hub double, runs cut into slices of 4 steps; ``.client(...)``
-                connects as a visitor, with an X-IP-Token header like the Hub's proxy adds.
+                connects as a visitor, with an X-IP-Token header like the Hub's proxy adds; ``.restart()``
+                kills the app and starts it again on the same home and port, as a Space restart does.
 """
 
 from __future__ import annotations
@@ -42,12 +43,50 @@ class Space:
     home: Path
     log: Path
     process: subprocess.Popen
+    env: dict[str, str]
+    port: int
 
     def client(self, visitor: str, *, x_ip_token: bool = True) -> Any:
         from gradio_client import Client
 
         headers = {"X-IP-Token": ip_token(visitor)} if x_ip_token else {}
         return Client(self.url, headers=headers, verbose=False, analytics_enabled=False)
+
+    def kill(self) -> None:
+        """End the app and its forked GPU workers at once, as a Space restart or a crash does."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def restart(self) -> None:
+        """Kill the app, then start it again on the same TRAINER_STUDIO_HOME and port (its log goes on)."""
+        self.kill()
+        self.process = _start_app(self.env, self.log, self.port)
+
+
+def _start_app(env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(HERE / "serve_app.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 240
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited ({process.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                raise RuntimeError(f"the app did not start:\n{log.read_text()[-4000:]}") from None
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -86,30 +125,10 @@ def space(device_api, hub_server, tmp_path_factory):
         "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE.parent}",
     }
     log = home / "app.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(HERE / "serve_app.py")],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 240
+    log.touch()
+    process = _start_app(env, log, port)
+    space = Space(f"http://127.0.0.1:{port}/", home, log, process, env, port)
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the app exited ({process.returncode}):\n{log.read_text()[-4000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start:\n{log.read_text()[-4000:]}") from None
-                time.sleep(0.5)
-        yield Space(url, home, log, process)
+        yield space
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the app and its forked GPU workers
-        process.wait(timeout=30)
+        space.kill()

@@ -6,7 +6,8 @@ quota refusal (429 JSON ``{"left", "wait"}``) or a queue (server-sent events: pi
 failed); ``POST /allow`` (allowToken, pid of the worker process); ``POST /release`` (allowToken, fail).
 
 Like the platform, it kills a worker (SIGKILL) that is still running when its booking runs out; tests
-shorten that with ``kill_next``. Everything it saw is kept for assertions.
+shorten that with ``kill_next``, queue answers with ``refuse_next`` / ``pass_next`` and keep calls waiting with
+``hold_schedules``. Everything it saw is kept for assertions.
 """
 
 from __future__ import annotations
@@ -47,12 +48,31 @@ class DeviceAPI:
         self.kills: list[float] = []  # for the next /allow calls: kill the worker after this many seconds
         self.time_scale = 1.0  # booked seconds -> real seconds before the kill
         self.barrier: threading.Barrier | None = None
+        self.schedule_calls = 0
+        self._hold: tuple[int, threading.Event] | None = None
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ test controls
     def refuse_next(self, kind: str, **details: Any) -> None:
         with self.lock:
             self.refusals.append({"kind": kind, **details})
+
+    def pass_next(self) -> None:
+        """Answer the next /schedule normally: lets a later queued refusal hit a later call."""
+        with self.lock:
+            self.refusals.append({"kind": "pass"})
+
+    def hold_schedules(self, after: int) -> None:
+        """Let ``after`` more /schedule calls through, then hold every later one, unanswered, until
+        ``release_holds`` (for a test that kills the app while a call waits for a GPU)."""
+        with self.lock:
+            self._hold = (self.schedule_calls + after, threading.Event())
+
+    def release_holds(self) -> None:
+        with self.lock:
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            hold[1].set()
 
     def kill_next(self, after_seconds: float) -> None:
         with self.lock:
@@ -118,11 +138,19 @@ class DeviceAPI:
         handler.end_headers()
 
     def _schedule(self, handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        with self.lock:
+            index, self.schedule_calls = self.schedule_calls, self.schedule_calls + 1
+            hold = self._hold
+        if hold is not None and index >= hold[0]:
+            hold[1].wait(300)
+            return  # held past its caller's life (the test killed the app): nothing to answer
         if self.barrier is not None:
             with contextlib.suppress(threading.BrokenBarrierError):
                 self.barrier.wait()
         with self.lock:
             refusal = self.refusals.pop(0) if self.refusals else None
+        if refusal is not None and refusal["kind"] == "pass":
+            refusal = None
         duration = int(params.get("durationSeconds", 60))
         if refusal is not None and refusal["kind"] == "quota":
             payload = {"left": refusal.get("left", 0), "wait": refusal.get("wait", 3600)}

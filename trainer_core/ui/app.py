@@ -7,6 +7,7 @@ the Evaluate and Demo tabs when it has one.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import gradio as gr
@@ -114,6 +115,32 @@ def _select(tab: str):
 def build_app(root: str | Path | None = None, *, train_fn=None, context: AppContext | None = None) -> gr.Blocks:
     """The whole app. ``root`` holds runs and uploads; ``train_fn`` replaces the training call in tests."""
     ctx = context or AppContext.create(root, train_fn=train_fn)
+    demo = _build_in_a_loop(ctx)
+    # Runs a previous process left paused (a restart, a Space's sleep) go on once this app serves, not before:
+    # start-up stays quick and books no GPU.
+    ctx.jobs.recover(ready=lambda: bool(demo.is_running))
+    return demo
+
+
+def _build_in_a_loop(ctx: AppContext) -> gr.Blocks:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return _build(ctx)
+
+    # gradio makes each of its locks with `safe_get_lock`, which outside a running loop creates a new event loop
+    # and drops the one before it, unclosed. The garbage collector then finalizes such a loop after its sockets
+    # and prints "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor" at start-up. Inside a
+    # running loop gradio creates none; `asyncio.run` closes this one. Locks bind to a loop when first used.
+    async def inside_a_loop() -> gr.Blocks:
+        return _build(ctx)
+
+    return asyncio.run(inside_a_loop())
+
+
+def _build(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title=TITLE) as demo:
         visitor = gr.BrowserState(None, storage_key="trainer-studio-visitor", secret=ctx.browser_secret)
         with gr.Row(elem_id="ts-header", equal_height=False):

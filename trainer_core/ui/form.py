@@ -224,6 +224,7 @@ _DECLARED = (
     FormField("training", "save_total_limit", "Checkpoints to keep"),
     FormField("training", "early_stopping_patience", "Early stopping patience"),
     FormField("training", "report_to", "Log metrics to", choices=("trackio",)),
+    FormField("training", "use_cpu", "Train on the CPU"),
     FormField("data", "validation_size", "Held-out share"),
     FormField("data", "max_train_samples", "Max training rows"),
     FormField("data", "max_eval_samples", "Max eval rows"),

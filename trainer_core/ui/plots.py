@@ -342,8 +342,8 @@ def describe_event(event: dict[str, Any]) -> str | None:
         status = event.get("status")
         what = "final model" if event.get("final") else f"checkpoint of step {event.get('step')}"
         text = f"push of the {what}: {status}"
-        if event.get("error"):
-            text += f" ({event['error']})"
+        if event.get("error") or event.get("message"):
+            text += f" ({event.get('error') or event.get('message')})"
     elif kind == "stopping":
         text = f"stop requested: stopping after step {event.get('step')} and keeping a checkpoint"
     elif kind == "stopped":
@@ -521,12 +521,15 @@ class RunView:
                 "failed": "❌ failed",
                 "started": "⏳ uploading",
                 "queued": "⏳ waiting for the previous push",
+                "pending": "⏸ not pushed yet",
             }.get(status, str(status))
             line = f"- {what}: {mark}"
-            if event.get("error"):
-                line += f" — {event['error']}"
+            if event.get("error") or event.get("message"):
+                line += f" — {event.get('error') or event.get('message')}"
             lines.append(line)
-        if any(e.get("status") == "failed" for e in self.pushes.values()):
+        if any(e.get("status") == "pending" for e in self.pushes.values()):
+            lines.append("\nOnce signed in again, **Retry push** sends the kept model.")
+        elif any(e.get("status") == "failed" for e in self.pushes.values()):
             lines.append("\nA failed push can be repeated with **Retry push** once the run has ended.")
         return "\n".join(lines)
 
@@ -550,6 +553,9 @@ class RunView:
         problems = self.result.get("push_errors") or []
         if problems and retried.get("status") != "done":
             lines.append("Push failed: " + "; ".join(problems))
+        pending = self.result.get("push_pending") or {}
+        if pending and retried.get("status") != "done":
+            lines.append(f"Not pushed yet: {pending.get('message')}")
         return "\n\n".join(lines)
 
 

@@ -8,17 +8,22 @@ Handlers are module-level functions of ``(ctx, ...)`` that return values keyed b
 (``OUTPUTS``); ``build`` lays the tab out, binds them and returns a ``TrainTab`` handle.
 
 UI events (undocumented endpoints): ``/ui_train``, ``/ui_attach``, ``/ui_stop``, ``/ui_resume``, ``/ui_runs``,
-``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/resume``, ``/runs``.
+``/ui_retry_push``, ``/ui_config``. Public API: ``/train``, ``/follow``, ``/stop``, ``/resume``, ``/runs``, ``/push``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import inspect
 import itertools
+import json
+import math
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -27,6 +32,7 @@ from trainer_core import jobs as jobs_lib
 from trainer_core.config import HubConfig, TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.jobs import FileStopFlag, event_writer
+from trainer_core.runtime import storage_persists
 from trainer_core.tasks import CUSTOM, get_preset, preset_values
 from trainer_core.ui import dataset_tab, form, plots, sources
 from trainer_core.ui.common import (
@@ -151,6 +157,156 @@ def describe_data(ctx: AppContext, values: dict[str, Any], preview: dict[str, An
     return " · ".join(parts) + "."
 
 
+# ------------------------------------------------------------------------------------------- the plan (ZeroGPU)
+
+
+_MODEL_CONFIGS: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+
+def _model_config(model: str, revision: str | None) -> dict[str, Any] | None:
+    """A model's config.json (anonymous for a Hub id: the plan needs only its size); None when unreadable.
+    Hub models are read once per process; a failure is not kept, so a Hub that was down is asked again."""
+    local = Path(model)
+    try:
+        if local.is_dir():
+            return json.loads((local / "config.json").read_text(encoding="utf-8"))
+        if (model, revision) not in _MODEL_CONFIGS:
+            from huggingface_hub import hf_hub_download
+
+            from trainer_core import hub as hub_lib
+
+            hub_lib.apply_timeouts()
+            path = hf_hub_download(model, "config.json", revision=revision, token=False)
+            _MODEL_CONFIGS[model, revision] = json.loads(Path(path).read_text(encoding="utf-8"))
+        return _MODEL_CONFIGS[model, revision]
+    except Exception:  # a private, gated or mistyped model: the plan says it assumed a base-size encoder
+        return None
+
+
+def _rows(config: TrainConfig, preview: dict[str, Any]) -> tuple[int, int, float | None] | None:
+    """Training and eval rows and the mean token length the run will have, from the Dataset tab's preview."""
+    from trainer_core import recipe
+
+    splits = preview.get("splits") or {}
+    rows = splits.get(config.data.train_split)
+    if not isinstance(rows, int) or rows < 1:
+        if not config.data.max_train_samples:  # a streamed Hub dataset: its size is unknown until read
+            return None
+        return config.data.max_train_samples, config.data.max_eval_samples or 0, _mean_tokens(preview)
+    eval_rows = splits.get(config.data.eval_split) if config.data.eval_split else None
+    if not isinstance(eval_rows, int):
+        share = config.data.validation_size or recipe.validation_share(rows).value
+        eval_rows = math.ceil(rows * share)
+        rows -= eval_rows
+    if config.data.max_train_samples:
+        rows = min(rows, config.data.max_train_samples)
+    if config.data.max_eval_samples:
+        eval_rows = min(eval_rows, config.data.max_eval_samples)
+    return rows, eval_rows, _mean_tokens(preview)
+
+
+def _mean_tokens(preview: dict[str, Any]) -> float | None:
+    mean = (preview.get("token_stats") or {}).get("mean")
+    return float(mean) if isinstance(mean, (int, float)) else None
+
+
+def run_plan(ctx: AppContext, config: TrainConfig, preview: dict[str, Any] | None, *, signed_in: bool) -> Any:
+    """What ``config`` will need on ZeroGPU (``trainer_core.plan``), or None without a preview of its data."""
+    from trainer_core import limits
+    from trainer_core import plan as plan_lib
+
+    caps = limits.current_limits()
+    config = limits.check_config(config, caps)  # the Space's row cap applies to the run as it will to the plan
+    counted = _rows(config, preview or {})
+    if counted is None:
+        return None
+    train_rows, eval_rows, mean = counted
+    model_config = _model_config(config.model.model, config.model.revision)
+    t = config.training
+    result = plan_lib.plan_run(
+        model_config or {},
+        train_rows=train_rows,
+        eval_rows=eval_rows,
+        mean_tokens=mean,
+        max_length=config.data.max_length or 128,
+        batch_size=t.batch_size,
+        epochs=t.epochs,
+        max_steps=t.max_steps,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        eval_steps=t.eval_steps,
+        quota_seconds=plan_lib.SIGNED_IN_QUOTA_SECONDS if signed_in else plan_lib.ANONYMOUS_QUOTA_SECONDS,
+        use_cpu=t.use_cpu,
+        cpu_cores=os.cpu_count() or 1,
+        max_run_minutes=caps.max_run_minutes,
+    )
+    if model_config is None:
+        note = f"size of {config.model.model} unknown (config.json unreadable): taken as a base-size encoder"
+        result = dataclasses.replace(
+            result, estimate=dataclasses.replace(result.estimate, notes=(*result.estimate.notes, note))
+        )
+    return result
+
+
+def plan_markdown(result: Any, command: str) -> str:
+    from trainer_core import plan as plan_lib
+
+    text = plan_lib.describe(result)
+    if any(option.kind == "own_hardware" for option in result.options):
+        text += f"\n\n```bash\n{command}\n```"
+    return text
+
+
+# The options the plan reads, and those an offered option may change.
+PLAN_KEYS = ("model", "epochs", "max_steps", "batch_size", "max_length", "gradient_accumulation_steps", "eval_steps",
+             "max_train_samples", "use_cpu")  # fmt: skip
+APPLY_KEYS = ("model", "max_steps", "max_train_samples", "use_cpu")
+
+
+def _shown(key: str, value: Any) -> Any:
+    """A value as its widget takes it: the optional numbers are text boxes."""
+    return str(value) if form.FORM_BY_KEY[key].optional and form.FORM_BY_KEY[key].kind in ("int", "float") else value
+
+
+NO_PLAN = "Press **Preview** in 1 · Dataset to see here what this run will need of your GPU quota."
+
+
+def plan_ui(
+    ctx: AppContext, visitor: str | None, preview: Any, data_values: dict[str, Any], form_values: dict[str, Any],
+    profile: gr.OAuthProfile | None,
+) -> tuple[str, Any, Any]:  # fmt: skip
+    """The Train tab's plan line and the choices that fit (``plan_apply`` sets one in the form)."""
+    from trainer_core.cli import as_cli_command
+
+    hidden = (gr.update(choices=[], value=None, visible=False), gr.update(visible=False))
+    try:
+        identity = caller_identity(visitor, profile, None) if visitor or profile else None
+        config = build_config(ctx, identity, data_values, form_values)
+        name = dataset_tab.display_dataset(data_values)
+        same = isinstance(preview, dict) and not preview.get("error") and _previewed(preview, name)
+        result = run_plan(ctx, config, preview if same else None, signed_in=profile is not None)
+    except StudioError:
+        return "", *hidden
+    if result is None:
+        return NO_PLAN, *hidden
+    config.data.dataset = name
+    choices = [(option.text, json.dumps(option.change)) for option in result.options if option.change]
+    if not choices:
+        return plan_markdown(result, as_cli_command(config)), *hidden
+    return (
+        plan_markdown(result, as_cli_command(config)),
+        gr.update(choices=choices, value=None, visible=True),
+        gr.update(visible=True),
+    )
+
+
+def plan_apply(choice: str | None) -> dict[str, Any]:
+    """The form values an offered option changes (by form key)."""
+    if not choice:
+        return {}
+    change = json.loads(choice)
+    return {key: value for key, value in change.items() if key in form.FORM_BY_KEY}
+
+
 def _previewed(preview: dict[str, Any], name: str) -> bool:
     shown = str(preview.get("dataset") or "")
     return bool(shown) and (shown == name or name.endswith("/" + shown) or shown.endswith(name.split("/")[-1]))
@@ -218,10 +374,30 @@ def _chart_updates(name: str, frame: Any, series: str, value: str) -> dict[str, 
     return {f"{name}_plot": line, f"{name}_points": points}
 
 
+def token_expiry(oauth_token: gr.OAuthToken | None) -> float | None:
+    """When the visitor's sign-in ends (an OAuth token lasts 8 hours); None for a typed token."""
+    expires_at = getattr(oauth_token, "expires_at", None) if oauth_token is not None else None
+    return float(expires_at) if isinstance(expires_at, (int, float)) else None
+
+
+def has_ip_token(request: gr.Request | None) -> bool:
+    """Whether the request carries ZeroGPU's X-IP-Token (the Hub adds it for a visitor; API clients lack it)."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    try:
+        return bool(headers and headers.get("x-ip-token"))
+    except AttributeError:
+        return False
+
+
+def wake(ctx: AppContext, identity: str, token: str | bool | None, oauth_token: Any, request: Any) -> None:
+    """The visitor is here: their runs take this request's token and context (``JobManager.wake``)."""
+    ctx.jobs.wake(identity, token=token, token_expires_at=token_expiry(oauth_token), ip_token=has_ip_token(request))
+
+
 def view_updates(info: Any, view: plots.RunView, new: list[dict[str, Any]], stop_set: bool) -> dict[str, Any]:
     active = info.state in plots.ACTIVE_STATES
     ended_with_model = info.state in sources.MODEL_STATES
-    failed_push = any(e.get("status") == "failed" for e in view.pushes.values())
+    failed_push = any(e.get("status") in ("failed", "pending") for e in view.pushes.values())
     progress = _progress_html(view, info)
     if info.state == "queued" and stop_set:
         progress = plots.RunView().progress_html(plots.STOPPING_QUEUED)
@@ -262,12 +438,12 @@ def _progress_html(view: plots.RunView, info: Any) -> str:
 
 async def resume(
     ctx: AppContext, followers: Followers, identity: str, run_id: str | None, token: str | bool | None,
-    session: str | None,
+    session: str | None, token_expires_at: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:  # fmt: skip
     """Continue a paused (or interrupted) run from its last checkpoint, then follow it."""
     if not run_id:
         raise InputError("No run selected: choose one under 'Your runs'.")
-    if not ctx.jobs.resume(identity, run_id, token=token):
+    if not ctx.jobs.resume(identity, run_id, token=token, token_expires_at=token_expires_at):
         state = ctx.jobs.info(identity, run_id).state
         raise InputError(f"Run {run_id} is {state}: only a paused or interrupted run can be resumed.")
     yield {"error": error_update(None)}
@@ -288,7 +464,8 @@ async def resume_api(
     hf_token = secret(oauth_token, token, ctx)
     try:
         identity = caller_identity(None, profile, request)
-        async for updates in resume(ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)):
+        session = getattr(request, "session_hash", None)
+        async for updates in resume(ctx, followers, identity, run_id, hf_token, session, token_expiry(oauth_token)):
             if "events" in updates:
                 yield updates["events"]
     except StudioError as err:
@@ -345,6 +522,7 @@ async def start(
     config: TrainConfig,
     token: str | None,
     session: str | None,
+    token_expires_at: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Start a run for ``identity`` and follow it: the first item is the new run in the runs list."""
     if config.hub.repo_id and not token:
@@ -352,7 +530,7 @@ async def start(
             f"Push to Hub repo: pushing to '{config.hub.repo_id}' needs a Hub token with write access: "
             + ("sign in with Hugging Face above." if ctx.on_space else "paste one above or set HF_TOKEN.")
         )
-    run_id = ctx.jobs.start(identity, config, token=token)
+    run_id = ctx.jobs.start(identity, config, token=token, token_expires_at=token_expires_at)
     first = {"error": error_update(None)}
     first["runs"], first["runs_table"] = runs_update(ctx, identity, run_id)
     yield first
@@ -376,7 +554,8 @@ async def train_ui(
     try:
         identity = caller_identity(visitor, profile, None)
         config = build_config(ctx, identity, data_values, form_values)
-        async for updates in start(ctx, followers, identity, config, hf_token, getattr(request, "session_hash", None)):
+        session = getattr(request, "session_hash", None)
+        async for updates in start(ctx, followers, identity, config, hf_token, session, token_expiry(oauth_token)):
             yield updates
     except StudioError as err:
         message = user_message(err, hf_token, token)
@@ -401,6 +580,7 @@ async def attach(
     except StudioError as err:
         yield {"error": error_update(str(err)), "events": {"error": str(err)}}
         return
+    wake(ctx, identity, None, None, request)
     yield {"restore": restore_form(ctx, identity, run_id)}
     async for updates in follow(ctx, followers, identity, run_id, getattr(request, "session_hash", None)):
         yield updates
@@ -412,12 +592,15 @@ async def on_load(
     visitor: str | None,
     profile: gr.OAuthProfile | None,
     request: gr.Request | None,
+    oauth_token: gr.OAuthToken | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """On page load: list the visitor's runs and follow a running one (or the newest)."""
+    """On page load: list the visitor's runs and follow a running one (or the newest). The visitor's first
+    visit after a restart (or after their quota came back) resumes their paused runs (``wake``)."""
     yield {"error": gr.skip()}
     if not visitor and profile is None:
         return
     identity = caller_identity(visitor, profile, None)
+    wake(ctx, identity, secret(oauth_token, None, ctx), oauth_token, request)
     infos = ctx.jobs.list_runs(identity)
     if not infos:
         return
@@ -504,15 +687,16 @@ def retry_push(
     private: bool | None = None,
     oauth_token: gr.OAuthToken | None = None,
     profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
 ):
-    """Push a finished (or stopped) run's model to the Hub again."""
+    """Push a finished (or stopped) run's model to the Hub again (after a failed or a pending push)."""
     from trainer_core import hub as hub_lib
 
     hf_token = secret(oauth_token, token, ctx)
     try:
         if not run_id:
             raise InputError("No run selected: choose one under 'Your runs'.")
-        identity = caller_identity(visitor, profile, None)
+        identity = caller_identity(visitor, profile, request)
         info = ctx.jobs.info(identity, run_id)
         if info.state not in sources.MODEL_STATES:
             raise InputError(f"Run {run_id} is {info.state}: only a finished or stopped run can be pushed.")
@@ -542,6 +726,23 @@ def retry_push(
         "repo_id": full,
         "url": url,
     }
+
+
+def push_api(
+    ctx: AppContext,
+    run_id: str,
+    repo_id: str | None = None,
+    private: bool = False,
+    token: str | None = None,
+    oauth_token: gr.OAuthToken | None = None,
+    profile: gr.OAuthProfile | None = None,
+    request: gr.Request = None,
+) -> dict:
+    """Push one of your finished runs to the Hub, again after a failed or pending push (repo: the run's own)."""
+    _note, answer = retry_push(ctx, None, token, run_id, repo_id, private, oauth_token, profile, request)
+    if not answer.get("pushed"):
+        raise gr.Error(answer.get("error") or "The push failed.", duration=None)
+    return answer
 
 
 def show_as_cli(
@@ -619,13 +820,64 @@ def make_train_api(ctx: AppContext, followers: Followers):
             config = api_config(ctx, identity, values)
             # Keyed by the caller's session too: with None, two streams of one caller would end each other.
             session = getattr(request, "session_hash", None)
-            async for updates in start(ctx, followers, identity, config, hf_token, session):
+            async for updates in start(ctx, followers, identity, config, hf_token, session, token_expiry(oauth_token)):
                 if "events" in updates:
                     yield updates["events"]
         except StudioError as err:
             raise user_error(err, hf_token, typed) from err
 
     return with_parameters(train, _api_parameters(), returns=dict)
+
+
+def make_plan_api(ctx: AppContext):
+    def plan(**values: Any) -> dict:
+        """What a run with these options will need on ZeroGPU before you start it (as for /train): optimizer steps,
+        GPU seconds, GPU calls and days of your daily quota, and what fits today instead. Off ZeroGPU:
+        {"plan": null}. The dataset is read (as /preview does) to count its rows and token lengths."""
+        from trainer_core.cli import as_cli_command
+
+        request, profile, oauth_token = values.pop("request"), values.pop("profile"), values.pop("oauth_token")
+        typed = values.pop("token")
+        hf_token = secret(oauth_token, typed, ctx)
+        dataset = values.get("dataset")
+        try:
+            identity = caller_identity(None, profile, request)
+            config = api_config(ctx, identity, values)
+            if ctx.hardware.kind != "zerogpu":
+                return {"plan": None, "text": "Not on ZeroGPU: runs here use no GPU quota.", "command": None}
+            preview = _preview_of(config, hf_token)
+            # A Hugging Face token (or sign-in) tells ZeroGPU whose quota to count: a signed-in visitor's.
+            result = run_plan(ctx, config, preview, signed_in=profile is not None or bool(hf_token))
+        except StudioError as err:
+            raise user_error(err, hf_token, typed) from err
+        if result is None:
+            return {"plan": None, "text": "The dataset's number of rows is unknown (a streamed Hub dataset): set "
+                    "max_train_samples to plan the run.", "command": None}  # fmt: skip
+        config.data.dataset = dataset or config.data.dataset
+        command = as_cli_command(config)
+        return {"plan": result.to_dict(), "text": plan_markdown(result, command), "command": command}
+
+    return with_parameters(plan, _api_parameters(), returns=dict)
+
+
+def _preview_of(config: TrainConfig, token: str | bool | None) -> dict[str, Any]:
+    """The rows and token lengths of a run's data, as the Dataset tab's preview counts them."""
+    from trainer_core.stack import load_stack
+
+    load_stack()
+    from trainer_core import data as data_lib
+    from trainer_core.modeling import load_tokenizer
+    from trainer_core.tasks import resolve_data
+
+    preset = get_preset(config.task)
+    cfg = resolve_data(config.data, preset)
+    try:
+        tokenizer = load_tokenizer(config.model.model, token, config.model.revision)
+    except StudioError:
+        tokenizer = None  # lengths then unknown: the plan says it took every row at max_length
+    result = data_lib.preview(cfg, split=cfg.train_split, rows=dataset_tab.PREVIEW_ROWS, tokenizer=tokenizer,
+                              preset=preset, token=token)  # fmt: skip
+    return result.to_dict()
 
 
 async def follow_api(
@@ -641,6 +893,7 @@ async def follow_api(
         ctx.jobs.info(identity, run_id)
     except StudioError as err:
         raise user_error(err) from err
+    wake(ctx, identity, None, None, request)
     async for updates in follow(ctx, followers, identity, run_id, None):
         yield updates["events"]
 
@@ -659,6 +912,7 @@ def runs_api(ctx: AppContext, profile: gr.OAuthProfile | None = None, request: g
         identity = caller_identity(None, profile, request)
     except StudioError as err:
         raise user_error(err) from err
+    wake(ctx, identity, None, None, request)
     return [
         {
             "run_id": info.run_id,
@@ -731,7 +985,21 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         )
     else:
         gr.Markdown(f"Training on **{ctx.hardware.describe()}**.", elem_id="train-hardware")
+    if ctx.on_space and not storage_persists(ctx.jobs.root):
+        gr.Markdown(
+            "**This Space has no persistent storage:** your runs, their checkpoints and paused runs are lost when "
+            "it restarts or goes to sleep (after a while without visitors). Push a finished model to the Hub to "
+            "keep it. The Space's owner can add persistent storage in its Settings: runs then live in `/data` "
+            "and paused runs continue after a restart.",
+            elem_id="train-storage-notice",
+        )
     data_line = gr.Markdown(elem_id="train-data")
+    on_zero_gpu = ctx.hardware.kind == "zerogpu"
+    if on_zero_gpu:  # what the run will need of the visitor's GPU quota, and what fits instead
+        plan_line = gr.Markdown(NO_PLAN, elem_id="train-plan")
+        with gr.Row():
+            fit_choice = gr.Radio([], label="Make it fit", visible=False, elem_id="train-fit", scale=4)
+            fit_apply = gr.Button("Apply to the form", visible=False, elem_id="train-fit-apply", scale=1)
 
     widgets: dict[str, gr.Component] = {}
     with gr.Row(equal_height=False):
@@ -904,16 +1172,17 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         hf_token = secret(oauth_token, token, ctx)
         try:
             identity = caller_identity(visitor, profile, None)
-            async for updates in resume(
-                ctx, followers, identity, run_id, hf_token, getattr(request, "session_hash", None)
-            ):
+            session = getattr(request, "session_hash", None)
+            async for updates in resume(ctx, followers, identity, run_id, hf_token, session, token_expiry(oauth_token)):
                 yield to_components(updates)
         except StudioError as err:
             message = user_message(err, hf_token, token)
             yield to_components({"error": error_update(message), "events": {"error": message}})
 
-    async def load_event(visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request):
-        async for updates in on_load(ctx, followers, visitor, profile, request):
+    async def load_event(
+        visitor: str | None, profile: gr.OAuthProfile | None, request: gr.Request, oauth_token: gr.OAuthToken | None
+    ):
+        async for updates in on_load(ctx, followers, visitor, profile, request, oauth_token):
             yield to_components(updates)
 
     start_button.click(
@@ -1001,11 +1270,39 @@ def build(ctx: AppContext, header: Header, data: dataset_tab.DatasetTab) -> Trai
         component.change(data_event, describe_inputs, data_line, api_visibility="private", queue=False)
     gr.context.Context.root_block.load(data_event, describe_inputs, data_line, api_visibility="private", queue=False)
 
+    if on_zero_gpu:
+
+        def plan_event(**values: Any):
+            data_values, form_values = split_values(values)
+            return plan_ui(ctx, values["visitor"], values["preview"], data_values, form_values, values["profile"])
+
+        plan_params = [
+            form_params[0],
+            inspect.Parameter("preview", keyword, default=None, annotation=Any),
+            *form_params[2:],
+            specials[1],
+        ]
+        plan_handler = with_parameters(plan_event, plan_params)
+        plan_inputs = [header.visitor, data.preview, *data_inputs, *form_inputs]
+        plan_outputs = [plan_line, fit_choice, fit_apply]
+        for component in (data.preview, *(widgets[key] for key in PLAN_KEYS)):
+            component.change(plan_handler, plan_inputs, plan_outputs, api_visibility="private",
+                             trigger_mode="always_last", show_progress="hidden")  # fmt: skip
+        gr.context.Context.root_block.load(plan_handler, plan_inputs, plan_outputs, api_visibility="private")
+        applied = [widgets[key] for key in APPLY_KEYS]
+
+        def apply_event(choice: str | None):
+            return {widgets[key]: _shown(key, value) for key, value in plan_apply(choice).items() if key in APPLY_KEYS}
+
+        fit_apply.click(apply_event, fit_choice, applied, api_visibility="private")
+
     gr.api(make_train_api(ctx, followers), api_name="train", concurrency_limit=None)
+    gr.api(make_plan_api(ctx), api_name="plan", concurrency_limit=None)
     gr.api(bind_followers(ctx, followers, follow_api), api_name="follow", concurrency_limit=None)
     gr.api(bind(ctx, stop_api), api_name="stop", concurrency_limit=None)
     gr.api(bind_followers(ctx, followers, resume_api), api_name="resume", concurrency_limit=None)
     gr.api(bind(ctx, runs_api), api_name="runs")
+    gr.api(bind(ctx, push_api), api_name="push")
 
     return TrainTab(
         runs=runs,
