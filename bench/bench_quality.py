@@ -425,9 +425,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     opts = parser.parse_args(argv)
     import yaml
 
+    def value(text: str):
+        loaded = yaml.safe_load(text)
+        try:  # YAML 1.1 reads 5e-5 (no dot) as a string
+            return float(loaded) if isinstance(loaded, str) else loaded
+        except ValueError:
+            return loaded
+
     def options(items: list[str]) -> dict:
         pairs = [item.partition("=") for item in items]
-        return {name: yaml.safe_load(value) for name, _, value in pairs}
+        return {name: value(text) for name, _, text in pairs}
 
     opts.ours_options = options(opts.ours_options)
     opts.task_rows = {
