@@ -397,7 +397,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-seeds", nargs="+", type=int, default=[0], help="Seeds for the base-size encoder.")
     parser.add_argument("--base-train-rows", type=int, default=1000)
     parser.add_argument("--base-test-rows", type=int, default=1000)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="None: --variants only.")
     parser.add_argument(
         "--ours-options",
         nargs="+",
@@ -408,7 +408,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--task-rows",
         nargs="+",
-        default=["bbc5=1200/1000", "news20=1000/500", "reuters8=1000/500", "bbc_titles=1000/500"],
+        default=[
+            "amazon2=1900/1000",
+            "nyt2=1700/1000",
+            "bbc5=1200/1000",
+            "news20=1000/500",
+            "reuters8=1000/500",
+            "bbc_titles=1000/500",
+        ],
         metavar="TASK=TRAIN/TEST",
         help="Draw sizes for some tasks instead of --train-rows/--test-rows (a small corpus, or long rows).",
     )
