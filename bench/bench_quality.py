@@ -324,8 +324,12 @@ def _draw_order(item: tuple) -> tuple:
 
 def _paired_table(groups: dict, reference: str) -> list[str]:
     """method − reference on the same seeds, per encoder and draw, then pooled over each group of corpora."""
-    geo = lambda values: math.exp(statistics.fmean(math.log(v) for v in values))  # noqa: E731
-    rows: list[tuple[str, str, str, list[tuple[float, float, float]]]] = []
+
+    def geo(values) -> str:
+        kept = [v for v in values if v is not None]
+        return f"{math.exp(statistics.fmean(math.log(v) for v in kept)):.2f}" if kept else "–"
+
+    rows: list[tuple[str, str, str, list[tuple[float, float, float | None]]]] = []
     for (task, _train_rows, _test_rows), methods in sorted(groups.items(), key=_draw_order):
         for method, encoder in sorted(methods):
             is_ours = method == "ours" or method.startswith("ours[")
@@ -333,9 +337,12 @@ def _paired_table(groups: dict, reference: str) -> list[str]:
                 continue
             base = {r["seed"]: r for r in methods.get((reference, encoder), [])}
             runs = {r["seed"]: r for r in methods[(method, encoder)]}
+            # A CPU ratio only between runs of the same session: runs copied in from an earlier file
+            # ("reused_from") ran under another day's load.
             paired = [
                 (runs[s]["accuracy"] - base[s]["accuracy"], runs[s]["macro_f1"] - base[s]["macro_f1"],
-                 runs[s]["cpu_s"] / base[s]["cpu_s"])
+                 runs[s]["cpu_s"] / base[s]["cpu_s"]
+                 if runs[s].get("reused_from") == base[s].get("reused_from") else None)
                 for s in sorted(set(runs) & set(base))
             ]  # fmt: skip
             if paired:
@@ -351,7 +358,7 @@ def _paired_table(groups: dict, reference: str) -> list[str]:
     for method, encoder, task, paired in rows:
         out.append(
             f"| {method} | {encoder} | {task} | {len(paired)} | {_paired([p[0] for p in paired])} | "
-            f"{_paired([p[1] for p in paired])} | {geo(p[2] for p in paired):.2f} |"
+            f"{_paired([p[1] for p in paired])} | {geo(p[2] for p in paired)} |"
         )
     for group, names in (("selection", quality_data.SELECTION), ("held-out", quality_data.HELD_OUT)):
         for method, encoder in sorted({(m, e) for m, e, _t, _p in rows}):
@@ -361,7 +368,7 @@ def _paired_table(groups: dict, reference: str) -> list[str]:
                 out.append(
                     f"| **{method}** | {encoder} | **{group}: {corpora} corpora** | {len(pooled)} | "
                     f"{_paired([p[0] for p in pooled])} | {_paired([p[1] for p in pooled])} | "
-                    f"{geo(p[2] for p in pooled):.2f} |"
+                    f"{geo(p[2] for p in pooled)} |"
                 )
     return out
 

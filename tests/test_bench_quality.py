@@ -65,3 +65,18 @@ def test_the_summary_pairs_seeds_against_the_plain_recipe_per_corpus_and_per_gro
     assert "| **ours** | minilm | **held-out: 1 corpora** | 1 | -0.010 |" in table
     # Variants are also set against ours on the same seeds.
     assert "| ours[epochs=1] | minilm | nyt3 | 1 | +0.060 | +0.060 | 0.50 |" in table
+
+
+def test_cpu_ratios_pair_only_runs_of_the_same_session(tmp_path):
+    old = {"reused_from": "bench/results/quality.jsonl"}
+    records = [
+        _record("tweets3", "plain", 1, 0.70, 50), {**_record("tweets3", "ours", 1, 0.80, 150), **old},
+        _record("tweets3", "plain", 0, 0.70, 50), _record("tweets3", "ours", 0, 0.80, 100),
+        {**_record("tweets3", "course", 0, 0.78, 400), **old}, {**_record("tweets3", "ours", 2, 0.80, 150), **old},
+        {**_record("tweets3", "course", 2, 0.78, 300), **old},
+    ]  # fmt: skip
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    table = bench_quality.summarise(path)
+    assert "| ours | minilm | tweets3 | 2 | +0.100 ± 0.000 | +0.100 ± 0.000 | 2.00 |" in table  # seed 0 only
+    assert "| ours | minilm | tweets3 | 2 | +0.020 ± 0.000 | +0.020 ± 0.000 | 0.50 |" in table  # seed 2 only
