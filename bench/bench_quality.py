@@ -6,17 +6,23 @@ learned three ways:
 * ``ours``: ``trainer_core.training.train(TrainConfig(...))``, the function the CLI calls, with the
   dataset, columns, model, output dir and seed only (no hyperparameter options): the adaptive defaults
   choose the rest, including how much of the training rows to hold out.
-* ``course``: the Hugging Face course recipe: ``Dataset.map`` tokenization, ``DataCollatorWithPadding``,
-  the stock ``Trainer`` with its defaults (learning rate 5e-5, linear decay, no warm-up, no weight decay)
-  with batch 32 and 3 epochs on all training rows, no evaluation or model selection.
+* ``plain``: the plain recipe of issue 16: ``Dataset.map`` tokenization, ``DataCollatorWithPadding``, the
+  stock ``Trainer`` with its defaults (learning rate 5e-5, linear decay, no warm-up, no weight decay), batch
+  32, ONE epoch on all training rows, no evaluation or model selection.
+* ``course``: the same as ``plain`` with the Hugging Face course's 3 epochs.
 * ``tfidf``: word 1-2-gram TF-IDF and logistic regression (scikit-learn).
 
-Both neural models are scored on the test rows by the same prediction code. Wall time is training
+``--variants`` adds runs of ``ours`` with given training options (``ours[epochs=1]``), to test a rule before
+changing it. Pair tasks (``quality_data.PAIR_TASKS``) pass ``text_pair`` as the second text everywhere.
+
+All neural models are scored on the test rows by the same prediction code. Wall time is training
 only: for ``ours`` the whole ``train()`` call (checks, tokenization, training, per-epoch evaluation,
 checkpoints, final save), for ``course`` tokenization + ``Trainer.train()``. CPU time is the process's
 CPU time over the same span: the machine may be shared, and CPU time moves less with other load.
 
-    nice -n 10 python bench/bench_quality.py --encoders minilm --tasks tweets2 tweets3 --seeds 0 1 2
+    nice -n 19 python bench/bench_quality.py --encoders minilm --tasks tweets2 tweets3 --seeds 0 1 2
+    nice -n 19 python bench/bench_quality.py --encoders minilm --tasks held-out --methods ours plain \
+        --variants epochs=1
     python bench/bench_quality.py --summary results.jsonl      # the table of a finished run
 """
 
@@ -38,8 +44,10 @@ for path in (ROOT, Path(__file__).resolve().parent):
 
 import quality_data  # noqa: E402
 
-METHODS = ("ours", "course", "tfidf")
+METHODS = ("ours", "plain", "course", "tfidf")
+# The stock Trainer's learning rate and schedule, batch 32; the course trains 3 epochs, the plain recipe one.
 COURSE = {"learning_rate": 5e-5, "batch_size": 32, "epochs": 3.0}
+PLAIN = {**COURSE, "epochs": 1.0}
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:
@@ -58,25 +66,41 @@ def _scores(truth: list[str], guess: list[str]) -> dict[str, float]:
     }
 
 
-def predict(model, tokenizer, texts: list[str], max_length: int) -> list[str]:
-    """Labels for ``texts``, batched by length; the same code scores every neural method."""
+def predict(model, tokenizer, texts: list[str], max_length: int, pairs: list[str] | None = None) -> list[str]:
+    """Labels for ``texts`` (with ``pairs`` as second texts), batched by length; the same code scores every
+    neural method."""
     import numpy as np
     import torch
 
     model.eval()
-    order = np.argsort([len(t) for t in texts], kind="stable")
+    order = np.argsort([len(t) + (len(pairs[i]) if pairs else 0) for i, t in enumerate(texts)], kind="stable")
     out: list[str] = [""] * len(texts)
     names = model.config.id2label
     with torch.inference_mode():
         for start in range(0, len(order), 64):
             index = order[start : start + 64]
+            second = [pairs[i] for i in index] if pairs else None
             batch = tokenizer(
-                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+                [texts[i] for i in index],
+                second,
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
             )
             logits = model(**batch).logits
             for i, label in zip(index, logits.argmax(-1).tolist(), strict=True):
                 out[i] = str(names[label])
     return out
+
+
+def _is_pair(rows: list[dict]) -> bool:
+    return "text_pair" in rows[0]
+
+
+def _predict_rows(model, tokenizer, rows: list[dict]) -> list[str]:
+    pairs = [r["text_pair"] for r in rows] if _is_pair(rows) else None
+    return predict(model, tokenizer, [r["text"] for r in rows], 256, pairs)
 
 
 class Clock:
@@ -99,7 +123,12 @@ def run_ours(
 
     csv = _write_csv(work / "train.csv", train_rows)
     config = TrainConfig(
-        data=DataConfig(dataset=str(csv), text_column="text", label_column="label"),
+        data=DataConfig(
+            dataset=str(csv),
+            text_column="text",
+            text_pair_column="text_pair" if _is_pair(train_rows) else None,
+            label_column="label",
+        ),
         model=ModelConfig(model=str(model_dir)),
         training=TrainingConfig(output_dir=str(work / "ours"), seed=seed, **(options or {})),
     )
@@ -110,7 +139,7 @@ def run_ours(
     prepared = next(e for e in events if e["type"] == "prepared")
     model = AutoModelForSequenceClassification.from_pretrained(result.output_dir)
     tokenizer = AutoTokenizer.from_pretrained(result.output_dir)
-    guess = predict(model, tokenizer, [r["text"] for r in test_rows], 256)
+    guess = _predict_rows(model, tokenizer, test_rows)
     return {
         **_scores([r["label"] for r in test_rows], guess),
         "wall_s": clock.wall,
@@ -121,7 +150,10 @@ def run_ours(
     }
 
 
-def run_course(model_dir: Path, train_rows: list[dict], test_rows: list[dict], seed: int, work: Path) -> dict:
+def run_course(
+    model_dir: Path, train_rows: list[dict], test_rows: list[dict], seed: int, work: Path, recipe: dict = COURSE
+) -> dict:
+    """The stock Trainer as the course (``COURSE``) or the plain recipe (``PLAIN``) uses it."""
     from datasets import Dataset
     from transformers import (
         AutoModelForSequenceClassification,
@@ -135,10 +167,15 @@ def run_course(model_dir: Path, train_rows: list[dict], test_rows: list[dict], s
     names = sorted({r["label"] for r in train_rows})
     with Clock() as clock:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        dataset = Dataset.from_dict(
-            {"text": [r["text"] for r in train_rows], "label": [names.index(r["label"]) for r in train_rows]}
+        pair = _is_pair(train_rows)
+        columns = {"text": [r["text"] for r in train_rows], "label": [names.index(r["label"]) for r in train_rows]}
+        if pair:
+            columns["text_pair"] = [r["text_pair"] for r in train_rows]
+        dataset = Dataset.from_dict(columns)
+        dataset = dataset.map(
+            lambda b: tokenizer(b["text"], b["text_pair"] if pair else None, truncation=True, max_length=256),
+            batched=True,
         )
-        dataset = dataset.map(lambda b: tokenizer(b["text"], truncation=True, max_length=256), batched=True)
         set_seed(seed)
         model = AutoModelForSequenceClassification.from_pretrained(
             model_dir,
@@ -148,9 +185,9 @@ def run_course(model_dir: Path, train_rows: list[dict], test_rows: list[dict], s
         )
         args = TrainingArguments(
             output_dir=str(work / "course"),
-            learning_rate=COURSE["learning_rate"],
-            per_device_train_batch_size=COURSE["batch_size"],
-            num_train_epochs=COURSE["epochs"],
+            learning_rate=recipe["learning_rate"],
+            per_device_train_batch_size=recipe["batch_size"],
+            num_train_epochs=recipe["epochs"],
             seed=seed,
             save_strategy="no",
             report_to="none",
@@ -165,7 +202,7 @@ def run_course(model_dir: Path, train_rows: list[dict], test_rows: list[dict], s
             data_collator=DataCollatorWithPadding(tokenizer),
         )
         output = trainer.train()
-    guess = predict(trainer.model, tokenizer, [r["text"] for r in test_rows], 256)
+    guess = _predict_rows(trainer.model, tokenizer, test_rows)
     return {
         **_scores([r["label"] for r in test_rows], guess),
         "wall_s": clock.wall,
@@ -180,13 +217,17 @@ def run_tfidf(train_rows: list[dict], test_rows: list[dict], seed: int) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
+    # A pair is one document to a bag of words: title and body joined (the words they share carry the signal).
+    def joined(rows: list[dict]) -> list[str]:
+        return [r["text"] + " " + r.get("text_pair", "") for r in rows]
+
     with Clock() as clock:
         pipeline = make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
             LogisticRegression(C=10.0, max_iter=2000, random_state=seed),
         )
-        pipeline.fit([r["text"] for r in train_rows], [r["label"] for r in train_rows])
-    guess = list(pipeline.predict([r["text"] for r in test_rows]))
+        pipeline.fit(joined(train_rows), [r["label"] for r in train_rows])
+    guess = list(pipeline.predict(joined(test_rows)))
     return {**_scores([r["label"] for r in test_rows], guess), "wall_s": clock.wall, "cpu_s": clock.cpu}
 
 
@@ -201,26 +242,30 @@ def run_all(opts: argparse.Namespace) -> None:
         tests = opts.test_rows if encoder == "minilm" else opts.base_test_rows
         seeds = opts.seeds if encoder == "minilm" else opts.base_seeds
         for task in opts.tasks if encoder == "minilm" else opts.base_tasks:
+            task_rows, task_tests = opts.task_rows.get(task, (rows, tests))
             for turn, seed in enumerate(seeds):
-                train_rows, test_rows = quality_data.load_task(task, rows, tests, seed)
-                methods = [m for m in opts.methods if m != "tfidf"]
+                train_rows, test_rows = quality_data.load_task(task, task_rows, task_tests, seed)
+                # (method, options of ours): ours itself, then each --variants entry as ours with those options.
+                runs = [(m, opts.ours_options if m == "ours" else None) for m in opts.methods if m != "tfidf"]
+                runs += [("ours", variant) for variant in opts.variants]
                 if turn % 2:  # alternate which neural method runs first, so drift in the machine's load evens out
-                    methods.reverse()
+                    runs.reverse()
                 if "tfidf" in opts.methods:
-                    methods.append("tfidf")
-                for method in methods:
+                    runs.append(("tfidf", None))
+                for method, options in runs:
                     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
                         work = Path(tmp)
                         if method == "ours":
-                            scores = run_ours(model_dir, train_rows, test_rows, seed, work, opts.ours_options)
-                        elif method == "course":
-                            scores = run_course(model_dir, train_rows, test_rows, seed, work)
+                            scores = run_ours(model_dir, train_rows, test_rows, seed, work, options)
+                        elif method in ("course", "plain"):
+                            recipe = COURSE if method == "course" else PLAIN
+                            scores = run_course(model_dir, train_rows, test_rows, seed, work, recipe)
                         else:
                             scores = run_tfidf(train_rows, test_rows, seed)
                     record = {"encoder": encoder if method != "tfidf" else "-", "task": task, "seed": seed,
-                              "method": method, "train_rows": rows, "test_rows": tests, **scores}  # fmt: skip
-                    if method == "ours" and opts.ours_options:
-                        record["variant"] = ",".join(f"{k}={v}" for k, v in opts.ours_options.items())
+                              "method": method, "train_rows": task_rows, "test_rows": task_tests, **scores}  # fmt: skip
+                    if method == "ours" and options:
+                        record["variant"] = ",".join(f"{k}={v}" for k, v in options.items())
                     out.write(json.dumps(record) + "\n")
                     out.flush()
                     print(json.dumps(record), flush=True)
@@ -238,8 +283,9 @@ def _spread(values: list[float], digits: int = 3) -> str:
 
 
 def summarise(path: Path) -> str:
-    """Mean ± standard deviation over seeds per task, draw size and method; then ours − course per seed; then
-    each ours[...] variant − ours on the same seeds."""
+    """Mean ± standard deviation over seeds per task, draw size and method; then, against the plain recipe and
+    the course recipe, each ours-like method's mean paired difference per corpus (± its standard error) and
+    over the selection and held-out corpora; then each ours[...] variant − ours on the same seeds."""
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     groups: dict[tuple[str, int, int], dict[tuple[str, str], list[dict]]] = {}
     for r in records:
@@ -250,9 +296,7 @@ def summarise(path: Path) -> str:
         "| task | train / test rows | method | seeds | accuracy | macro-F1 | wall s | CPU s |",
         "|---|---|---|---|---:|---:|---:|---:|",
     ]
-    gaps = []
-    variants = []  # (variant, encoder, task, [(accuracy, macro-F1, CPU) of variant against ours, per seed])
-    for (task, train_rows, test_rows), methods in sorted(groups.items()):
+    for (task, train_rows, test_rows), methods in sorted(groups.items(), key=_draw_order):
         order = sorted(methods, key=lambda key: (METHODS.index(key[0].split("[")[0]), key[1], key[0]))
         for method, encoder in order:
             runs = sorted(methods[(method, encoder)], key=lambda r: r["seed"])
@@ -263,67 +307,70 @@ def summarise(path: Path) -> str:
                 f"{_spread([r['accuracy'] for r in runs])} | {_spread([r['macro_f1'] for r in runs])} | "
                 f"{_spread([r['wall_s'] for r in runs], 0)} | {_spread([r['cpu_s'] for r in runs], 0)} |"
             )
-        for encoder in sorted({e for m, e in methods if m == "ours"}):
-            ours = {r["seed"]: r for r in methods.get(("ours", encoder), [])}
-            course = {r["seed"]: r for r in methods.get(("course", encoder), [])}
-            for seed in sorted(set(ours) & set(course)):
-                o, c = ours[seed], course[seed]
-                gaps.append((encoder, task, seed, o["accuracy"] - c["accuracy"], o["macro_f1"] - c["macro_f1"],
-                             o["wall_s"] / c["wall_s"], o["cpu_s"] / c["cpu_s"]))  # fmt: skip
-            for method, variant_encoder in sorted(methods):
-                if variant_encoder != encoder or not method.startswith("ours["):
-                    continue
-                runs = {r["seed"]: r for r in methods[(method, encoder)]}
-                paired = [
-                    (runs[s]["accuracy"] - ours[s]["accuracy"], runs[s]["macro_f1"] - ours[s]["macro_f1"],
-                     runs[s]["cpu_s"] / ours[s]["cpu_s"])
-                    for s in sorted(set(runs) & set(ours))
-                ]  # fmt: skip
-                if paired:
-                    variants.append((method.removeprefix("ours"), encoder, task, paired))
-    if gaps:
-        lines += [
-            "",
-            "| encoder | task | seed | ours − course, accuracy | ours − course, macro-F1 | wall, ours / course "
-            "| CPU, ours / course |",
-            "|---|---|---:|---:|---:|---:|---:|",
-        ]
-        for encoder, task, seed, acc, f1, wall, cpu in gaps:
-            lines.append(f"| {encoder} | {task} | {seed} | {acc:+.3f} | {f1:+.3f} | {wall:.2f} | {cpu:.2f} |")
-        geo = lambda values: math.exp(statistics.fmean(math.log(v) for v in values))  # noqa: E731
-        lines.append(
-            f"| all | | {len(gaps)} pairs | {statistics.fmean(g[3] for g in gaps):+.3f} (mean) | "
-            f"{statistics.fmean(g[4] for g in gaps):+.3f} (mean) | {geo(g[5] for g in gaps):.2f} (geo. mean) | "
-            f"{geo(g[6] for g in gaps):.2f} (geo. mean) |"
-        )
-        # One row per encoder and task: the mean paired difference over seeds and its standard error.
-        lines += [
-            "",
-            "| encoder | task | seeds | ours − course, accuracy (± s.e.) | ours − course, macro-F1 (± s.e.) "
-            "| CPU, ours / course |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
-        for encoder, task in sorted({(g[0], g[1]) for g in gaps}):
-            rows = [g for g in gaps if (g[0], g[1]) == (encoder, task)]
-            lines.append(
-                f"| {encoder} | {task} | {len(rows)} | {_paired([g[3] for g in rows])} | "
-                f"{_paired([g[4] for g in rows])} | {geo(g[6] for g in rows):.2f} |"
-            )
-    if variants:
-        # A rule tried through --ours-options, against ours on the same seeds.
-        lines += [
-            "",
-            "| variant | encoder | task | seeds | variant − ours, accuracy (± s.e.) | variant − ours, macro-F1 (± s.e.) "
-            "| CPU, variant / ours |",
-            "|---|---|---|---:|---:|---:|---:|",
-        ]
-        for variant, encoder, task, paired in variants:
-            cpu = math.exp(statistics.fmean(math.log(p[2]) for p in paired))
-            lines.append(
-                f"| {variant} | {encoder} | {task} | {len(paired)} | {_paired([p[0] for p in paired])} | "
-                f"{_paired([p[1] for p in paired])} | {cpu:.2f} |"
-            )
+    for reference in ("plain", "course", "ours"):
+        lines += _paired_table(groups, reference)
+    lines.append("")
+    lines.append(
+        "(± in the first table: one standard deviation over seeds; in the paired tables: the standard error of "
+        "the mean paired difference. Group rows pool every pair of the group's corpora.)"
+    )
     return "\n".join(lines)
+
+
+def _draw_order(item: tuple) -> tuple:
+    (task, train_rows, test_rows), _ = item
+    return (task not in quality_data.SELECTION, task, train_rows, test_rows)
+
+
+def _paired_table(groups: dict, reference: str) -> list[str]:
+    """method − reference on the same seeds, per encoder and draw, then pooled over each group of corpora."""
+
+    def geo(values) -> str:
+        kept = [v for v in values if v is not None]
+        return f"{math.exp(statistics.fmean(math.log(v) for v in kept)):.2f}" if kept else "–"
+
+    rows: list[tuple[str, str, str, list[tuple[float, float, float | None]]]] = []
+    for (task, _train_rows, _test_rows), methods in sorted(groups.items(), key=_draw_order):
+        for method, encoder in sorted(methods):
+            is_ours = method == "ours" or method.startswith("ours[")
+            if not is_ours or method == reference or (reference == "ours" and method == "ours"):
+                continue
+            base = {r["seed"]: r for r in methods.get((reference, encoder), [])}
+            runs = {r["seed"]: r for r in methods[(method, encoder)]}
+            # A CPU ratio only between runs of the same session: runs copied in from an earlier file
+            # ("reused_from") ran under another day's load.
+            paired = [
+                (runs[s]["accuracy"] - base[s]["accuracy"], runs[s]["macro_f1"] - base[s]["macro_f1"],
+                 runs[s]["cpu_s"] / base[s]["cpu_s"]
+                 if runs[s].get("reused_from") == base[s].get("reused_from") else None)
+                for s in sorted(set(runs) & set(base))
+            ]  # fmt: skip
+            if paired:
+                rows.append((method, encoder, task, paired))
+    if not rows:
+        return []
+    out = [
+        "",
+        f"| method | encoder | corpus | seeds | − {reference}, accuracy (± s.e.) | − {reference}, macro-F1 (± s.e.) "
+        f"| CPU, method / {reference} |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for method, encoder, task, paired in rows:
+        out.append(
+            f"| {method} | {encoder} | {task} | {len(paired)} | {_paired([p[0] for p in paired])} | "
+            f"{_paired([p[1] for p in paired])} | {geo(p[2] for p in paired)} |"
+        )
+    for group, names in (("selection", quality_data.SELECTION), ("held-out", quality_data.HELD_OUT)):
+        for method, encoder in sorted({(m, e) for m, e, _t, _p in rows}):
+            pooled = [p for m, e, t, ps in rows if (m, e) == (method, encoder) and t in names for p in ps]
+            corpora = len({t for m, e, t, _p in rows if (m, e) == (method, encoder) and t in names})
+            if pooled:
+                out.append(
+                    f"| **{method}** | {encoder} | **{group}: {corpora} corpora** | {len(pooled)} | "
+                    f"{_paired([p[0] for p in pooled])} | {_paired([p[1] for p in pooled])} | "
+                    f"{geo(p[2] for p in pooled)} |"
+                )
+    return out
 
 
 def _paired(differences: list[float]) -> str:
@@ -336,17 +383,28 @@ def _paired(differences: list[float]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoders", nargs="+", default=["minilm", "mpnet"], choices=("minilm", "mpnet"))
+    groups = {"selection": quality_data.SELECTION, "held-out": quality_data.HELD_OUT}
     parser.add_argument(
-        "--tasks", nargs="+", default=["tweets2", "tweets3", "rotten3"], choices=sorted(quality_data.CORPORA)
+        "--tasks",
+        nargs="+",
+        default=["tweets2", "tweets3", "rotten3"],
+        choices=sorted(quality_data.CORPORA) + sorted(groups),
+        help="Corpora, or 'selection' / 'held-out' for every corpus of that group (quality_data.SELECTION).",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--train-rows", type=int, default=2000)
     parser.add_argument("--test-rows", type=int, default=1000)
-    parser.add_argument("--base-tasks", nargs="+", default=["tweets3"], help="Tasks for the base-size encoder.")
+    parser.add_argument(
+        "--base-tasks",
+        nargs="+",
+        default=["tweets3"],
+        choices=sorted(quality_data.CORPORA) + sorted(groups),
+        help="Tasks for the base-size encoder.",
+    )
     parser.add_argument("--base-seeds", nargs="+", type=int, default=[0], help="Seeds for the base-size encoder.")
     parser.add_argument("--base-train-rows", type=int, default=1000)
     parser.add_argument("--base-test-rows", type=int, default=1000)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="None: --variants only.")
     parser.add_argument(
         "--ours-options",
         nargs="+",
@@ -354,14 +412,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="Training options given to ours (to explore a rule); such runs are summarised apart as ours[...].",
     )
+    parser.add_argument(
+        "--task-rows",
+        nargs="+",
+        default=[
+            "amazon2=1900/1000",
+            "nyt2=1700/1000",
+            "bbc5=1200/1000",
+            "news20=1000/500",
+            "reuters8=1000/500",
+            "bbc_titles=1000/500",
+        ],
+        metavar="TASK=TRAIN/TEST",
+        help="Draw sizes for some tasks instead of --train-rows/--test-rows (a small corpus, or long rows).",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="Extra runs of ours, each with these training options (e.g. epochs=1), summarised as ours[...].",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads; one is fastest on a busy CPU.")
     parser.add_argument("--out", default="bench_quality.jsonl", help="Each finished run is appended here as JSON.")
     parser.add_argument("--summary", default=None, help="Print the tables of a finished --out file and exit.")
     opts = parser.parse_args(argv)
     import yaml
 
-    pairs = [item.partition("=") for item in opts.ours_options]
-    opts.ours_options = {name: yaml.safe_load(value) for name, _, value in pairs}
+    def value(text: str):
+        loaded = yaml.safe_load(text)
+        try:  # YAML 1.1 reads 5e-5 (no dot) as a string
+            return float(loaded) if isinstance(loaded, str) else loaded
+        except ValueError:
+            return loaded
+
+    def options(items: list[str]) -> dict:
+        pairs = [item.partition("=") for item in items]
+        return {name: value(text) for name, _, text in pairs}
+
+    opts.ours_options = options(opts.ours_options)
+    opts.task_rows = {
+        task: tuple(int(n) for n in size.split("/")) for task, _, size in (i.partition("=") for i in opts.task_rows)
+    }
+    opts.variants = [options(variant.split(",")) for variant in opts.variants]
+    for name in ("tasks", "base_tasks"):
+        setattr(opts, name, [t for item in getattr(opts, name) for t in groups.get(item, (item,))])
     return opts
 
 
