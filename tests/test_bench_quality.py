@@ -28,16 +28,17 @@ def test_title_pairs_give_each_article_its_title_and_a_same_topic_stranger():
     articles = [{"topic": t, "title": f"{t} title {i}", "body": f"{t} body {i}"} for i, t in enumerate("aabbbc")]
     rows = quality_data._title_pairs(articles, random.Random(0))
     assert len(rows) == 12
-    titles = {a["body"]: a for a in articles}
-    for row in rows:
-        article = titles[row["text_pair"]]
-        if row["label"] == "belongs":
-            assert row["text"] == article["title"]
-        else:
-            other = next(a for a in articles if a["title"] == row["text"])
-            assert other is not article
-            # A hard negative: same topic where the topic has a second article ("c" has none).
-            assert other["topic"] == article["topic"] or article["topic"] == "c"
+    by_body = {a["body"]: a for a in articles}
+    by_title = {a["title"]: a for a in articles}
+    belongs = [r for r in rows if r["label"] == "belongs"]
+    strangers = [r for r in rows if r["label"] != "belongs"]
+    assert all(r["text"] == by_body[r["text_pair"]]["title"] for r in belongs)
+    assert all(by_title[r["text"]] is not by_body[r["text_pair"]] for r in strangers)
+    # A hard negative: same topic where the topic has a second article ("c" has none).
+    assert all(
+        by_title[r["text"]]["topic"] == by_body[r["text_pair"]]["topic"] or by_body[r["text_pair"]]["topic"] == "c"
+        for r in strangers
+    )
     assert sum(r["label"] == "belongs" for r in rows) == 6
 
 
