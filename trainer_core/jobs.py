@@ -698,6 +698,7 @@ def disk_full_message(message: str) -> str:
 
 # ------------------------------------------------------------------------------------ slices
 MAX_QUOTA_WAIT_SECONDS = 24 * 3600
+_IN_PROCESS_TRAINING = threading.Lock()
 
 
 def run_in_slices(
@@ -758,11 +759,16 @@ def run_in_slices(
         on_event({"type": "slice", "slice": number, "status": "waiting", "seconds": round(seconds, 1),
                   "step": step, "total_steps": total})  # fmt: skip
         current = latest()
+        # Off ZeroGPU the call trains in this process, where accelerate's state is one per process: two
+        # Trainers set up at once (two recovered runs resuming together) break each other, so one at a time.
+        # On ZeroGPU each call runs in a worker process of its own.
+        in_process = _IN_PROCESS_TRAINING if not runtime.on_zero_gpu() else contextlib.nullcontext()
         try:
-            if current.context is not None:  # booked on the quota of the visitor's latest request
-                summary = current.context.copy().run(call, str(path), seconds, current.token, slice_steps)
-            else:
-                summary = call(str(path), seconds, current.token, slice_steps)
+            with in_process:
+                if current.context is not None:  # booked on the quota of the visitor's latest request
+                    summary = current.context.copy().run(call, str(path), seconds, current.token, slice_steps)
+                else:
+                    summary = call(str(path), seconds, current.token, slice_steps)
         except Exception as err:
             refusal = runtime.classify_gpu_error(err, signed_in=bool(current.token))
             if refusal is None:
