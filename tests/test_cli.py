@@ -14,8 +14,8 @@ from tiny import paraphrase_rows, sentiment_rows, write_csv
 
 from trainer_core.cli import as_cli_command, build_parser, config_from_args, main
 from trainer_core.config import TrainConfig
+from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
 from trainer_core.tasks import TASK_NAMES, resolve_config
-from trainer_core.training import CONFIG_FILE
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, tiny_tokenizer, sentiment_run, single_thread
 

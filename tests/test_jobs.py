@@ -11,7 +11,8 @@ from tiny import make_tiny_model, sentiment_rows, write_csv
 
 from trainer_core.config import DataConfig, ModelConfig, TrainConfig, TrainingConfig
 from trainer_core.errors import InputError
-from trainer_core.jobs import STOP_FILE, JobManager, execute_run
+from trainer_core.jobs import JobManager, execute_run
+from trainer_core.rundir import STOP_FILE
 
 
 @pytest.fixture(scope="module")

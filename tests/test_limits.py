@@ -14,8 +14,9 @@ import pytest
 from trainer_core import limits as limits_lib
 from trainer_core.config import DataConfig, ModelConfig, TrainConfig, TrainingConfig
 from trainer_core.errors import InputError, StudioError
-from trainer_core.jobs import STOP_FILE, JobManager, event_writer
+from trainer_core.jobs import JobManager, event_writer
 from trainer_core.limits import NO_LIMITS, SPACE_DEFAULTS, Limits, check_config, current_limits
+from trainer_core.rundir import STOP_FILE
 
 SPACE = {"SPACE_ID": "owner/trainer-studio", "SYSTEM": "spaces"}
 

@@ -11,7 +11,8 @@ from tiny import sentiment_rows, tiny_train_config, write_csv
 
 from trainer_core import recipe
 from trainer_core.config import TrainConfig, TrainingConfig
-from trainer_core.training import CONFIG_FILE, prepare_run, train
+from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
+from trainer_core.training import prepare_run, train
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, single_thread
 

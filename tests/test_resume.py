@@ -15,7 +15,8 @@ from tiny import paraphrase_rows, sentiment_rows, tiny_train_config, write_csv
 
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError
-from trainer_core.training import RESULTS_FILE, SliceLimits, train
+from trainer_core.rundir import RESULTS_FILE
+from trainer_core.training import SliceLimits, train
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, sentiment_run, single_thread
 
@@ -106,7 +107,7 @@ def test_a_paused_run_leaves_no_results_and_resumes(tiny_model, tmp_path):
 
 
 def test_a_run_paused_before_an_option_existed_resumes_after_the_upgrade(tiny_model, tmp_path):
-    from trainer_core.training import CONFIG_FILE
+    from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
 
     data = write_csv(tmp_path / "reviews.csv", sentiment_rows(40))
     config = tiny_train_config(tiny_model, data, tmp_path / "out", epochs=2.0)
@@ -125,7 +126,7 @@ def test_a_run_paused_before_an_option_existed_resumes_after_the_upgrade(tiny_mo
 def test_the_saved_config_records_the_columns_trained_on(tiny_model, tmp_path):
     """Detected columns are written in the run's config, so the model tells whether it reads pairs."""
     from trainer_core.config import trained_config
-    from trainer_core.training import CONFIG_FILE
+    from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
 
     data = write_csv(tmp_path / "pairs.csv", paraphrase_rows(30))
     config = tiny_train_config(tiny_model, data, tmp_path / "out", max_steps=2, save_total_limit=1)
@@ -139,7 +140,7 @@ def test_the_saved_config_records_the_columns_trained_on(tiny_model, tmp_path):
 
 
 def test_a_run_paused_before_columns_were_recorded_resumes(tiny_model, tmp_path):
-    from trainer_core.training import CONFIG_FILE
+    from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
 
     data = write_csv(tmp_path / "reviews.csv", sentiment_rows(40))
     config = tiny_train_config(tiny_model, data, tmp_path / "out", epochs=2.0)

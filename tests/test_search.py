@@ -9,7 +9,8 @@ import yaml
 from tiny import sentiment_rows, tiny_train_config, write_csv
 
 from trainer_core.cli import build_parser, config_from_args
-from trainer_core.training import CONFIG_FILE, train
+from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
+from trainer_core.training import train
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, single_thread
 

@@ -15,7 +15,7 @@ import pytest
 from tiny import sentiment_rows, tiny_train_config, write_csv
 
 from trainer_core import runtime
-from trainer_core.jobs import JobManager, status_text
+from trainer_core.jobs import JobManager, status_text, train_slice_on_gpu
 from trainer_core.training import train
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, single_thread
@@ -60,7 +60,7 @@ def test_a_run_in_slices_ends_like_one_call(config, tmp_path, monkeypatch):
 
     def gpu(run_dir, seconds, token=None, steps=None):
         calls.append((seconds, steps, runtime.slice_booking(run_dir, seconds, token, steps)))
-        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        return train_slice_on_gpu(run_dir, seconds, token, steps)
 
     jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
     assert jobs.sliced
@@ -127,7 +127,7 @@ def test_a_quota_that_fits_a_shorter_slice_is_used(config, tmp_path):
         seconds_asked.append(seconds)
         if len(seconds_asked) == 1:
             raise GrError("You have exceeded your ZeroGPU quota (70s requested vs. 50s left). Try again in 0:10:00. ")
-        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        return train_slice_on_gpu(run_dir, seconds, token, steps)
 
     jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
     run_id = jobs.start("visitor", config, token="hf_visitor")
@@ -144,7 +144,7 @@ def test_a_killed_call_pauses_and_resume_loses_at_most_that_slice(config, tmp_pa
         calls["n"] += 1
         if calls["n"] == 3:
             raise GrError("GPU task aborted")
-        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        return train_slice_on_gpu(run_dir, seconds, token, steps)
 
     jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
     run_id = jobs.start("visitor", config)
@@ -167,7 +167,7 @@ def test_an_error_inside_the_gpu_call_keeps_its_message(config, tmp_path):
         prepared = Path(run_dir) / "prepared" / "train"
         for arrow in prepared.glob("*.arrow"):
             arrow.write_bytes(b"broken")
-        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        return train_slice_on_gpu(run_dir, seconds, token, steps)
 
     jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=gpu)
     run_id = jobs.start("visitor", config)
@@ -276,7 +276,7 @@ def test_quota_wait_is_read_from_the_message():
 
 def test_status_file_keeps_no_token(config, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "6")
-    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=train_slice_on_gpu)
     run_id = jobs.start("visitor", config, token="hf_secret_visitor_token")
     wait_for(jobs, "visitor", run_id, ("finished", "failed"))
     run_dir = jobs.run_dir("visitor", run_id)
@@ -375,7 +375,7 @@ def test_stop_between_two_calls_keeps_the_best_checkpoint_as_the_model(config, t
 
     def gpu(run_dir, seconds, token=None, steps=None):
         calls["n"] += 1
-        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        summary = train_slice_on_gpu(run_dir, seconds, token, steps)
         (Path(run_dir) / "STOP").touch()  # Stop pressed while the next call waits for a GPU
         return summary
 
@@ -394,7 +394,7 @@ def test_stop_between_two_calls_keeps_the_best_checkpoint_as_the_model(config, t
 
 def test_a_sliced_run_reports_one_done_one_checkpoint_per_save_and_no_server_paths(config, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
-    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=train_slice_on_gpu)
     run_id = jobs.start("visitor", config)
     info = wait_for(jobs, "visitor", run_id, ("finished", "failed"))
     assert info.state == "finished", info.error
@@ -431,7 +431,7 @@ def test_a_sign_in_that_expired_before_the_end_keeps_the_push_pending_until_retr
     identity = "browser:visitor"
 
     def gpu(run_dir, seconds, token=None, steps=None):
-        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        summary = train_slice_on_gpu(run_dir, seconds, token, steps)
         # The run outlives the visitor's 8-hour sign-in (it paused for days): the token it holds has expired.
         jobs.remember(identity, token=ALICE_TOKEN, token_expires_at=time.time() - 5)
         return summary
@@ -475,7 +475,7 @@ def test_a_fresh_token_brought_during_the_run_is_the_one_that_pushes(config, tmp
     hub.add_token("alice", fresh, write=True)
 
     def gpu(run_dir, seconds, token=None, steps=None):
-        summary = runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        summary = train_slice_on_gpu(run_dir, seconds, token, steps)
         hub.revoke_token(ALICE_TOKEN)  # the token the run started with is dead by the end ...
         jobs.wake("visitor", token=fresh, token_expires_at=time.time() + 8 * 3600)  # ... but the visitor came back
         return summary
@@ -500,7 +500,7 @@ def test_a_new_process_picks_up_paused_and_cut_runs_once_the_app_serves(config, 
         calls["n"] += 1
         if calls["n"] in (2, 4):
             raise GrError("You have exceeded your ZeroGPU quota (60s requested vs. 0s left). Try again in 1:00:00. ")
-        return runtime.train_slice_on_gpu(run_dir, seconds, token, steps)
+        return train_slice_on_gpu(run_dir, seconds, token, steps)
 
     before = JobManager(tmp_path / "runs", sliced=True, slice_fn=second_refused)
     waiting = before.start("visitor-a", config)
@@ -515,7 +515,7 @@ def test_a_new_process_picks_up_paused_and_cut_runs_once_the_app_serves(config, 
         status_path.write_text(json.dumps(status | changes))
 
     serving = threading.Event()
-    after = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    after = JobManager(tmp_path / "runs", sliced=True, slice_fn=train_slice_on_gpu)
     assert sorted(after.recover(ready=serving.is_set)) == sorted([waiting, cut])
     time.sleep(1.5)
     assert [after.info(v, r).state for v, r in (("visitor-a", waiting), ("visitor-b", cut))] == ["paused", "paused"]

@@ -19,7 +19,8 @@ from trainer_core.evaluation import evaluate_model
 from trainer_core.inference import Predictor
 from trainer_core.metrics import load_metric, primary_metric
 from trainer_core.metrics import registry as metric_registry
-from trainer_core.training import CONFIG_FILE, train
+from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
+from trainer_core.training import train
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, rating_run, topics_run, single_thread
 
@@ -476,8 +477,7 @@ def test_a_run_of_another_kind_trains_in_slices(kind, tiny_model, tmp_path, monk
 
     from tiny import tiny_train_config
 
-    from trainer_core import runtime
-    from trainer_core.jobs import JobManager
+    from trainer_core.jobs import JobManager, train_slice_on_gpu
 
     monkeypatch.setenv("TRAINER_STUDIO_SLICE_STEPS", "4")
     if kind == "regression":
@@ -488,7 +488,7 @@ def test_a_run_of_another_kind_trains_in_slices(kind, tiny_model, tmp_path, monk
     config.data.label_column = label
     config.data.task_type = kind if kind == "regression" else None
 
-    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=runtime.train_slice_on_gpu)
+    jobs = JobManager(tmp_path / "runs", sliced=True, slice_fn=train_slice_on_gpu)
     run_id = jobs.start("visitor", config)
     deadline = time.monotonic() + 300
     while jobs.info("visitor", run_id).state not in ("finished", "failed") and time.monotonic() < deadline:

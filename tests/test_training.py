@@ -14,8 +14,10 @@ from tiny import paraphrase_rows, sentiment_rows, tiny_train_config, write_csv
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError
 from trainer_core.inference import Predictor
+from trainer_core.rundir import RESULTS_FILE
+from trainer_core.rundir import TRAINED_CONFIG_FILE as CONFIG_FILE
 from trainer_core.tasks import resolve_config
-from trainer_core.training import CONFIG_FILE, RESULTS_FILE, _resumable_checkpoint, train
+from trainer_core.training import _resumable_checkpoint, train
 
 pytest_plugins = ["core_fixtures"]  # tiny_model, tiny_tokenizer, sentiment_run, single_thread
 

@@ -22,6 +22,7 @@ import yaml
 
 from trainer_core.errors import InputError
 from trainer_core.files import format_names
+from trainer_core.rundir import TRAINED_CONFIG_FILE
 from trainer_core.task_types import TASK_TYPES
 
 MixedPrecision = Literal["auto", "no", "fp16", "bf16"]
@@ -591,9 +592,6 @@ class TrainConfig:
         except yaml.YAMLError as err:
             raise InputError(f"Config file '{path}' is not valid YAML: {err}") from None
         return cls.from_dict(raw)
-
-
-TRAINED_CONFIG_FILE = "trainer_studio.yaml"  # what a run trained with, written next to its model
 
 
 def trained_config(model_dir: str | Path) -> TrainConfig | None:

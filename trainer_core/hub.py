@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer_core.errors import HubAccessError, HubError, PushError
+from trainer_core.rundir import RESULTS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -519,8 +520,6 @@ def push_folder(
 def record_push(output_dir: str | Path, repo_id: str) -> None:
     """After a successful retry, the run's ``results.json`` says the model is on the Hub and no push failed."""
     import json
-
-    from trainer_core.training import RESULTS_FILE
 
     path = Path(output_dir) / RESULTS_FILE
     if not path.is_file():

@@ -30,20 +30,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainer_core import limits
+from trainer_core import limits, runtime
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, StudioError
+from trainer_core.rundir import (
+    ACTIVE_STATES,
+    EVENTS_FILE,
+    MODEL_DIR,
+    RESULTS_FILE,
+    RESUMABLE_STATES,
+    RESUME_FILE,
+    RUN_CONFIG_FILE,
+    STATUS_FILE,
+    FileStopFlag,
+    event_writer,
+)
 
 RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
-MODEL_DIR = "model"
-EVENTS_FILE = "events.jsonl"
-STATUS_FILE = "status.json"
-CONFIG_FILE = "config.yaml"
-STOP_FILE = "STOP"
-RESUME_FILE = "RESUME"
-ACTIVE_STATES = ("queued", "running", "stopping")
-# Runs that can continue from their last checkpoint (the Resume button).
-RESUMABLE_STATES = ("paused", "interrupted")
 # Concurrent runs on ZeroGPU: the platform schedules the GPUs, this only bounds the app's own threads.
 ZERO_GPU_CONCURRENT_RUNS = 16
 
@@ -52,57 +55,29 @@ ZERO_GPU_CONCURRENT_RUNS = 16
 TrainFunction = Callable[[TrainConfig, str, "str | None"], Any]
 
 
-class FileStopFlag:
-    """A stop flag that works across processes: set means the run directory holds a STOP file."""
-
-    def __init__(self, run_dir: str | Path) -> None:
-        self.path = Path(run_dir) / STOP_FILE
-
-    def set(self) -> None:
-        self.path.touch()
-
-    def is_set(self) -> bool:
-        return self.path.exists()
-
-
-def event_writer(run_dir: str | Path) -> Callable[[dict[str, Any]], None]:
-    """An event sink that appends one JSON line per event to the run's events file.
-
-    Paths inside the run's folder are written relative to it (``model/checkpoint-4``): the folder can move
-    (a new disk, a restored backup) and whoever reads the events sees no server folder.
-    """
-    path = Path(run_dir) / EVENTS_FILE
-    lock = threading.Lock()
-    prefixes = sorted({str(Path(run_dir)), str(Path(run_dir).resolve())}, key=len, reverse=True)
-
-    def write(event: dict[str, Any]) -> None:
-        event = _relative_paths(event, prefixes)
-        line = json.dumps({"time": round(time.time(), 3), **event}, default=str) + "\n"
-        with lock, path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-
-    return write
-
-
-def _relative_paths(value: Any, prefixes: list[str]) -> Any:
-    if isinstance(value, str):
-        for prefix in prefixes:
-            if value == prefix:
-                return "."
-            value = value.replace(prefix + os.sep, "")
-        return value
-    if isinstance(value, dict):
-        return {key: _relative_paths(item, prefixes) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_relative_paths(item, prefixes) for item in value]
-    return value
-
-
 def execute_run(config: TrainConfig, run_dir: str, token: str | None) -> Any:
     """Train one run, reporting through its directory. The unit of work handed to a GPU worker."""
     from trainer_core.training import train
 
     return train(config, on_event=event_writer(run_dir), stop=FileStopFlag(run_dir), token=token)
+
+
+# Decorated here, at import, so that the Space's start-up check finds it (jobs is imported by the app's
+# context); runtime knows the booking, this module knows what a slice runs.
+@runtime.gpu_function(runtime.slice_booking)
+def train_slice_on_gpu(
+    run_dir: str, seconds: float, token: str | bool | None = None, steps: int | None = None
+) -> dict[str, Any]:
+    """One slice of a prepared run on the GPU; returns ``training.train_slice``'s plain summary.
+
+    Errors come back as data (``state == "failed"``): an exception raised in ZeroGPU's worker reaches
+    the caller as its class name only.
+    """
+    from trainer_core.training import train_slice
+
+    return train_slice(
+        run_dir, seconds, token=token, steps=steps, on_event=event_writer(run_dir), stop=FileStopFlag(run_dir)
+    )
 
 
 def owner_key(identity: str) -> str:
@@ -288,7 +263,7 @@ class JobManager:
             config = dataclasses.replace(
                 config, training=dataclasses.replace(config.training, output_dir=str(path / MODEL_DIR))
             )
-            config.save(path / CONFIG_FILE)
+            config.save(path / RUN_CONFIG_FILE)
             (path / EVENTS_FILE).touch()
             self._set_status(
                 path,
@@ -457,7 +432,7 @@ class JobManager:
                 if state not in ACTIVE_STATES and (state != "paused" or not pause.get("resume_at")):
                     continue  # ended, or paused until the visitor presses Resume
                 try:
-                    config = TrainConfig.from_yaml(path / CONFIG_FILE)
+                    config = TrainConfig.from_yaml(path / RUN_CONFIG_FILE)
                 except (OSError, ValueError, StudioError):
                     continue
                 if state in ACTIVE_STATES:
@@ -639,7 +614,7 @@ class JobManager:
         return out
 
     def config(self, identity: str, run_id: str) -> TrainConfig:
-        return TrainConfig.from_yaml(self.run_dir(identity, run_id) / CONFIG_FILE)
+        return TrainConfig.from_yaml(self.run_dir(identity, run_id) / RUN_CONFIG_FILE)
 
 
 def _default_train(config: TrainConfig, run_dir: str, token: str | None) -> Any:
@@ -718,10 +693,9 @@ def run_in_slices(
     what the visitor's latest request brought (``Caller``): each GPU call is booked in its context and takes
     its token, and so does the final push, which waits as "pending" when that token cannot push any more.
     """
-    from trainer_core import runtime
-    from trainer_core.training import RESULTS_FILE, prepare_slices
+    from trainer_core.training import prepare_slices
 
-    call = slice_fn or runtime.train_slice_on_gpu
+    call = slice_fn or train_slice_on_gpu
     # Steps per call, to cut runs into slices deterministically in tests and benchmarks; time decides otherwise.
     slice_steps = (
         int(os.environ["TRAINER_STUDIO_SLICE_STEPS"]) if os.environ.get("TRAINER_STUDIO_SLICE_STEPS") else None

@@ -32,6 +32,7 @@ from typing import Any
 
 from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, StudioError
+from trainer_core.rundir import ACTIVE_STATES, EVENTS_FILE, RESUMABLE_STATES, STATUS_FILE, STOP_FILE
 from trainer_core.runtime import on_space
 
 
@@ -138,8 +139,6 @@ def make_room(
     """
     if limits.max_stored_runs is None or not owner_dir.is_dir():
         return []
-    from trainer_core.jobs import STATUS_FILE
-
     runs = []
     for path in owner_dir.iterdir():
         status_path = path / STATUS_FILE
@@ -192,8 +191,6 @@ def watch_run(run_dir: str | Path, limits: Limits, *, poll_s: float | None = Non
 
 
 def _watch(run_dir: Path, limits: Limits, poll_s: float) -> None:
-    from trainer_core.jobs import ACTIVE_STATES, RESUMABLE_STATES, STATUS_FILE, STOP_FILE  # jobs imports this module
-
     status_path = run_dir / STATUS_FILE
     running_seconds = 0.0
     last = time.monotonic()
@@ -238,8 +235,6 @@ def _watch(run_dir: Path, limits: Limits, poll_s: float) -> None:
 
 
 def _latest_step(run_dir: Path, tail_bytes: int = 16_384) -> int:
-    from trainer_core.jobs import EVENTS_FILE
-
     path = run_dir / EVENTS_FILE
     try:
         with path.open("rb") as handle:
@@ -263,8 +258,6 @@ def _latest_step(run_dir: Path, tail_bytes: int = 16_384) -> int:
 def _append_event(run_dir: Path, event: dict[str, Any]) -> None:
     line = json.dumps({"time": round(time.time(), 3), **event}) + "\n"
     # One write in append mode: the line lands whole after whatever the trainer has written.
-    from trainer_core.jobs import EVENTS_FILE
-
     with (run_dir / EVENTS_FILE).open("a", encoding="utf-8") as handle:
         handle.write(line)
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from trainer_core.rundir import STATUS_FILE
+
 
 @dataclass(frozen=True)
 class Hardware:
@@ -136,7 +138,7 @@ MAX_SLICE_SECONDS = 240  # shorter bookings wait less in ZeroGPU's queue and ris
 
 
 def slice_booking(run_dir: str, seconds: float, token: str | bool | None = None, steps: int | None = None) -> int:
-    """The GPU seconds to book for one ``train_slice_on_gpu`` call (same arguments): its training time plus
+    """The GPU seconds to book for one ``jobs.train_slice_on_gpu`` call (same arguments): its training time plus
     the set-up and final save, as measured by the run's earlier calls (kept in its status file)."""
     return math.ceil(seconds + slice_overhead(run_dir))
 
@@ -145,7 +147,7 @@ def slice_overhead(run_dir: str) -> float:
     import json
 
     try:
-        with open(os.path.join(run_dir, "status.json"), encoding="utf-8") as handle:
+        with open(os.path.join(run_dir, STATUS_FILE), encoding="utf-8") as handle:
             measured = float(json.load(handle).get("overhead_seconds") or 0.0)
     except (OSError, ValueError):
         measured = 0.0
@@ -166,23 +168,6 @@ def next_slice_seconds(
     if left is not None:
         want = min(want, left - overhead)
     return float(want)
-
-
-@gpu_function(slice_booking)
-def train_slice_on_gpu(
-    run_dir: str, seconds: float, token: str | bool | None = None, steps: int | None = None
-) -> dict[str, Any]:
-    """One slice of a prepared run on the GPU; returns ``training.train_slice``'s plain summary.
-
-    Errors come back as data (``state == "failed"``): an exception raised in ZeroGPU's worker reaches
-    the caller as its class name only.
-    """
-    from trainer_core.jobs import FileStopFlag, event_writer
-    from trainer_core.training import train_slice
-
-    return train_slice(
-        run_dir, seconds, token=token, steps=steps, on_event=event_writer(run_dir), stop=FileStopFlag(run_dir)
-    )
 
 
 @dataclass(frozen=True)

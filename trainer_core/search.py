@@ -13,6 +13,7 @@ import dataclasses
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,16 @@ def space(center_lr: float, center_epochs: float, center_batch: int) -> Any:
     return hp_space
 
 
+@dataclass(frozen=True)
+class TrainingParts:
+    """What the trials borrow from training.py, handed in by its train(): training imports this module, so
+    this module does not import it back."""
+
+    trainer_class: Callable[[], type]  # the Studio's Trainer subclass
+    training_arguments: Callable[..., Any]  # (config, train_rows, metric, token, repo_id) -> TrainingArguments
+    load_model: Callable[[Any, Any, Any], Any]  # (config, run, train_set) -> the model a trial starts from
+
+
 def run_search(
     config: Any,
     run: Any,
@@ -77,6 +88,8 @@ def run_search(
     eval_set: Any,
     emit: Any,
     stop: Any = None,
+    *,
+    parts: TrainingParts,
 ) -> SearchResult:
     """Search learning rate, epochs and batch for ``config`` (resolved: no ``None`` left) on ``run``'s rows."""
     try:
@@ -88,7 +101,6 @@ def run_search(
 
     from trainer_core.metrics import build_compute_metrics, primary_metric
     from trainer_core.metrics import registry as metric_registry
-    from trainer_core.training import _studio_trainer_class, build_training_arguments, load_run_model
 
     t = config.training
     num_labels = len(run.data.label_names)
@@ -100,7 +112,7 @@ def run_search(
         training=dataclasses.replace(t, output_dir=str(work), model_selection="last", report_to=[]),
         hub=dataclasses.replace(config.hub, repo_id=None),
     )
-    args = build_training_arguments(trial_config, len(train_set), metric, None, None)
+    args = parts.training_arguments(trial_config, len(train_set), metric, None, None)
     args.save_strategy = "no"  # trials keep nothing; the evaluation schedule stays the run's
     args.load_best_model_at_end = False
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -126,8 +138,8 @@ def run_search(
                                          objective=float(metrics[f"eval_{metric}"]), metric=metric,
                                          seconds=seconds))  # fmt: skip
 
-    trainer = _studio_trainer_class()(
-        model_init=lambda: load_run_model(config, run, train_set),
+    trainer = parts.trainer_class()(
+        model_init=lambda: parts.load_model(config, run, train_set),
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set,

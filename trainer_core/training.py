@@ -27,7 +27,7 @@ from trainer_core import hub as hub_lib
 from trainer_core import recipe
 from trainer_core import task_types as kinds
 from trainer_core.batching import TokenBatches
-from trainer_core.config import TRAINED_CONFIG_FILE, TrainConfig
+from trainer_core.config import TrainConfig
 from trainer_core.errors import InputError, StudioError
 from trainer_core.metrics import build_compute_metrics, primary_metric
 from trainer_core.metrics import registry as metric_registry
@@ -39,6 +39,7 @@ from trainer_core.modeling import (
     max_positions,
     start_regression_head,
 )
+from trainer_core.rundir import RESULTS_FILE, TRAINED_CONFIG_FILE
 from trainer_core.runtime import precision_flags
 from trainer_core.tasks import get_preset, resolve_config
 
@@ -54,8 +55,6 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-CONFIG_FILE = TRAINED_CONFIG_FILE
-RESULTS_FILE = "results.json"
 SAMPLER_STATE_FILE = "sampler_state.pt"  # in a checkpoint: where the interrupted epoch's shuffle began
 
 
@@ -880,12 +879,13 @@ def train_tokenized(
     if config.training.search_trials > 0 and not resume:
         from trainer_core import search as search_lib
 
-        searched = search_lib.run_search(config, run, train_set, eval_set, emit, stop)
+        parts = search_lib.TrainingParts(_studio_trainer_class, build_training_arguments, load_run_model)
+        searched = search_lib.run_search(config, run, train_set, eval_set, emit, stop, parts=parts)
         config.chosen = {**config.chosen, **search_lib.apply_best(config, searched)}
     while True:
         trainer, events = _build_trainer(config, run, train_set, eval_set, emit, stop, limits, repo_id)
         trainer.resume_checkpoint = resume
-        config.save(output_dir / CONFIG_FILE)
+        config.save(output_dir / TRAINED_CONFIG_FILE)
         try:
             output = trainer.train(resume_from_checkpoint=resume)
             break
@@ -1170,7 +1170,7 @@ def _resumable_checkpoint(output_dir: Path, config: TrainConfig) -> str | None:
     """
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-    saved = output_dir / CONFIG_FILE
+    saved = output_dir / TRAINED_CONFIG_FILE
     if not saved.is_file() or not _same_run(saved.read_text(encoding="utf-8"), config):
         return None
     candidates = []
@@ -1388,7 +1388,7 @@ def _same_run(saved_yaml: str, config: TrainConfig) -> bool:
 
 def _config_of(output_dir: Path, config: TrainConfig) -> TrainConfig:
     """The config the run in ``output_dir`` last trained with (``config`` or a halved batch of it)."""
-    return _matching_config((output_dir / CONFIG_FILE).read_text(encoding="utf-8"), config) or config
+    return _matching_config((output_dir / TRAINED_CONFIG_FILE).read_text(encoding="utf-8"), config) or config
 
 
 def _check_not_another_run(output_dir: Path, config: TrainConfig) -> None:
@@ -1401,7 +1401,7 @@ def _check_not_another_run(output_dir: Path, config: TrainConfig) -> None:
     found = sorted(p.name for p in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if p.is_dir())
     if not found and not (output_dir / RESULTS_FILE).is_file():
         return
-    saved = output_dir / CONFIG_FILE
+    saved = output_dir / TRAINED_CONFIG_FILE
     if saved.is_file() and _same_run(saved.read_text(encoding="utf-8"), config):
         return
     what = (
@@ -1409,7 +1409,7 @@ def _check_not_another_run(output_dir: Path, config: TrainConfig) -> None:
         if found
         else ("a finished model")
     )
-    why = "trained with a different config" if saved.is_file() else f"with no {CONFIG_FILE} of ours"
+    why = "trained with a different config" if saved.is_file() else f"with no {TRAINED_CONFIG_FILE} of ours"
     raise InputError(
         f"'{output_dir}' already holds another run: {what}, {why}. Training there would delete or overwrite "
         f"them. Choose another --output-dir, or to resume that run use the config in '{saved.name}' "
@@ -1418,8 +1418,6 @@ def _check_not_another_run(output_dir: Path, config: TrainConfig) -> None:
 
 
 __all__ = [
-    "CONFIG_FILE",
-    "RESULTS_FILE",
     "PreparedRun",
     "SliceLimits",
     "TrainResult",

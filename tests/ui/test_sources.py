@@ -11,7 +11,8 @@ import pytest
 from trainer_core.config import TRAINED_CONFIG_FILE, DataConfig, TrainConfig
 from trainer_core.errors import InputError
 from trainer_core.examples import EXAMPLES
-from trainer_core.jobs import CONFIG_FILE, JobManager
+from trainer_core.jobs import JobManager
+from trainer_core.rundir import RUN_CONFIG_FILE
 from trainer_core.tasks import PRESETS
 from trainer_core.ui import sources
 
@@ -221,7 +222,7 @@ def test_short_names_never_show_a_server_folder():
 
 def _run_with_config(jobs: JobManager, identity: str, config: TrainConfig, trained: TrainConfig | None = None):
     path = _run(jobs, identity, RUN)
-    config.save(path / CONFIG_FILE)
+    config.save(path / RUN_CONFIG_FILE)
     if trained is not None:
         trained.save(path / "model" / TRAINED_CONFIG_FILE)
     return path

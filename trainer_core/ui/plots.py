@@ -19,12 +19,12 @@ from typing import Any
 import pandas as pd
 
 from trainer_core.metrics import registry as metric_registry
+from trainer_core.rundir import ACTIVE_STATES as ACTIVE_STATES  # the run states the page shows as going on
 
 # Metrics worth a curve (declared once in metrics.registry); the rest of an eval event is bookkeeping.
 SCORE_METRICS = metric_registry.SCORE_NAMES
 # The final model's push sorts after every checkpoint's, whatever step it was made at (a retry has none).
 FINAL_PUSH_KEY = 1 << 62
-ACTIVE_STATES = ("queued", "running", "stopping")
 LOSS_SERIES = ("train", "eval")
 STOPPING_QUEUED = "stopping-queued"  # shown state of a queued run whose stop was asked for
 
