@@ -379,6 +379,21 @@ def label_names_of(
     return unique, {name: i for i, name in enumerate(unique)}
 
 
+def _refuse_unknown_labels(unknown: set[str], names: list[str], split: str) -> None:
+    if unknown:
+        known = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise InputError(
+            f"The {split} split has labels never seen in the training split: {', '.join(sorted(unknown)[:10])}. "
+            f"Known labels: {known}. Fix or remove those rows."
+        )
+
+
+def _with_label_column(dataset: Dataset, column: str, values: list[Any]) -> Dataset:
+    """``dataset`` with ``values`` as its ``label`` column, in place of the source column ``column``."""
+    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
+    return dataset.add_column(LABEL, values)
+
+
 def encode_labels(
     dataset: Dataset, column: str, names: list[str], mapping: dict[Any, int] | None, split: str
 ) -> tuple[Dataset, int]:
@@ -399,13 +414,8 @@ def encode_labels(
             ids.append(-1)
         else:
             ids.append(key)
-    if unknown:
-        raise InputError(
-            f"The {split} split has labels never seen in the training split: {', '.join(sorted(unknown)[:10])}. "
-            f"Known labels: {', '.join(names)}. Fix or remove those rows."
-        )
-    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
-    dataset = dataset.add_column(LABEL, ids)
+    _refuse_unknown_labels(unknown, names, split)
+    dataset = _with_label_column(dataset, column, ids)
     before = len(dataset)
     dataset = dataset.filter(lambda labels: [v >= 0 for v in labels], batched=True, input_columns=LABEL)
     return dataset.cast_column(LABEL, ClassLabel(names=names)), before - len(dataset)
@@ -512,13 +522,8 @@ def encode_multi_label(dataset: Dataset, column: str, names: list[str], separato
             else:
                 unknown.add(label)
         rows.append(row)
-    if unknown:
-        raise InputError(
-            f"The {split} split has labels never seen in the training split: {', '.join(sorted(unknown)[:10])}. "
-            f"Known labels: {', '.join(names[:30])}{', ...' if len(names) > 30 else ''}. Fix or remove those rows."
-        )
-    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
-    dataset = dataset.add_column(LABEL, rows)
+    _refuse_unknown_labels(unknown, names, split)
+    dataset = _with_label_column(dataset, column, rows)
     return dataset.cast_column(LABEL, List(Value("float32"), length=len(names)))
 
 
@@ -547,8 +552,7 @@ def regression_values(values: Sequence[Any], column: str) -> list[float | None]:
 def encode_targets(dataset: Dataset, column: str, split: str) -> tuple[Dataset, int]:
     """Replace the label column by a float ``label`` column; drop rows without a number (counted)."""
     numbers = regression_values(dataset[column], column)
-    dataset = dataset.remove_columns([c for c in dict.fromkeys([column, LABEL]) if c in dataset.column_names])
-    dataset = dataset.add_column(LABEL, [math.nan if n is None else n for n in numbers])
+    dataset = _with_label_column(dataset, column, [math.nan if n is None else n for n in numbers])
     dataset = dataset.cast_column(LABEL, Value("float32"))
     before = len(dataset)
     dataset = dataset.filter(lambda values: [not math.isnan(v) for v in values], batched=True, input_columns=LABEL)
