@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,12 @@ def test_queued_run_shows_its_position(setup, tmp_path):
 
     jobs = JobManager(tmp_path / "runs", concurrent=1, train_fn=slow_train)
     first = jobs.start("visitor-a", _config(model, data))
+    # The first run holds the one slot before the second asks: two runs started at the same instant take it
+    # in whichever order their threads get there.
+    deadline = time.monotonic() + 60
+    while jobs.info("visitor-a", first).state != "running":
+        assert time.monotonic() < deadline, "the first run never started"
+        time.sleep(0.05)
     second = jobs.start("visitor-b", _config(model, data))
     try:
         info = jobs.info("visitor-b", second)
